@@ -1,0 +1,1 @@
+"""Storage adapters: in memory (:mod:`.memory`) and SQLAlchemy (:mod:`.sqlalchemy`)."""

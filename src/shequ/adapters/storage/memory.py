@@ -1,0 +1,266 @@
+"""In-memory storage: a faithful stand-in for the database in tests and embedding.
+
+:class:`InMemoryStore` plays the database (one per application, shared by threads);
+:class:`InMemoryUnitOfWork` plays a transaction. Repositories hand out copies, so a unit
+of work left without commit changes nothing, and commit refuses a stale copy with
+:class:`ConcurrentUpdate` as the SQL adapter does.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
+from shequ.application.ports import EventPublisher, OutboxMessage
+from shequ.domain.catalog import Community, Product, Seller, Sku
+from shequ.domain.errors import (
+    CommunityNotFound,
+    ConcurrentUpdate,
+    Duplicate,
+    NotFound,
+    ProductNotFound,
+    SellerNotFound,
+    SkuNotFound,
+)
+from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+
+__all__ = ["InMemoryHealthCheck", "InMemorySchemaMigrations", "InMemoryStore",
+           "InMemoryUnitOfWork"]
+
+
+class _Aggregate(Protocol):
+    id: Any
+    version: int
+
+
+A = TypeVar("A", bound=_Aggregate)
+
+
+@attrs.define
+class _Published:
+    message: OutboxMessage
+    published: bool = False
+
+
+@attrs.define
+class InMemoryStore:
+    """The committed state. Thread-safe; share one per application."""
+
+    lock: threading.RLock = attrs.Factory(threading.RLock)
+    tables: defaultdict[str, dict[Any, Any]] = attrs.Factory(lambda: defaultdict(dict))
+    outbox: list[_Published] = attrs.Factory(list)
+    _ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
+
+    def next_outbox_id(self) -> int:
+        return next(self._ids)
+
+
+def _fresh_copy(obj: A) -> A:
+    duplicate = copy.deepcopy(obj)
+    if hasattr(duplicate, "events"):
+        duplicate.events = []
+    return duplicate
+
+
+class _Repository(Generic[A]):
+    def __init__(self, store: InMemoryStore, table: str, not_found: type[NotFound],
+                 label: str) -> None:
+        self._store, self._table = store, table
+        self._not_found, self._label = not_found, label
+        self.seen: dict[Any, A] = {}
+        self.loaded_versions: dict[Any, int] = {}
+        self.added: dict[Any, A] = {}
+
+    def _rows(self) -> dict[Any, A]:
+        return self._store.tables[self._table]
+
+    def _load(self, stored: A) -> A:
+        if stored.id not in self.seen:
+            self.seen[stored.id] = _fresh_copy(stored)
+            self.loaded_versions[stored.id] = stored.version
+        return self.seen[stored.id]
+
+    def add(self, obj: A) -> None:
+        self.added[obj.id] = obj
+
+    def find(self, key: Any) -> A | None:
+        if key in self.added:
+            return self.added[key]
+        with self._store.lock:
+            stored = self._rows().get(key)
+            return None if stored is None else self._load(stored)
+
+    def get(self, key: Any) -> A:
+        found = self.find(key)
+        if found is None:
+            raise self._not_found(f"no {self._label} with id {key!r}", id=key)
+        return found
+
+    def _all(self, keep: Callable[[A], bool] = lambda _: True) -> list[A]:
+        with self._store.lock:
+            return [self._load(obj) for obj in self._rows().values() if keep(obj)]
+
+    def touched(self) -> Iterable[A]:
+        return itertools.chain(self.added.values(), self.seen.values())
+
+
+class _Communities(_Repository[Community]):
+    def list(self) -> list[Community]:
+        return sorted(self._all(), key=lambda c: (c.name, c.id))
+
+
+class _Sellers(_Repository[Seller]):
+    def list(self, community_id: CommunityId | None = None) -> list[Seller]:
+        found = self._all(lambda s: community_id is None or s.community_id in (None, community_id))
+        return sorted(found, key=lambda s: (s.name, s.id))
+
+
+class _Skus(_Repository[Sku]):
+    def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
+        wanted = set(product_ids)
+        found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
+        for sku in sorted(self._all(lambda s: s.product_id in wanted),
+                          key=lambda s: (s.created_at, s.id)):
+            found[sku.product_id].append(sku)
+        return found
+
+
+class _Products(_Repository[Product]):
+    def search(self, query: ProductQuery) -> list[ProductHit]:
+        f, sort, after = query.filter, query.sort, query.after
+        with self._store.lock:
+            skus: defaultdict[ProductId, list[Sku]] = defaultdict(list)
+            for sku in self._store.tables["skus"].values():
+                if f.matches_sku(sku):
+                    skus[sku.product_id].append(sku)
+            hits = [
+                ProductHit(product=p, key=p.created_at if sort is ProductSort.NEWEST
+                           else min(s.price.fen for s in skus[p.id]))
+                for p in self._rows().values()
+                if skus[p.id] and f.matches_product(p)
+            ]
+        hits.sort(key=lambda h: (h.key, h.product.id), reverse=sort.descending)
+        if after is not None:
+            edge = (after.key, after.product_id)
+            hits = [h for h in hits
+                    if ((h.key, h.product.id) < edge if sort.descending
+                        else (h.key, h.product.id) > edge)]
+        return [ProductHit(product=self._load(h.product), key=h.key) for h in hits[: query.limit]]
+
+
+class _Outbox:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        with self._store.lock:
+            return [row.message for row in self._store.outbox if not row.published][:limit]
+
+    def mark_published(self, message_ids: Sequence[int]) -> None:
+        wanted = set(message_ids)
+        with self._store.lock:
+            for row in self._store.outbox:
+                if row.message.id in wanted:
+                    row.published = True
+
+
+class InMemoryUnitOfWork:
+    """A transaction on an :class:`InMemoryStore`."""
+
+    communities: _Communities
+    sellers: _Sellers
+    products: _Products
+    skus: _Skus
+
+    def __init__(self, store: InMemoryStore, publisher: EventPublisher | None = None) -> None:
+        self._store, self._publisher = store, publisher
+        self.outbox = _Outbox(store)
+        self._begin()
+
+    def _begin(self) -> None:
+        self.communities = _Communities(self._store, "communities", CommunityNotFound,
+                                        "community")
+        self.sellers = _Sellers(self._store, "sellers", SellerNotFound, "seller")
+        self.products = _Products(self._store, "products", ProductNotFound, "product")
+        self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU")
+
+    def _repositories(self) -> tuple[_Repository[Any], ...]:
+        return (self.communities, self.sellers, self.products, self.skus)
+
+    def __enter__(self) -> Self:
+        self._begin()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        events: list[DomainEvent] = []
+        with self._store.lock:
+            for repo in self._repositories():
+                self._check(repo)
+            for repo in self._repositories():
+                rows = repo._rows()
+                for obj in repo.touched():
+                    if obj.id in repo.added or obj.version != repo.loaded_versions[obj.id]:
+                        rows[obj.id] = _fresh_copy(obj)
+                    events.extend(getattr(obj, "events", ()))
+            for event in events:
+                message = OutboxMessage(id=self._store.next_outbox_id(), name=event.name,
+                                        payload=event_payload(event),
+                                        occurred_at=event.occurred_at)
+                self._store.outbox.append(_Published(message))
+        for repo in self._repositories():
+            for obj in repo.touched():
+                if hasattr(obj, "events"):
+                    obj.events.clear()
+                repo.loaded_versions[obj.id] = obj.version
+            repo.seen.update(repo.added)
+            repo.added.clear()
+        if self._publisher is not None and events:
+            self._publisher.publish(events)
+
+    @staticmethod
+    def _check(repo: _Repository[Any]) -> None:
+        rows = repo._rows()
+        for key in repo.added:
+            if key in rows:
+                raise Duplicate(f"{repo._label} {key!r} exists already", id=key)
+        for key, obj in repo.seen.items():
+            stored = rows.get(key)
+            if obj.version != repo.loaded_versions[key] and (
+                stored is None or stored.version != repo.loaded_versions[key]
+            ):
+                raise ConcurrentUpdate(
+                    f"{repo._label} {key!r} was changed by someone else; try again", id=key)
+
+    def rollback(self) -> None:
+        self._begin()
+
+
+class InMemoryHealthCheck:
+    def check(self) -> None:
+        return None
+
+
+class InMemorySchemaMigrations:
+    """Memory needs no schema; upgrading is a no-op."""
+
+    def upgrade(self, revision: str = "head") -> None:
+        return None
+
+    def current(self) -> str | None:
+        return "memory"
+
+    def head(self) -> str | None:
+        return "memory"

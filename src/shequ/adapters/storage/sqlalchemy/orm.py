@@ -1,0 +1,215 @@
+"""Tables and the imperative mapping of the domain classes onto them.
+
+The domain never imports SQLAlchemy: this module maps its plain attrs classes.
+Call :func:`start_mappers` (idempotent) before using a session; ``bootstrap`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import composite, registry, relationship
+
+from shequ.domain.catalog import (
+    Community,
+    FreshFacts,
+    Listing,
+    Media,
+    MediaKind,
+    Product,
+    Seller,
+    SellerKind,
+    Sku,
+    StorageMethod,
+)
+from shequ.domain.money import Money
+
+__all__ = ["metadata", "start_mappers"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+mapper_registry = registry(metadata=metadata)
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite (naive UTC text) and PostgreSQL
+    (timestamptz) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class MediaList(sa.TypeDecorator[tuple[Media, ...]]):
+    """A product's media, in order, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[Media, ...] | None, dialect: Dialect) -> Any:
+        return [{"uri": m.uri, "kind": m.kind.value, "alt_text": m.alt_text} for m in value or ()]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return tuple(Media(uri=m["uri"], kind=MediaKind(m["kind"]), alt_text=m["alt_text"])
+                     for m in value or ())
+
+
+def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
+    return sa.Enum(kind, name=name, native_enum=False, create_constraint=True, length=16,
+                   values_callable=lambda members: [m.value for m in members])
+
+
+def _id(name: str = "id", *args: Any, **kw: Any) -> sa.Column[str]:
+    return sa.Column(name, sa.String(32), *args, **kw)
+
+
+def _timestamps() -> list[sa.Column[dt.datetime]]:
+    return [sa.Column("created_at", UTCDateTime(), nullable=False),
+            sa.Column("updated_at", UTCDateTime(), nullable=False)]
+
+
+communities = sa.Table(
+    "communities", metadata,
+    _id(primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("city", sa.String(40), nullable=False, server_default=""),
+    sa.Column("district", sa.String(40), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sellers = sa.Table(
+    "sellers", metadata,
+    _id(primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("kind", _enum(SellerKind, "seller_kind"), nullable=False),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=True, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+products = sa.Table(
+    "products", metadata,
+    _id(primary_key=True),
+    _id("seller_id", sa.ForeignKey("sellers.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("category", sa.String(64), nullable=False, index=True),
+    sa.Column("brand", sa.String(60), nullable=False, server_default=""),
+    sa.Column("origin", sa.String(60), nullable=False, server_default=""),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("media", MediaList(), nullable=False),
+    sa.Column("storage", _enum(StorageMethod, "storage_method"), nullable=True),
+    sa.Column("shelf_life_days", sa.Integer, nullable=True),
+    sa.Column("harvested_at", UTCDateTime(), nullable=True),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_products_created_at_id", "created_at", "id"),
+)
+
+skus = sa.Table(
+    "skus", metadata,
+    _id(primary_key=True),
+    _id("product_id", sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("spec", sa.String(64), nullable=False),
+    sa.Column("price_fen", sa.BigInteger, nullable=False),
+    sa.Column("list_price_fen", sa.BigInteger, nullable=True),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("on_sale", sa.Boolean, nullable=False),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("product_id", "spec", name="uq_skus_product_spec"),
+    sa.CheckConstraint("price_fen > 0", name="price_positive"),
+    sa.CheckConstraint("list_price_fen IS NULL OR list_price_fen >= price_fen",
+                       name="list_price_not_below_price"),
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    sa.Index("ix_skus_product_id_price_fen", "product_id", "price_fen"),
+)
+
+sku_listings = sa.Table(
+    "sku_listings", metadata,
+    _id("sku_id", sa.ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), primary_key=True, index=True),
+    sa.Column("listed_at", UTCDateTime(), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("published_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_outbox_unpublished", "published_at", "id"),
+)
+
+_started = False
+_lock = threading.Lock()
+
+
+def _none_if_all_null(*values: Any) -> bool:
+    return all(v is None for v in values)
+
+
+def _restore_events(target: Any, _context: Any) -> None:
+    target.events = []
+
+
+def start_mappers() -> None:
+    """Map the domain classes. Safe to call more than once, from any thread."""
+    global _started  # noqa: PLW0603 - mapping is process-wide by nature
+    with _lock:
+        if _started:
+            return
+        mapper_registry.map_imperatively(Community, communities,
+                                         version_id_col=communities.c.version,
+                                         version_id_generator=False)
+        mapper_registry.map_imperatively(Seller, sellers, version_id_col=sellers.c.version,
+                                         version_id_generator=False)
+        mapper_registry.map_imperatively(
+            Product, products,
+            version_id_col=products.c.version, version_id_generator=False,
+            properties={
+                "fresh": composite(FreshFacts, products.c.storage, products.c.shelf_life_days,
+                                   products.c.harvested_at, return_none_on=_none_if_all_null),
+            },
+        )
+        mapper_registry.map_imperatively(Listing, sku_listings)
+        mapper_registry.map_imperatively(
+            Sku, skus,
+            version_id_col=skus.c.version, version_id_generator=False,
+            properties={
+                "price": composite(Money, skus.c.price_fen),
+                "list_price": composite(Money, skus.c.list_price_fen,
+                                        return_none_on=_none_if_all_null),
+                "listings": relationship(Listing, lazy="selectin", cascade="all, delete-orphan",
+                                         order_by=sku_listings.c.listed_at),
+            },
+        )
+        for cls in (Product, Sku):
+            event.listen(cls, "load", _restore_events)
+        _started = True

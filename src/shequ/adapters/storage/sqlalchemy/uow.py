@@ -1,0 +1,240 @@
+"""The SQLAlchemy unit of work and its repositories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from shequ.adapters.storage.sqlalchemy.errors import translate
+from shequ.adapters.storage.sqlalchemy.orm import (
+    communities,
+    outbox,
+    products,
+    sellers,
+    sku_listings,
+    skus,
+)
+from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
+from shequ.application.ports import EventPublisher, OutboxMessage
+from shequ.domain.catalog import Community, Product, Seller, Sku
+from shequ.domain.errors import (
+    CommunityNotFound,
+    NotFound,
+    ProductNotFound,
+    SellerNotFound,
+    SkuNotFound,
+)
+from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.ids import CommunityId, ProductId
+
+__all__ = ["SqlUnitOfWork"]
+
+T = TypeVar("T")
+
+
+class _Repository(Generic[T]):
+    model: type[T]
+    not_found: type[NotFound]
+    label: str
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.seen: dict[Any, T] = {}
+        # Added objects join the session at commit, in the order of the foreign keys
+        # (the mapping has no relationships between aggregates to order them by).
+        self.added: dict[Any, T] = {}
+
+    def _track(self, obj: T) -> T:
+        self.seen[obj.id] = obj  # type: ignore[attr-defined]
+        return obj
+
+    def add(self, obj: T) -> None:
+        self.added[obj.id] = self._track(obj)  # type: ignore[attr-defined]
+
+    def flush_added(self) -> None:
+        if self.added:
+            self._session.add_all(self.added.values())
+            self._session.flush()
+            self.added.clear()
+
+    def find(self, key: Any) -> T | None:
+        if key in self.added:
+            return self.added[key]
+        obj = self._session.get(self.model, key)
+        return None if obj is None else self._track(obj)
+
+    def get(self, key: Any) -> T:
+        obj = self.find(key)
+        if obj is None:
+            raise self.not_found(f"no {self.label} with id {key!r}", id=key)
+        return obj
+
+    def _many(self, stmt: sa.Select[tuple[T]]) -> list[T]:
+        return [self._track(obj) for obj in self._session.scalars(stmt)]
+
+
+class _Communities(_Repository[Community]):
+    model, not_found, label = Community, CommunityNotFound, "community"
+
+    def list(self) -> list[Community]:
+        return self._many(sa.select(Community).order_by(communities.c.name, communities.c.id))
+
+
+class _Sellers(_Repository[Seller]):
+    model, not_found, label = Seller, SellerNotFound, "seller"
+
+    def list(self, community_id: CommunityId | None = None) -> list[Seller]:
+        stmt = sa.select(Seller).order_by(sellers.c.name, sellers.c.id)
+        if community_id is not None:
+            column = sellers.c.community_id
+            stmt = stmt.where(sa.or_(column.is_(None), column == community_id))
+        return self._many(stmt)
+
+
+class _Skus(_Repository[Sku]):
+    model, not_found, label = Sku, SkuNotFound, "SKU"
+
+    def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
+        wanted = list(dict.fromkeys(product_ids))
+        found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
+        if wanted:
+            stmt = (sa.select(Sku).where(skus.c.product_id.in_(wanted))
+                    .order_by(skus.c.created_at, skus.c.id))
+            for sku in self._many(stmt):
+                found[sku.product_id].append(sku)
+        return found
+
+
+class _Products(_Repository[Product]):
+    model, not_found, label = Product, ProductNotFound, "product"
+
+    def search(self, query: ProductQuery) -> list[ProductHit]:
+        f, sort = query.filter, query.sort
+        conditions: list[sa.ColumnElement[bool]] = []
+        if f.community_id is not None:
+            conditions.append(sa.exists().where(sku_listings.c.sku_id == skus.c.id,
+                                                sku_listings.c.community_id == f.community_id))
+        if f.min_price is not None:
+            conditions.append(skus.c.price_fen >= f.min_price.fen)
+        if f.max_price is not None:
+            conditions.append(skus.c.price_fen <= f.max_price.fen)
+        if f.in_stock:
+            conditions.append(skus.c.stock > 0)
+        if f.on_sale is not None:
+            conditions.append(skus.c.on_sale.is_(f.on_sale))
+        matching = (sa.select(skus.c.product_id, sa.func.min(skus.c.price_fen).label("price"))
+                    .where(*conditions).group_by(skus.c.product_id).subquery())
+        key = products.c.created_at if sort is ProductSort.NEWEST else matching.c.price
+        stmt = sa.select(Product, key).join(matching, matching.c.product_id == products.c.id)
+        if f.seller_id is not None:
+            stmt = stmt.where(products.c.seller_id == f.seller_id)
+        if f.category is not None:
+            stmt = stmt.where(sa.or_(products.c.category == f.category,
+                                     products.c.category.startswith(f.category + "/",
+                                                                    autoescape=True)))
+        if query.after is not None:
+            edge, edge_id = query.after.key, query.after.product_id
+            beyond = (sa.or_(key < edge, sa.and_(key == edge, products.c.id < edge_id))
+                      if sort.descending else
+                      sa.or_(key > edge, sa.and_(key == edge, products.c.id > edge_id)))
+            stmt = stmt.where(beyond)
+        order = (key.desc(), products.c.id.desc()) if sort.descending else (key, products.c.id)
+        rows = self._session.execute(stmt.order_by(*order).limit(query.limit)).all()
+        return [ProductHit(product=self._track(p), key=k) for p, k in rows]
+
+
+class _Outbox:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        rows = self._session.execute(
+            sa.select(outbox).where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id).limit(limit)
+        )
+        return [OutboxMessage(id=r.id, name=r.name, payload=r.payload,
+                              occurred_at=r.occurred_at) for r in rows]
+
+    def mark_published(self, message_ids: Sequence[int]) -> None:
+        if message_ids:
+            self._session.execute(
+                outbox.update().where(outbox.c.id.in_(list(message_ids)))
+                .values(published_at=dt.datetime.now(dt.UTC))
+            )
+
+
+class SqlUnitOfWork:
+    """A database transaction through one SQLAlchemy session."""
+
+    communities: _Communities
+    sellers: _Sellers
+    products: _Products
+    skus: _Skus
+    outbox: _Outbox
+
+    def __init__(self, session_factory: sessionmaker[Session],
+                 publisher: EventPublisher | None = None) -> None:
+        self._session_factory, self._publisher = session_factory, publisher
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is in use already; use one per call")
+        session = self._session = self._session_factory()
+        self.communities, self.sellers = _Communities(session), _Sellers(session)
+        self.products, self.skus = _Products(session), _Skus(session)
+        self.outbox = _Outbox(session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        session.close()  # ends the transaction without expiring what was handed out
+        if isinstance(exc, sa_exc.SQLAlchemyError):
+            raise translate(exc) from exc
+
+    def _repositories(self) -> tuple[_Repository[Any], ...]:
+        return (self.communities, self.sellers, self.products, self.skus)
+
+    def _touched(self) -> Iterator[Any]:
+        for repo in self._repositories():
+            yield from repo.seen.values()
+
+    def commit(self) -> None:
+        session = self._require_session()
+        events: list[DomainEvent] = [
+            event for obj in self._touched() for event in getattr(obj, "events", ())
+        ]
+        try:
+            for repo in self._repositories():
+                repo.flush_added()
+            if events:
+                session.execute(outbox.insert(), [
+                    {"name": e.name, "payload": event_payload(e), "occurred_at": e.occurred_at}
+                    for e in events
+                ])
+            session.commit()
+        except sa_exc.SQLAlchemyError as e:
+            session.rollback()
+            raise translate(e) from e
+        for obj in self._touched():
+            if hasattr(obj, "events"):
+                obj.events.clear()
+        if self._publisher is not None and events:
+            self._publisher.publish(events)
+
+    def rollback(self) -> None:
+        self._require_session().rollback()
+
+    def _require_session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("enter the unit of work (`with uow:`) first")
+        return self._session

@@ -1,0 +1,87 @@
+"""Communities (小区) and the sellers who serve them."""
+
+from __future__ import annotations
+
+import attrs
+
+from shequ.application.ports import Clock, UnitOfWork
+from shequ.domain.catalog import Community, Seller, SellerKind
+from shequ.domain.errors import Duplicate
+from shequ.domain.ids import CommunityId, SellerId, new_id
+
+__all__ = [
+    "CreateCommunity",
+    "CreateCommunityHandler",
+    "CreateSeller",
+    "CreateSellerHandler",
+    "ListCommunitiesHandler",
+    "ListSellersHandler",
+]
+
+
+@attrs.frozen
+class CreateCommunity:
+    name: str
+    city: str = ""
+    district: str = ""
+    community_id: CommunityId | None = None
+
+
+class CreateCommunityHandler:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    def __call__(self, cmd: CreateCommunity) -> Community:
+        community = Community(id=cmd.community_id or CommunityId(new_id()), name=cmd.name,
+                              city=cmd.city, district=cmd.district, created_at=self._clock.now())
+        with self._uow as uow:
+            if uow.communities.find(community.id) is not None:
+                raise Duplicate(f"community {community.id} exists already")
+            uow.communities.add(community)
+            uow.commit()
+        return community
+
+
+@attrs.frozen
+class CreateSeller:
+    name: str
+    kind: SellerKind = SellerKind.MERCHANT
+    community_id: CommunityId | None = None
+    seller_id: SellerId | None = None
+
+
+class CreateSellerHandler:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    def __call__(self, cmd: CreateSeller) -> Seller:
+        seller = Seller(id=cmd.seller_id or SellerId(new_id()), name=cmd.name, kind=cmd.kind,
+                        community_id=cmd.community_id, created_at=self._clock.now())
+        with self._uow as uow:
+            if cmd.community_id is not None:
+                uow.communities.get(cmd.community_id)
+            if uow.sellers.find(seller.id) is not None:
+                raise Duplicate(f"seller {seller.id} exists already")
+            uow.sellers.add(seller)
+            uow.commit()
+        return seller
+
+
+class ListCommunitiesHandler:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __call__(self) -> list[Community]:
+        with self._uow as uow:
+            return uow.communities.list()
+
+
+class ListSellersHandler:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __call__(self, community_id: CommunityId | None = None) -> list[Seller]:
+        with self._uow as uow:
+            if community_id is not None:
+                uow.communities.get(community_id)
+            return uow.sellers.list(community_id)

@@ -1,0 +1,159 @@
+"""What a product search asks for, and the opaque cursor that pages through its answer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import json
+
+import attrs
+
+from shequ.domain.catalog import Product, Sku, normalise_category
+from shequ.domain.errors import InvalidCursor, InvalidInput
+from shequ.domain.ids import CommunityId, ProductId, SellerId
+from shequ.domain.money import Money
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "Position",
+    "ProductFilter",
+    "ProductHit",
+    "ProductQuery",
+    "ProductSort",
+    "SortKey",
+    "decode_cursor",
+    "encode_cursor",
+]
+
+MAX_PAGE_SIZE = 100
+
+SortKey = int | dt.datetime
+
+
+class ProductSort(enum.StrEnum):
+    """``price``: cheapest matching SKU first; ``-price``: dearest first; ``newest``."""
+
+    PRICE = "price"
+    PRICE_DESC = "-price"
+    NEWEST = "newest"
+
+    @property
+    def descending(self) -> bool:
+        return self is not ProductSort.PRICE
+
+
+def _category(value: str | None) -> str | None:
+    return None if value is None else normalise_category(value)
+
+
+@attrs.frozen
+class ProductFilter:
+    """Criteria for a product search. SKU criteria must all hold for one and the same SKU.
+
+    ``category`` matches the category and everything below it ("生鲜" matches "生鲜/水果").
+    """
+
+    community_id: CommunityId | None = None
+    category: str | None = attrs.field(default=None, converter=_category)
+    seller_id: SellerId | None = None
+    min_price: Money | None = None
+    max_price: Money | None = None
+    in_stock: bool = False
+    on_sale: bool | None = None
+
+    def __attrs_post_init__(self) -> None:
+        low, high = self.min_price, self.max_price
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(f"min price {low} is above max price {high}", field="min_price")
+
+    def matches_product(self, product: Product) -> bool:
+        if self.seller_id is not None and product.seller_id != self.seller_id:
+            return False
+        return self.category is None or (
+            product.category == self.category
+            or product.category.startswith(self.category + "/")
+        )
+
+    def matches_sku(self, sku: Sku) -> bool:
+        return (
+            (self.community_id is None or self.community_id in sku.community_ids)
+            and (self.min_price is None or sku.price >= self.min_price)
+            and (self.max_price is None or sku.price <= self.max_price)
+            and (not self.in_stock or sku.stock > 0)
+            and (self.on_sale is None or sku.on_sale is self.on_sale)
+        )
+
+    def fingerprint(self, sort: ProductSort) -> str:
+        fields = attrs.asdict(self, value_serializer=lambda _i, _a, v: str(v))
+        text = json.dumps([fields, sort.value], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@attrs.frozen
+class Position:
+    """Where the previous page ended: its last product's sort key and id."""
+
+    key: SortKey
+    product_id: ProductId
+
+
+@attrs.frozen
+class ProductQuery:
+    filter: ProductFilter = ProductFilter()
+    sort: ProductSort = ProductSort.NEWEST
+    after: Position | None = None
+    limit: int = 20
+
+
+@attrs.frozen
+class ProductHit:
+    """A product that matched, with the key it was sorted by (cheapest matching price in fen,
+    or its creation time)."""
+
+    product: Product
+    key: SortKey
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _seal(fingerprint: str, body: str) -> str:
+    return hashlib.sha256(f"{fingerprint}:{body}".encode()).hexdigest()[:24]
+
+
+def encode_cursor(position: Position, filter: ProductFilter, sort: ProductSort) -> str:
+    """An opaque token for the page after ``position``, valid only for the same search."""
+    key = position.key.isoformat() if isinstance(position.key, dt.datetime) else position.key
+    body = _b64(json.dumps({"k": key, "i": position.product_id}, separators=(",", ":")).encode())
+    return f"{body}.{_seal(filter.fingerprint(sort), body)}"
+
+
+def decode_cursor(token: str, filter: ProductFilter, sort: ProductSort) -> Position:
+    """Read a token back; a token that was altered or made for another search is refused."""
+    refused = InvalidCursor(
+        "the page cursor is not valid for this search: it was altered, or the filters or the "
+        "sort changed; start again from the first page",
+    )
+    body, _, seal = token.partition(".")
+    if not hmac.compare_digest(seal, _seal(filter.fingerprint(sort), body)):
+        raise refused
+    try:
+        data = json.loads(_unb64(body))
+        key, product_id = data["k"], data["i"]
+        parsed: SortKey = key if sort is not ProductSort.NEWEST else dt.datetime.fromisoformat(key)
+    except (ValueError, TypeError, KeyError, binascii.Error) as e:
+        raise refused from e
+    if not isinstance(product_id, str) or type(key) is not (
+        str if sort is ProductSort.NEWEST else int
+    ):
+        raise refused
+    return Position(key=parsed, product_id=ProductId(product_id))

@@ -1,0 +1,170 @@
+"""SKUs: add, price, put on or off sale, list in communities, and adjust stock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from shequ.application.ports import Clock, UnitOfWork
+from shequ.application.retry import retry_on_conflict
+from shequ.domain.catalog import Sku, StockReason
+from shequ.domain.errors import Duplicate
+from shequ.domain.ids import CommunityId, ProductId, SkuId, new_id
+from shequ.domain.money import Money
+
+__all__ = [
+    "AddSku",
+    "AddSkuHandler",
+    "AdjustStock",
+    "AdjustStockHandler",
+    "ChangeSkuPrice",
+    "ChangeSkuPriceHandler",
+    "CountStock",
+    "CountStockHandler",
+    "GetSkuHandler",
+    "SetSkuListing",
+    "SetSkuListingHandler",
+    "SetSkuOnSale",
+    "SetSkuOnSaleHandler",
+]
+
+
+@attrs.frozen
+class AddSku:
+    product_id: ProductId
+    spec: str
+    price: Money
+    list_price: Money | None = None
+    stock: int = 0
+    on_sale: bool = False
+    community_ids: tuple[CommunityId, ...] = ()
+    sku_id: SkuId | None = None
+
+
+class AddSkuHandler:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    def __call__(self, cmd: AddSku) -> Sku:
+        sku = Sku.create(id=cmd.sku_id or SkuId(new_id()), product_id=cmd.product_id,
+                         spec=cmd.spec, price=cmd.price, list_price=cmd.list_price,
+                         stock=cmd.stock, on_sale=cmd.on_sale, community_ids=cmd.community_ids,
+                         now=self._clock.now())
+        with self._uow as uow:
+            uow.products.get(cmd.product_id)
+            for community_id in sku.community_ids:
+                uow.communities.get(community_id)
+            if uow.skus.find(sku.id) is not None:
+                raise Duplicate(f"SKU {sku.id} exists already")
+            uow.skus.add(sku)
+            uow.commit()
+        return sku
+
+
+class _SkuChange:
+    """Load one SKU, change it, commit; start again if a concurrent change won the race."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    def _change(self, sku_id: SkuId, change: Callable[[Sku, UnitOfWork], None]) -> Sku:
+        def attempt() -> Sku:
+            with self._uow as uow:
+                sku = uow.skus.get(sku_id)
+                change(sku, uow)
+                uow.commit()
+            return sku
+
+        return retry_on_conflict(attempt)
+
+
+@attrs.frozen
+class ChangeSkuPrice:
+    sku_id: SkuId
+    price: Money
+    list_price: Money | None = None
+
+
+class ChangeSkuPriceHandler(_SkuChange):
+    def __call__(self, cmd: ChangeSkuPrice) -> Sku:
+        return self._change(cmd.sku_id, lambda sku, _: sku.change_price(
+            cmd.price, cmd.list_price, now=self._clock.now()))
+
+
+@attrs.frozen
+class SetSkuOnSale:
+    sku_id: SkuId
+    on_sale: bool
+
+
+class SetSkuOnSaleHandler(_SkuChange):
+    def __call__(self, cmd: SetSkuOnSale) -> Sku:
+        def change(sku: Sku, _: UnitOfWork) -> None:
+            if cmd.on_sale:
+                sku.put_on_sale(now=self._clock.now())
+            else:
+                sku.take_off_sale(now=self._clock.now())
+
+        return self._change(cmd.sku_id, change)
+
+
+@attrs.frozen
+class SetSkuListing:
+    """List a SKU in a community (``listed=True``) or take it out of one."""
+
+    sku_id: SkuId
+    community_id: CommunityId
+    listed: bool = True
+
+
+class SetSkuListingHandler(_SkuChange):
+    def __call__(self, cmd: SetSkuListing) -> Sku:
+        def change(sku: Sku, uow: UnitOfWork) -> None:
+            if cmd.listed:
+                uow.communities.get(cmd.community_id)
+                sku.list_in(cmd.community_id, now=self._clock.now())
+            else:
+                sku.unlist(cmd.community_id, now=self._clock.now())
+
+        return self._change(cmd.sku_id, change)
+
+
+@attrs.frozen
+class AdjustStock:
+    """Add (``delta > 0``) or remove (``delta < 0``) units, with a reason."""
+
+    sku_id: SkuId
+    delta: int
+    reason: StockReason
+    note: str = ""
+
+
+class AdjustStockHandler(_SkuChange):
+    def __call__(self, cmd: AdjustStock) -> Sku:
+        return self._change(cmd.sku_id, lambda sku, _: sku.adjust_stock(
+            cmd.delta, cmd.reason, now=self._clock.now(), note=cmd.note))
+
+
+@attrs.frozen
+class CountStock:
+    """Set stock to a stocktake's count."""
+
+    sku_id: SkuId
+    counted: int
+    note: str = ""
+
+
+class CountStockHandler(_SkuChange):
+    def __call__(self, cmd: CountStock) -> Sku:
+        return self._change(cmd.sku_id, lambda sku, _: sku.count_stock(
+            cmd.counted, now=self._clock.now(), note=cmd.note))
+
+
+class GetSkuHandler:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __call__(self, sku_id: SkuId) -> Sku:
+        with self._uow as uow:
+            return uow.skus.get(sku_id)

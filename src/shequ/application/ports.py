@@ -1,0 +1,164 @@
+"""The ports the use cases talk through. Adapters implement them; nothing here does I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import attrs
+
+from shequ.application.catalog.search import ProductHit, ProductQuery
+from shequ.domain.catalog import Community, Product, Seller, Sku
+from shequ.domain.events import DomainEvent
+from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+
+__all__ = [
+    "Clock",
+    "CommunityRepository",
+    "EventPublisher",
+    "HealthCheck",
+    "Outbox",
+    "OutboxMessage",
+    "ProductRepository",
+    "SchemaMigrations",
+    "SellerRepository",
+    "SkuRepository",
+    "UnitOfWork",
+]
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        """Hand committed events to their subscribers. Never raises for a handler's failure."""
+        ...
+
+
+class CommunityRepository(Protocol):
+    def add(self, community: Community) -> None: ...
+
+    def get(self, community_id: CommunityId) -> Community:
+        """Raises :class:`CommunityNotFound`."""
+        ...
+
+    def find(self, community_id: CommunityId) -> Community | None: ...
+
+    def list(self) -> list[Community]:
+        """All communities by name."""
+        ...
+
+
+class SellerRepository(Protocol):
+    def add(self, seller: Seller) -> None: ...
+
+    def get(self, seller_id: SellerId) -> Seller:
+        """Raises :class:`SellerNotFound`."""
+        ...
+
+    def find(self, seller_id: SellerId) -> Seller | None: ...
+
+    def list(self, community_id: CommunityId | None = None) -> list[Seller]:
+        """Sellers by name; with a community, its merchants and the platform sellers."""
+        ...
+
+
+class ProductRepository(Protocol):
+    def add(self, product: Product) -> None: ...
+
+    def get(self, product_id: ProductId) -> Product:
+        """Raises :class:`ProductNotFound`."""
+        ...
+
+    def find(self, product_id: ProductId) -> Product | None: ...
+
+    def search(self, query: ProductQuery) -> list[ProductHit]:
+        """Products with at least one SKU matching every SKU criterion, in the query's order,
+        strictly after its position, at most ``query.limit`` of them."""
+        ...
+
+
+class SkuRepository(Protocol):
+    def add(self, sku: Sku) -> None: ...
+
+    def get(self, sku_id: SkuId) -> Sku:
+        """Raises :class:`SkuNotFound`."""
+        ...
+
+    def find(self, sku_id: SkuId) -> Sku | None: ...
+
+    def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
+        """The SKUs of each product, oldest first; a product without SKUs maps to ``[]``."""
+        ...
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A committed domain event waiting to be relayed to a broker."""
+
+    id: int
+    name: str
+    payload: Mapping[str, Any]
+    occurred_at: dt.datetime
+
+
+class Outbox(Protocol):
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Events not yet relayed, oldest first."""
+        ...
+
+    def mark_published(self, message_ids: Sequence[int]) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. ``with uow:`` opens it; leaving without :meth:`commit` rolls back.
+
+    :meth:`commit` writes every aggregate the repositories handed out and the events they
+    recorded (to the outbox) atomically, then publishes those events. A unit of work may be
+    entered again after it is left, but is never shared between threads.
+    """
+
+    communities: CommunityRepository
+    sellers: SellerRepository
+    products: ProductRepository
+    skus: SkuRepository
+    outbox: Outbox
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Raises :class:`ConcurrentUpdate` or :class:`Duplicate` on a lost race."""
+        ...
+
+    def rollback(self) -> None: ...
+
+
+class HealthCheck(Protocol):
+    def check(self) -> None:
+        """Raise :class:`StorageUnavailable` or :class:`SchemaOutOfDate` when unhealthy."""
+        ...
+
+
+class SchemaMigrations(Protocol):
+    def upgrade(self, revision: str = "head") -> None: ...
+
+    def current(self) -> str | None:
+        """The revision the database is at, ``None`` for an empty database."""
+        ...
+
+    def head(self) -> str | None:
+        """The newest revision this version of shequ ships."""
+        ...

@@ -1,0 +1,1 @@
+"""The domain: pure Python rules, no I/O and no framework."""

@@ -1,0 +1,1 @@
+"""The thin faces: the command line (click) and the HTTP API (FastAPI)."""
