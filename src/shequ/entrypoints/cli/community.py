@@ -1,0 +1,94 @@
+"""``shequ community …`` and ``shequ seller …``."""
+
+from __future__ import annotations
+
+import click
+
+from shequ.application.catalog.communities import (
+    CreateCommunity,
+    CreateCommunityHandler,
+    CreateSeller,
+    CreateSellerHandler,
+    ListCommunitiesHandler,
+    ListSellersHandler,
+)
+from shequ.domain.catalog import SellerKind
+from shequ.domain.ids import CommunityId
+from shequ.entrypoints.cli.main import emit_json, get, table
+from shequ.entrypoints.schemas import CommunityOut, SellerOut
+
+__all__ = ["community", "seller"]
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+@click.group()
+def community() -> None:
+    """Communities (小区)."""
+
+
+@community.command("add")
+@click.argument("name")
+@click.option("--city", default="")
+@click.option("--district", default="")
+@json_option
+@click.pass_context
+def add_community(ctx: click.Context, name: str, city: str, district: str, as_json: bool) -> None:
+    """Create a community."""
+    created = get(ctx, CreateCommunityHandler)(CreateCommunity(name=name, city=city,
+                                                                 district=district))
+    if as_json:
+        emit_json(CommunityOut.of(created))
+    else:
+        click.echo(f"created community {created.name}: {created.id}")
+
+
+@community.command("list")
+@json_option
+@click.pass_context
+def list_communities(ctx: click.Context, as_json: bool) -> None:
+    """List communities by name."""
+    found = get(ctx, ListCommunitiesHandler)()
+    if as_json:
+        emit_json([CommunityOut.of(c) for c in found], CommunityOut)
+    else:
+        table(["COMMUNITY", "NAME", "CITY", "DISTRICT"],
+              [[c.id, c.name, c.city, c.district] for c in found])
+
+
+@click.group()
+def seller() -> None:
+    """Sellers: the platform itself or local merchants."""
+
+
+@seller.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice([k.value for k in SellerKind]), default="merchant",
+              show_default=True)
+@click.option("--community", "community_id", help="The community a local merchant serves.")
+@json_option
+@click.pass_context
+def add_seller(ctx: click.Context, name: str, kind: str, community_id: str | None,
+               as_json: bool) -> None:
+    """Create a seller."""
+    created = get(ctx, CreateSellerHandler)(CreateSeller(
+        name=name, kind=SellerKind(kind),
+        community_id=CommunityId(community_id) if community_id else None))
+    if as_json:
+        emit_json(SellerOut.of(created))
+    else:
+        click.echo(f"created seller {created.name}: {created.id}")
+
+
+@seller.command("list")
+@click.option("--community", "community_id", help="Sellers serving this community.")
+@json_option
+@click.pass_context
+def list_sellers(ctx: click.Context, community_id: str | None, as_json: bool) -> None:
+    """List sellers by name."""
+    found = get(ctx, ListSellersHandler)(CommunityId(community_id) if community_id else None)
+    if as_json:
+        emit_json([SellerOut.of(s) for s in found], SellerOut)
+    else:
+        table(["SELLER", "NAME", "KIND", "COMMUNITY"],
+              [[s.id, s.name, s.kind.value, s.community_id or ""] for s in found])

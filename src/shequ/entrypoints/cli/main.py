@@ -1,0 +1,151 @@
+"""The root ``shequ`` group: the container in ``ctx.obj``, errors as one line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import unicodedata
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from injector import Injector
+from pydantic import BaseModel, TypeAdapter
+
+from shequ.domain.errors import (
+    AdapterError,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidImport,
+    NotFound,
+    ShequError,
+)
+
+__all__ = ["EXIT_CODES", "cli", "emit_json", "exit_code_for", "get", "table"]
+
+log = logging.getLogger("shequ.cli")
+H = TypeVar("H")
+
+# the most specific family first; DESIGN's table, see docs/cli.md
+EXIT_CODES: tuple[tuple[type[ShequError], int], ...] = (
+    (DomainError, 65),  # InvalidInput included
+    (NotFound, 66),
+    (Forbidden, 77),
+    (Conflict, 75),
+    (AdapterError, 69),
+)
+INTERNAL_ERROR = 70
+BROKEN_PIPE = 141
+
+
+def exit_code_for(error: ShequError) -> int:
+    for family, code in EXIT_CODES:
+        if isinstance(error, family):
+            return code
+    return INTERNAL_ERROR
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def report(error: ShequError) -> None:
+    click.echo(f"error[{error.code}]: {_one_line(error.message)}", err=True)
+    if isinstance(error, InvalidImport):
+        for line, reason in error.details.get("rows", []):
+            click.echo(f"  line {line}: {_one_line(reason)}", err=True)
+
+
+class ShequGroup(click.Group):
+    """Turns a :class:`ShequError` into ``error[<code>]: …`` on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShequError as e:
+            report(e)
+            ctx.exit(exit_code_for(e))
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:
+            # the reader went away (`shequ catalog list | head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(BROKEN_PIPE)
+        except Exception as e:
+            ref = uuid.uuid4().hex[:12]
+            log.debug("unexpected failure %s", ref, exc_info=True)
+            log.error("unexpected failure %s: %r", ref, e)
+            click.echo(f"error[internal]: an unexpected failure (reference {ref}); "
+                       "run with SHEQU_LOG_LEVEL=DEBUG for details", err=True)
+            ctx.exit(INTERNAL_ERROR)
+
+
+@click.group(cls=ShequGroup)
+@click.version_option(package_name="shequ")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """shequ (社区): community e-commerce, from the command line.
+
+    Configure with SHEQU_* environment variables (SHEQU_DATABASE_URL, default
+    sqlite:///./shequ.db). Exit codes: 0 ok, 2 usage, 65 refused or invalid input,
+    66 not found, 69 a provider or the database unavailable, 75 conflict (retry),
+    70 internal error.
+    """
+    if not isinstance(ctx.obj, Injector):
+        raise click.UsageError("shequ's CLI needs its container: run it as `shequ`")
+
+
+def get(ctx: click.Context, kind: type[H]) -> H:
+    """A fresh handler (or port) from the container."""
+    container: Injector = ctx.find_root().obj
+    return container.get(kind)
+
+
+def emit_json(value: BaseModel | Sequence[BaseModel], model: type[BaseModel] | None = None
+              ) -> None:
+    if isinstance(value, BaseModel):
+        click.echo(value.model_dump_json(indent=2))
+    else:
+        adapter: TypeAdapter[Any] = TypeAdapter(list[model] if model else list[Any])  # type: ignore[valid-type]
+        click.echo(adapter.dump_json(list(value), indent=2).decode())
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _clean(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns aligned for the terminal, counting CJK characters as two cells."""
+    cells = [[_clean(str(c)) for c in row] for row in [headers, *rows]]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True))
+                   .rstrip())
+
+
+def progress(total: int, label: str) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A progress bar on a terminal's stderr; nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+    return bar.update, lambda: bar.__exit__(None, None, None)
+
+
+def register() -> None:
+    from shequ.entrypoints.cli import catalog, community, system
+
+    for group in (catalog.catalog, community.community, community.seller, system.db):
+        cli.add_command(group)
+    for command in (system.demo, system.serve):
+        cli.add_command(command)
+
+
+register()

@@ -1,0 +1,79 @@
+"""``shequ db …``, ``shequ demo`` and ``shequ serve``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from shequ.application.catalog.demo import SeedDemoHandler
+from shequ.application.ports import SchemaMigrations
+from shequ.domain.errors import AdapterError
+from shequ.entrypoints.cli.main import get
+from shequ.entrypoints.schemas import CommunityOut, SellerOut
+
+__all__ = ["db", "demo", "serve"]
+
+
+@click.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def upgrade(ctx: click.Context, revision: str) -> None:
+    """Create or upgrade the schema (safe to run again)."""
+    migrations = get(ctx, SchemaMigrations)
+    migrations.upgrade(revision)
+    click.echo(f"database schema at {migrations.current()}")
+
+
+@db.command("current")
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Print the schema revision of the database and the one this shequ needs."""
+    migrations = get(ctx, SchemaMigrations)
+    click.echo(f"database at {migrations.current() or 'nothing'}; shequ needs {migrations.head()}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@click.pass_context
+def demo(ctx: click.Context, as_json: bool) -> None:
+    """Fill the database with a demo community, two sellers and about 30 products.
+
+    Upgrades the schema first. Running it again finds the demo and writes nothing.
+    """
+    get(ctx, SchemaMigrations).upgrade()
+    made = get(ctx, SeedDemoHandler)()
+    if as_json:
+        click.echo(json.dumps({
+            "created": made.created,
+            "community": CommunityOut.of(made.community).model_dump(mode="json"),
+            "sellers": [SellerOut.of(s).model_dump(mode="json") for s in made.sellers],
+            "products": made.products, "skus": made.skus,
+        }, ensure_ascii=False, indent=2))
+        return
+    verb = "made" if made.created else "already there, nothing written:"
+    click.echo(f"demo {verb} community {made.community.name} ({made.community.id})")
+    for s in made.sellers:
+        click.echo(f"  seller {s.name} ({s.kind.value}): {s.id}")
+    click.echo(f"  {made.products} products with {made.skus} SKUs in 生鲜, 粮油 and 日用品")
+    click.echo("next: shequ catalog list   ·   shequ serve, then GET /v1/products")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the HTTP API (needs the http extra)."""
+    try:
+        import uvicorn
+
+        from shequ.entrypoints.http import create_app
+    except ImportError as e:
+        raise AdapterError("the HTTP API needs the http extra: pip install 'shequ[http]'") from e
+    uvicorn.run(create_app(ctx.find_root().obj), host=host, port=port, log_level="info")

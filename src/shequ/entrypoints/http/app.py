@@ -1,0 +1,42 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
+from injector import Injector
+
+from shequ.application.ports import HealthCheck
+from shequ.domain.errors import ShequError
+from shequ.entrypoints.http.catalog import router as catalog_router
+from shequ.entrypoints.http.deps import resolve
+from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
+
+__all__ = ["create_app"]
+
+
+def create_app(container: Injector) -> FastAPI:
+    """The HTTP API over ``container`` (from :func:`shequ.bootstrap`)."""
+    app = FastAPI(
+        title="shequ",
+        version=version("shequ"),
+        description="Community e-commerce (社区电商). Money is integer fen. Errors are "
+                    "RFC 9457 application/problem+json with a stable `code`.",
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    app.include_router(catalog_router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:
+        """200 when the database answers and its schema is current, else 503."""
+        try:
+            health.check()
+        except ShequError as e:
+            return problem(status_for(e), e.code, e.message)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

@@ -1,0 +1,98 @@
+"""Request bodies. Money is integer fen; unknown fields are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from shequ.domain.catalog import FreshFacts, Media, MediaKind, StockReason, StorageMethod
+
+__all__ = ["CommunityIn", "FreshIn", "MediaIn", "OnSaleIn", "PriceIn", "ProductIn",
+           "ProductPatch", "SellerIn", "SkuIn", "StockIn"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommunityIn(_In):
+    name: StrictStr
+    city: StrictStr = ""
+    district: StrictStr = ""
+
+
+class SellerIn(_In):
+    name: StrictStr
+    kind: Literal["platform", "merchant"] = "merchant"
+    community_id: StrictStr | None = None
+
+
+class MediaIn(_In):
+    uri: StrictStr
+    kind: MediaKind = MediaKind.IMAGE
+    alt_text: StrictStr = ""
+
+    def to_domain(self) -> Media:
+        return Media(uri=self.uri, kind=self.kind, alt_text=self.alt_text)
+
+
+class FreshIn(_In):
+    storage: StorageMethod = StorageMethod.AMBIENT
+    shelf_life_days: StrictInt | None = None
+    harvested_at: dt.datetime | None = Field(default=None, description="With a time zone.")
+
+    def to_domain(self) -> FreshFacts:
+        return FreshFacts(storage=self.storage, shelf_life_days=self.shelf_life_days,
+                          harvested_at=self.harvested_at)
+
+
+class ProductIn(_In):
+    seller_id: StrictStr
+    name: StrictStr
+    category: StrictStr = Field(description='A path of up to three levels, such as "生鲜/水果".')
+    brand: StrictStr = ""
+    origin: StrictStr = ""
+    description: StrictStr = ""
+    media: list[MediaIn] = Field(default_factory=list, max_length=20)
+    fresh: FreshIn | None = None
+
+
+class ProductPatch(_In):
+    """Only the fields present change; ``"fresh": null`` removes the fresh-goods facts."""
+
+    name: StrictStr | None = None
+    category: StrictStr | None = None
+    brand: StrictStr | None = None
+    origin: StrictStr | None = None
+    description: StrictStr | None = None
+    media: list[MediaIn] | None = Field(default=None, max_length=20)
+    fresh: FreshIn | None = None
+
+
+class SkuIn(_In):
+    spec: StrictStr = Field(description='What one unit is, such as "5kg/袋".')
+    price_fen: StrictInt
+    list_price_fen: StrictInt | None = None
+    stock: StrictInt = 0
+    on_sale: StrictBool = False
+    community_ids: list[StrictStr] = Field(default_factory=list)
+
+
+class PriceIn(_In):
+    price_fen: StrictInt
+    list_price_fen: StrictInt | None = None
+
+
+class OnSaleIn(_In):
+    on_sale: StrictBool
+
+
+class StockIn(_In):
+    """Either ``delta`` (with a reason) or ``counted`` (a stocktake)."""
+
+    delta: StrictInt | None = None
+    counted: StrictInt | None = None
+    reason: StockReason | None = None
+    note: StrictStr = ""
