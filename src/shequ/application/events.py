@@ -38,4 +38,4 @@ class EventDispatcher:
                     try:
                         handler(event)
                     except Exception:
-                        log.exception("event handler %r failed on %s", handler, event.name)
+                        log.exception("event handler %r failed on %s", handler, event.event_type)

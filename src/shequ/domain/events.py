@@ -20,7 +20,8 @@ class DomainEvent:
     occurred_at: dt.datetime
 
     @property
-    def name(self) -> str:
+    def event_type(self) -> str:
+        """The event's class name, as stored in the outbox."""
         return type(self).__name__
 
 

@@ -12,7 +12,7 @@ from shequ.domain.errors import InvalidAmount
 
 __all__ = ["Money"]
 
-_AMOUNT = re.compile(r"(?P<sign>-)?(?P<yuan>\d{1,13})(?:\.(?P<fen>\d{1,2}))?")
+_AMOUNT = re.compile(r"(?P<sign>-)?(?P<yuan>[0-9]{1,13})(?:\.(?P<fen>[0-9]{1,2}))?")
 
 
 def _require_int(_: Any, attribute: attrs.Attribute[int], value: object) -> None:

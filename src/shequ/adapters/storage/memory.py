@@ -216,7 +216,7 @@ class InMemoryUnitOfWork:
                         rows[obj.id] = _fresh_copy(obj)
                     events.extend(getattr(obj, "events", ()))
             for event in events:
-                message = OutboxMessage(id=self._store.next_outbox_id(), name=event.name,
+                message = OutboxMessage(id=self._store.next_outbox_id(), name=event.event_type,
                                         payload=event_payload(event),
                                         occurred_at=event.occurred_at)
                 self._store.outbox.append(_Published(message))

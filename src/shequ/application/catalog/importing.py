@@ -38,7 +38,7 @@ _PRODUCT_FIELDS = ("category", "origin", "description", "storage", "shelf_life_d
                    "harvested_at", "image", "image_alt")
 _YES = {"1", "true", "yes", "y", "是", "上架"}
 _NO = {"0", "false", "no", "n", "否", "下架"}
-_WHOLE = re.compile(r"\d{1,9}")
+_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 @attrs.frozen

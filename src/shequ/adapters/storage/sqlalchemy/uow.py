@@ -218,7 +218,7 @@ class SqlUnitOfWork:
                 repo.flush_added()
             if events:
                 session.execute(outbox.insert(), [
-                    {"name": e.name, "payload": event_payload(e), "occurred_at": e.occurred_at}
+                    {"name": e.event_type, "payload": event_payload(e), "occurred_at": e.occurred_at}
                     for e in events
                 ])
             session.commit()

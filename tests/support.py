@@ -1,0 +1,66 @@
+"""Builders shared by unit and integration tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import injector
+
+from shequ import (
+    AddSku,
+    AddSkuHandler,
+    CreateCommunity,
+    CreateCommunityHandler,
+    CreateProduct,
+    CreateProductHandler,
+    CreateSeller,
+    CreateSellerHandler,
+    Money,
+    Settings,
+    bootstrap,
+)
+from shequ.adapters.clock import FixedClock
+from shequ.application.ports import Clock
+from shequ.domain.catalog import Community, Product, Seller, SellerKind, Sku
+
+
+class ClockModule(injector.Module):
+    def __init__(self, clock: FixedClock) -> None:
+        self._clock = clock
+
+    @injector.provider
+    def clock(self) -> Clock:
+        return self._clock
+
+
+def container(settings: Settings, clock: FixedClock) -> injector.Injector:
+    return bootstrap(settings, ClockModule(clock))
+
+
+class Catalog:
+    """Shortcuts to build a catalog through the real use cases."""
+
+    def __init__(self, app: injector.Injector, clock: FixedClock) -> None:
+        self.app, self.clock = app, clock
+
+    def community(self, name: str = "阳光花园") -> Community:
+        return self.app.get(CreateCommunityHandler)(CreateCommunity(name=name, city="杭州"))
+
+    def seller(self, name: str = "老王生鲜铺", community: Community | None = None) -> Seller:
+        if community is None:
+            return self.app.get(CreateSellerHandler)(
+                CreateSeller(name=name, kind=SellerKind.PLATFORM))
+        return self.app.get(CreateSellerHandler)(
+            CreateSeller(name=name, community_id=community.id))
+
+    def product(self, seller: Seller, name: str = "赣南脐橙", category: str = "生鲜/水果",
+                *, later: dt.timedelta = dt.timedelta(seconds=1)) -> Product:
+        self.clock.advance(later)
+        return self.app.get(CreateProductHandler)(
+            CreateProduct(seller_id=seller.id, name=name, category=category))
+
+    def sku(self, product: Product, spec: str = "5斤/箱", price: str = "29.90", stock: int = 10,
+            *, on_sale: bool = True, communities: tuple[Community, ...] = ()) -> Sku:
+        return self.app.get(AddSkuHandler)(AddSku(
+            product_id=product.id, spec=spec, price=Money.parse(price), stock=stock,
+            on_sale=on_sale, community_ids=tuple(c.id for c in communities)))

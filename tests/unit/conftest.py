@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import injector
+import pytest
+
+from shequ import Settings
+from shequ.adapters.clock import FixedClock
+from tests.support import Catalog, container
+
+
+@pytest.fixture
+def app(clock: FixedClock) -> injector.Injector:
+    return container(Settings(storage="memory"), clock)
+
+
+@pytest.fixture
+def catalog(app: injector.Injector, clock: FixedClock) -> Catalog:
+    return Catalog(app, clock)
