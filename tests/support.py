@@ -61,6 +61,7 @@ class Catalog:
 
     def sku(self, product: Product, spec: str = "5斤/箱", price: str = "29.90", stock: int = 10,
             *, on_sale: bool = True, communities: tuple[Community, ...] = ()) -> Sku:
+        self.clock.advance(dt.timedelta(milliseconds=1))  # SKUs list oldest first
         return self.app.get(AddSkuHandler)(AddSku(
             product_id=product.id, spec=spec, price=Money.parse(price), stock=stock,
             on_sale=on_sale, community_ids=tuple(c.id for c in communities)))

@@ -57,6 +57,9 @@ class AddSkuHandler:
                 uow.communities.get(community_id)
             if uow.skus.find(sku.id) is not None:
                 raise Duplicate(f"SKU {sku.id} exists already")
+            if any(other.spec == sku.spec
+                   for other in uow.skus.for_products([sku.product_id])[sku.product_id]):
+                raise Duplicate(f"the product has a SKU {sku.spec!r} already", spec=sku.spec)
             uow.skus.add(sku)
             uow.commit()
         return sku
