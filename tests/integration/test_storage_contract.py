@@ -102,7 +102,10 @@ def test_events_are_written_with_the_change_and_can_be_marked_relayed(
         assert [m.name for m in uow.outbox.pending()] == ["StockAdjusted"]
 
 
+@pytest.mark.parametrize("backend", ["memory", "postgres"], indirect=True)
 def test_a_stale_copy_loses_to_a_newer_commit(app: injector.Injector, catalog: Catalog) -> None:
+    """SQLite is left out: its transactions take the write lock when they begin, so a second
+    one waits for the first and never holds a stale copy (test_concurrency covers it)."""
     sku = catalog.sku(catalog.product(catalog.seller()), stock=5)
     now = catalog.clock.now()
     with app.get(UnitOfWork) as first, app.get(UnitOfWork) as second:

@@ -93,6 +93,11 @@ class SkuRepository(Protocol):
 
     def find(self, sku_id: SkuId) -> Sku | None: ...
 
+    def get_for_update(self, sku_id: SkuId) -> Sku:
+        """Like :meth:`get`, and no other unit of work changes the SKU until this one ends
+        (``SELECT … FOR UPDATE`` on PostgreSQL). Raises :class:`SkuNotFound`."""
+        ...
+
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         """The SKUs of each product, oldest first; a product without SKUs maps to ``[]``."""
         ...

@@ -73,8 +73,8 @@ def _fresh_copy(obj: A) -> A:
 
 class _Repository(Generic[A]):
     def __init__(self, store: InMemoryStore, table: str, not_found: type[NotFound],
-                 label: str) -> None:
-        self._store, self._table = store, table
+                 label: str, hold_lock: Callable[[], None]) -> None:
+        self._store, self._table, self.hold_lock = store, table, hold_lock
         self._not_found, self._label = not_found, label
         self.seen: dict[Any, A] = {}
         self.loaded_versions: dict[Any, int] = {}
@@ -125,6 +125,10 @@ class _Sellers(_Repository[Seller]):
 
 
 class _Skus(_Repository[Sku]):
+    def get_for_update(self, sku_id: SkuId) -> Sku:
+        self.hold_lock()
+        return self.get(sku_id)
+
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = set(product_ids)
         found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
@@ -183,15 +187,29 @@ class InMemoryUnitOfWork:
 
     def __init__(self, store: InMemoryStore, publisher: EventPublisher | None = None) -> None:
         self._store, self._publisher = store, publisher
+        self._holding = False
         self.outbox = _Outbox(store)
         self._begin()
 
     def _begin(self) -> None:
+        self._release()
+        hold = self._hold
         self.communities = _Communities(self._store, "communities", CommunityNotFound,
-                                        "community")
-        self.sellers = _Sellers(self._store, "sellers", SellerNotFound, "seller")
-        self.products = _Products(self._store, "products", ProductNotFound, "product")
-        self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU")
+                                        "community", hold)
+        self.sellers = _Sellers(self._store, "sellers", SellerNotFound, "seller", hold)
+        self.products = _Products(self._store, "products", ProductNotFound, "product", hold)
+        self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU", hold)
+
+    def _hold(self) -> None:
+        """Keep the store to this unit of work until it ends, as a row lock would."""
+        if not self._holding:
+            self._store.lock.acquire()
+            self._holding = True
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._store.lock.release()
 
     def _repositories(self) -> tuple[_Repository[Any], ...]:
         return (self.communities, self.sellers, self.products, self.skus)
@@ -227,6 +245,7 @@ class InMemoryUnitOfWork:
                 repo.loaded_versions[obj.id] = obj.version
             repo.seen.update(repo.added)
             repo.added.clear()
+        self._release()
         if self._publisher is not None and events:
             self._publisher.publish(events)
 

@@ -66,7 +66,7 @@ class AddSkuHandler:
 
 
 class _SkuChange:
-    """Load one SKU, change it, commit; start again if a concurrent change won the race."""
+    """Lock one SKU, change it, commit; start again should a concurrent change still win."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -74,7 +74,7 @@ class _SkuChange:
     def _change(self, sku_id: SkuId, change: Callable[[Sku, UnitOfWork], None]) -> Sku:
         def attempt() -> Sku:
             with self._uow as uow:
-                sku = uow.skus.get(sku_id)
+                sku = uow.skus.get_for_update(sku_id)
                 change(sku, uow)
                 uow.commit()
             return sku

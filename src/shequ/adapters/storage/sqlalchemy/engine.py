@@ -17,6 +17,8 @@ __all__ = ["Database", "make_engine"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # shequ begins its own transactions (below), so pysqlite must not begin any
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -45,7 +47,18 @@ def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
         ) from e
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def _sqlite_begin_immediate(connection: sa.Connection) -> None:
+    """Take SQLite's write lock when a transaction begins, not when it first writes.
+
+    A deferred transaction that read a row and then wants to write fails at once with
+    "database is locked" if another wrote meanwhile; an immediate one waits its turn
+    (busy_timeout) and then reads fresh data. SQLite runs one writer at a time anyway.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @attrs.frozen

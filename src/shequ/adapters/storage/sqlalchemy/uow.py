@@ -31,7 +31,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.ids import CommunityId, ProductId
+from shequ.domain.ids import CommunityId, ProductId, SkuId
 
 __all__ = ["SqlUnitOfWork"]
 
@@ -99,6 +99,14 @@ class _Sellers(_Repository[Seller]):
 
 class _Skus(_Repository[Sku]):
     model, not_found, label = Sku, SkuNotFound, "SKU"
+
+    def get_for_update(self, sku_id: SkuId) -> Sku:
+        if sku_id in self.added:
+            return self.added[sku_id]
+        sku = self._session.get(Sku, sku_id, with_for_update=True, populate_existing=True)
+        if sku is None:
+            raise SkuNotFound(f"no SKU with id {sku_id!r}", id=sku_id)
+        return self._track(sku)
 
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = list(dict.fromkeys(product_ids))
