@@ -49,19 +49,41 @@ class Catalog:
     def seller(self, name: str = "老王生鲜铺", community: Community | None = None) -> Seller:
         if community is None:
             return self.app.get(CreateSellerHandler)(
-                CreateSeller(name=name, kind=SellerKind.PLATFORM))
-        return self.app.get(CreateSellerHandler)(
-            CreateSeller(name=name, community_id=community.id))
+                CreateSeller(name=name, kind=SellerKind.PLATFORM)
+            )
+        return self.app.get(CreateSellerHandler)(CreateSeller(name=name, community_id=community.id))
 
-    def product(self, seller: Seller, name: str = "赣南脐橙", category: str = "生鲜/水果",
-                *, later: dt.timedelta = dt.timedelta(seconds=1)) -> Product:
+    def product(
+        self,
+        seller: Seller,
+        name: str = "赣南脐橙",
+        category: str = "生鲜/水果",
+        *,
+        later: dt.timedelta = dt.timedelta(seconds=1),
+    ) -> Product:
         self.clock.advance(later)
         return self.app.get(CreateProductHandler)(
-            CreateProduct(seller_id=seller.id, name=name, category=category))
+            CreateProduct(seller_id=seller.id, name=name, category=category)
+        )
 
-    def sku(self, product: Product, spec: str = "5斤/箱", price: str = "29.90", stock: int = 10,
-            *, on_sale: bool = True, communities: tuple[Community, ...] = ()) -> Sku:
+    def sku(
+        self,
+        product: Product,
+        spec: str = "5斤/箱",
+        price: str = "29.90",
+        stock: int = 10,
+        *,
+        on_sale: bool = True,
+        communities: tuple[Community, ...] = (),
+    ) -> Sku:
         self.clock.advance(dt.timedelta(milliseconds=1))  # SKUs list oldest first
-        return self.app.get(AddSkuHandler)(AddSku(
-            product_id=product.id, spec=spec, price=Money.parse(price), stock=stock,
-            on_sale=on_sale, community_ids=tuple(c.id for c in communities)))
+        return self.app.get(AddSkuHandler)(
+            AddSku(
+                product_id=product.id,
+                spec=spec,
+                price=Money.parse(price),
+                stock=stock,
+                on_sale=on_sale,
+                community_ids=tuple(c.id for c in communities),
+            )
+        )

@@ -27,8 +27,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo(f"error[invalid-settings]: {where}: {first['msg']}", err=True)
         sys.exit(EX_CONFIG)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    cli.main(args=list(argv) if argv is not None else None, obj=bootstrap(settings),
-             prog_name="shequ")
+    cli.main(
+        args=list(argv) if argv is not None else None, obj=bootstrap(settings), prog_name="shequ"
+    )
 
 
 if __name__ == "__main__":

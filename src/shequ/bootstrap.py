@@ -169,6 +169,11 @@ def storage_module(settings: Settings) -> Module:
 def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
     """The wired application. Reads the environment only when ``settings`` is not given."""
     settings = settings if settings is not None else Settings()
-    modules: list[Module] = [ClockModule(), EventsModule(), storage_module(settings),
-                             HandlersModule(), *overrides]
+    modules: list[Module] = [
+        ClockModule(),
+        EventsModule(),
+        storage_module(settings),
+        HandlersModule(),
+        *overrides,
+    ]
     return Injector(modules, auto_bind=False)

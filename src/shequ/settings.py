@@ -16,9 +16,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHEQU_", extra="ignore", frozen=True)
 
     storage: Literal["memory", "sql"] = Field(
-        default="sql", description="`sql` (SQLite or PostgreSQL) or `memory` (tests, demos)")
+        default="sql", description="`sql` (SQLite or PostgreSQL) or `memory` (tests, demos)"
+    )
     database_url: str = Field(
         default="sqlite:///./shequ.db",
-        description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db")
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
+    )
     database_echo: bool = Field(default=False, description="log every SQL statement")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

@@ -64,8 +64,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def app(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-        clock: FixedClock) -> Iterator[injector.Injector]:
+def app(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
+) -> Iterator[injector.Injector]:
     """The wired application on a fresh, migrated database of the given backend."""
     if backend == "memory":
         settings = Settings(storage="memory")

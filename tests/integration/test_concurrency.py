@@ -21,7 +21,7 @@ def race(workers: int, work: Callable[[int], None]) -> list[BaseException | None
         start.wait()
         try:
             work(i)
-        except BaseException as e:  # noqa: BLE001 - collected for the assertions
+        except BaseException as e:
             outcomes[i] = e
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
@@ -33,8 +33,7 @@ def race(workers: int, work: Callable[[int], None]) -> list[BaseException | None
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite", "memory"], indirect=True)
-def test_the_last_units_are_removed_exactly_once(app: injector.Injector,
-                                                 catalog: Catalog) -> None:
+def test_the_last_units_are_removed_exactly_once(app: injector.Injector, catalog: Catalog) -> None:
     sku = catalog.sku(catalog.product(catalog.seller()), stock=10)
     handlers = [app.get(AdjustStockHandler) for _ in range(30)]
     outcomes = race(30, lambda i: handlers[i](AdjustStock(sku.id, -1, StockReason.DAMAGE)))

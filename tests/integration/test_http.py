@@ -39,25 +39,40 @@ def test_a_catalog_is_built_and_browsed_over_http(client: TestClient) -> None:
     assert community.status_code == 201
     cid = community.json()["id"]
     seller = client.post("/v1/sellers", json={"name": "老王", "community_id": cid}).json()
-    product = client.post("/v1/products", json={
-        "seller_id": seller["id"], "name": "赣南脐橙", "category": "生鲜/水果",
-        "media": [{"uri": "https://img/1.jpg", "alt_text": "橙子"}],
-        "fresh": {"storage": "chilled", "shelf_life_days": 20},
-    })
+    product = client.post(
+        "/v1/products",
+        json={
+            "seller_id": seller["id"],
+            "name": "赣南脐橙",
+            "category": "生鲜/水果",
+            "media": [{"uri": "https://img/1.jpg", "alt_text": "橙子"}],
+            "fresh": {"storage": "chilled", "shelf_life_days": 20},
+        },
+    )
     assert product.status_code == 201, product.text
     pid = product.json()["id"]
-    sku = client.post(f"/v1/products/{pid}/skus", json={
-        "spec": "5斤/箱", "price_fen": 2990, "list_price_fen": 3990, "stock": 5,
-        "on_sale": True, "community_ids": [cid]})
+    sku = client.post(
+        f"/v1/products/{pid}/skus",
+        json={
+            "spec": "5斤/箱",
+            "price_fen": 2990,
+            "list_price_fen": 3990,
+            "stock": 5,
+            "on_sale": True,
+            "community_ids": [cid],
+        },
+    )
     assert sku.status_code == 201, sku.text
     assert sku.json()["price"] == "¥29.90"
     sid = sku.json()["id"]
     assert client.put(f"/v1/skus/{sid}/price", json={"price_fen": 2590}).json()["price_fen"] == 2590
-    restocked = client.post(f"/v1/skus/{sid}/stock-adjustments",
-                            json={"delta": 10, "reason": "restock"})
+    restocked = client.post(
+        f"/v1/skus/{sid}/stock-adjustments", json={"delta": 10, "reason": "restock"}
+    )
     assert restocked.json()["stock"] == 15
-    assert client.post(f"/v1/skus/{sid}/stock-adjustments",
-                       json={"counted": 12}).json()["stock"] == 12
+    assert (
+        client.post(f"/v1/skus/{sid}/stock-adjustments", json={"counted": 12}).json()["stock"] == 12
+    )
     edited = client.patch(f"/v1/products/{pid}", json={"origin": "江西赣州", "fresh": None})
     assert (edited.json()["origin"], edited.json()["fresh"]) == ("江西赣州", None)
     page = client.get("/v1/products", params={"community": cid, "in_stock": "true"}).json()
@@ -93,50 +108,99 @@ def test_the_demo_pages_through_with_cursors(demo_client: TestClient) -> None:
             break
         params["cursor"] = page["next_cursor"]
     assert len(names) == len(set(names)) == 30
-    prices = [min(s["price_fen"] for s in i["skus"])
-              for i in demo_client.get("/v1/products", params={"sort": "price", "limit": 100})
-              .json()["items"]]
+    prices = [
+        min(s["price_fen"] for s in i["skus"])
+        for i in demo_client.get("/v1/products", params={"sort": "price", "limit": 100}).json()[
+            "items"
+        ]
+    ]
     assert prices == sorted(prices)
 
 
 def test_a_tampered_cursor_is_a_clear_422(demo_client: TestClient) -> None:
     cursor = demo_client.get("/v1/products", params={"limit": 2}).json()["next_cursor"]
     tampered = cursor[:-1] + ("0" if cursor[-1] != "0" else "1")
-    is_problem(demo_client.get("/v1/products", params={"limit": 2, "cursor": tampered}), 422,
-               "invalid-cursor")
-    is_problem(demo_client.get("/v1/products", params={"limit": 2, "cursor": cursor,
-                                                       "sort": "price"}), 422, "invalid-cursor")
+    is_problem(
+        demo_client.get("/v1/products", params={"limit": 2, "cursor": tampered}),
+        422,
+        "invalid-cursor",
+    )
+    is_problem(
+        demo_client.get("/v1/products", params={"limit": 2, "cursor": cursor, "sort": "price"}),
+        422,
+        "invalid-cursor",
+    )
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "code"), [
-    ("post", "/v1/products", "{not json", 422, "request-invalid"),
-    ("post", "/v1/products", {"name": "x"}, 422, "request-invalid"),
-    ("post", "/v1/products", {"seller_id": "s", "name": "x", "category": "y", "colour": 1},
-     422, "request-invalid"),
-    ("post", "/v1/products", {"seller_id": "nobody", "name": "x", "category": "y"}, 404,
-     "seller-not-found"),
-    ("post", "/v1/products/nope/skus", {"spec": "a", "price_fen": 100}, 404,
-     "product-not-found"),
-    ("post", "/v1/products/nope/skus", {"spec": "a", "price_fen": "12.5"}, 422,
-     "request-invalid"),
-    ("post", "/v1/products/nope/skus", {"spec": "a", "price_fen": 12.5}, 422, "request-invalid"),
-    ("post", "/v1/products/nope/skus", {"spec": "a", "price_fen": -100}, 422, "invalid-amount"),
-    ("post", "/v1/products/nope/skus", {"spec": "a", "price_fen": 10**20}, 422,
-     "invalid-amount"),
-    ("get", "/v1/skus/nope", None, 404, "sku-not-found"),
-    ("put", "/v1/skus/nope/price", {"price_fen": 100}, 404, "sku-not-found"),
-    ("post", "/v1/skus/nope/stock-adjustments", {"delta": 1}, 422, "invalid-input"),
-    ("post", "/v1/skus/nope/stock-adjustments", {"delta": 1, "counted": 2}, 422,
-     "invalid-input"),
-    ("get", "/v1/products?limit=0", None, 422, "request-invalid"),
-    ("get", "/v1/products?min_price_fen=500&max_price_fen=100", None, 422, "invalid-input"),
-    ("get", "/v1/products?min_price_fen=abc", None, 422, "request-invalid"),
-    ("get", "/v1/products?category=a//b", None, 422, "invalid-input"),
-    ("get", "/v1/nowhere", None, 404, "route-not-found"),
-    ("delete", "/v1/products", None, 405, "method-not-allowed"),
-])
-def test_bad_requests_get_a_problem_never_a_500(demo_client: TestClient, method: str, path: str,
-                                                body: Any, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("post", "/v1/products", "{not json", 422, "request-invalid"),
+        ("post", "/v1/products", {"name": "x"}, 422, "request-invalid"),
+        (
+            "post",
+            "/v1/products",
+            {"seller_id": "s", "name": "x", "category": "y", "colour": 1},
+            422,
+            "request-invalid",
+        ),
+        (
+            "post",
+            "/v1/products",
+            {"seller_id": "nobody", "name": "x", "category": "y"},
+            404,
+            "seller-not-found",
+        ),
+        (
+            "post",
+            "/v1/products/nope/skus",
+            {"spec": "a", "price_fen": 100},
+            404,
+            "product-not-found",
+        ),
+        (
+            "post",
+            "/v1/products/nope/skus",
+            {"spec": "a", "price_fen": "12.5"},
+            422,
+            "request-invalid",
+        ),
+        (
+            "post",
+            "/v1/products/nope/skus",
+            {"spec": "a", "price_fen": 12.5},
+            422,
+            "request-invalid",
+        ),
+        ("post", "/v1/products/nope/skus", {"spec": "a", "price_fen": -100}, 422, "invalid-amount"),
+        (
+            "post",
+            "/v1/products/nope/skus",
+            {"spec": "a", "price_fen": 10**20},
+            422,
+            "invalid-amount",
+        ),
+        ("get", "/v1/skus/nope", None, 404, "sku-not-found"),
+        ("put", "/v1/skus/nope/price", {"price_fen": 100}, 404, "sku-not-found"),
+        ("post", "/v1/skus/nope/stock-adjustments", {"delta": 1}, 422, "invalid-input"),
+        (
+            "post",
+            "/v1/skus/nope/stock-adjustments",
+            {"delta": 1, "counted": 2},
+            422,
+            "invalid-input",
+        ),
+        ("get", "/v1/products?limit=0", None, 422, "request-invalid"),
+        ("get", "/v1/products?min_price_fen=500&max_price_fen=100", None, 422, "invalid-input"),
+        ("get", "/v1/products?min_price_fen=abc", None, 422, "request-invalid"),
+        ("get", "/v1/products?category=a//b", None, 422, "invalid-input"),
+        ("get", "/v1/nowhere", None, 404, "route-not-found"),
+        ("delete", "/v1/products", None, 405, "method-not-allowed"),
+    ],
+)
+def test_bad_requests_get_a_problem_never_a_500(
+    demo_client: TestClient, method: str, path: str, body: Any, status: int, code: str
+) -> None:
     kwargs: dict[str, Any] = {}
     if isinstance(body, str):
         kwargs = {"content": body, "headers": {"content-type": "application/json"}}
@@ -148,8 +212,10 @@ def test_bad_requests_get_a_problem_never_a_500(demo_client: TestClient, method:
 def test_a_refused_change_is_a_4xx_and_changes_nothing(demo_client: TestClient) -> None:
     item = demo_client.get("/v1/products", params={"in_stock": "true", "limit": 1}).json()
     sku = item["items"][0]["skus"][0]
-    response = demo_client.post(f"/v1/skus/{sku['id']}/stock-adjustments",
-                                json={"delta": -(sku["stock"] + 1), "reason": "damage"})
+    response = demo_client.post(
+        f"/v1/skus/{sku['id']}/stock-adjustments",
+        json={"delta": -(sku["stock"] + 1), "reason": "damage"},
+    )
     is_problem(response, 409, "out-of-stock")
     zero = demo_client.put(f"/v1/skus/{sku['id']}/price", json={"price_fen": 0})
     assert is_problem(zero, 422, "invalid-amount")["field"] == "price"
@@ -159,12 +225,15 @@ def test_a_refused_change_is_a_4xx_and_changes_nothing(demo_client: TestClient) 
 
 def test_the_openapi_document_lists_the_routes(demo_client: TestClient) -> None:
     spec = demo_client.get("/openapi.json").json()
-    assert {"/v1/products", "/v1/products/{product_id}", "/v1/skus/{sku_id}/stock-adjustments",
-            "/healthz"} <= set(spec["paths"])
+    assert {
+        "/v1/products",
+        "/v1/products/{product_id}",
+        "/v1/skus/{sku_id}/stock-adjustments",
+        "/healthz",
+    } <= set(spec["paths"])
 
 
-def test_health_is_503_on_a_database_without_the_schema(tmp_path: Path,
-                                                         clock: FixedClock) -> None:
+def test_health_is_503_on_a_database_without_the_schema(tmp_path: Path, clock: FixedClock) -> None:
     app = container(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}"), clock)
     with TestClient(create_app(app), raise_server_exceptions=False) as c:
         is_problem(c.get("/healthz"), 503, "schema-out-of-date")

@@ -26,8 +26,9 @@ def test_upgrade_matches_the_models_and_downgrade_empties(
     migrations.upgrade()  # a second run changes nothing
     assert migrations.current() == migrations.head() == "0001"
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(
-            connection, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), metadata
+        )
         assert diff == []
     with engine.begin() as connection:
         config = alembic_config(engine)

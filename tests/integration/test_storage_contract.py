@@ -9,9 +9,9 @@ import pytest
 
 from shequ import (
     BrowseProducts,
+    BrowseProductsHandler,
     Community,
     CommunityId,
-    BrowseProductsHandler,
     CreateProduct,
     CreateProductHandler,
     FreshFacts,
@@ -33,17 +33,31 @@ def test_every_field_survives_the_round_trip(app: injector.Injector, catalog: Ca
     seller = catalog.seller("老王", community)
     harvested = dt.datetime(2026, 11, 20, 6, 30, 15, 123456, tzinfo=dt.UTC)
     media = (Media("https://img/2.jpg", MediaKind.VIDEO, "视频"), Media("https://img/1.jpg"))
-    product = app.get(CreateProductHandler)(CreateProduct(
-        seller_id=seller.id, name="舟山带鱼", category="生鲜/水产", brand="海鲜汇",
-        origin="浙江舟山", description="当季\n冷冻", media=media,
-        fresh=FreshFacts(StorageMethod.FROZEN, 180, harvested)))
-    plain = app.get(CreateProductHandler)(CreateProduct(seller_id=seller.id, name="卷纸",
-                                                        category="日用品"))
+    product = app.get(CreateProductHandler)(
+        CreateProduct(
+            seller_id=seller.id,
+            name="舟山带鱼",
+            category="生鲜/水产",
+            brand="海鲜汇",
+            origin="浙江舟山",
+            description="当季\n冷冻",
+            media=media,
+            fresh=FreshFacts(StorageMethod.FROZEN, 180, harvested),
+        )
+    )
+    plain = app.get(CreateProductHandler)(
+        CreateProduct(seller_id=seller.id, name="卷纸", category="日用品")
+    )
     sku = catalog.sku(product, price="59.00", stock=7, communities=(community,))
     with app.get(UnitOfWork) as uow:
         loaded = uow.products.get(product.id)
         assert (loaded.name, loaded.category, loaded.brand, loaded.origin, loaded.description) == (
-            "舟山带鱼", "生鲜/水产", "海鲜汇", "浙江舟山", "当季\n冷冻")
+            "舟山带鱼",
+            "生鲜/水产",
+            "海鲜汇",
+            "浙江舟山",
+            "当季\n冷冻",
+        )
         assert loaded.media == media
         assert loaded.fresh == FreshFacts(StorageMethod.FROZEN, 180, harvested)
         assert loaded.created_at == product.created_at and loaded.created_at.tzinfo is not None
@@ -51,7 +65,12 @@ def test_every_field_survives_the_round_trip(app: injector.Injector, catalog: Ca
         assert uow.products.get(plain.id).fresh is None
         got = uow.skus.get(sku.id)
         assert (got.price, got.list_price, got.stock, got.on_sale, got.spec) == (
-            Money(5900), None, 7, True, "5斤/箱")
+            Money(5900),
+            None,
+            7,
+            True,
+            "5斤/箱",
+        )
         assert got.community_ids == {community.id}
         assert uow.sellers.get(seller.id).community_id == community.id
         assert uow.communities.get(community.id).city == "杭州"
@@ -73,8 +92,9 @@ def test_leaving_without_commit_writes_nothing(app: injector.Injector, catalog: 
     sku = catalog.sku(catalog.product(seller), stock=5)
     with app.get(UnitOfWork) as uow:
         uow.skus.get(sku.id).adjust_stock(3, StockReason.RESTOCK, now=catalog.clock.now())
-        uow.communities.add(Community(id=CommunityId("c-rolled-back"), name="x",
-                                      created_at=catalog.clock.now()))
+        uow.communities.add(
+            Community(id=CommunityId("c-rolled-back"), name="x", created_at=catalog.clock.now())
+        )
     with app.get(UnitOfWork) as uow:
         assert uow.skus.get(sku.id).stock == 5
         assert uow.communities.find(CommunityId("c-rolled-back")) is None
@@ -86,15 +106,21 @@ def test_events_are_written_with_the_change_and_can_be_marked_relayed(
 ) -> None:
     sku = catalog.sku(catalog.product(catalog.seller()), stock=5)
     with app.get(UnitOfWork) as uow:
-        uow.skus.get(sku.id).adjust_stock(-2, StockReason.DAMAGE, now=catalog.clock.now(),
-                                          note="压坏")
+        uow.skus.get(sku.id).adjust_stock(
+            -2, StockReason.DAMAGE, now=catalog.clock.now(), note="压坏"
+        )
         uow.commit()
     with app.get(UnitOfWork) as uow:
         pending = uow.outbox.pending()
         assert [m.name for m in pending] == ["ProductCreated", "SkuAdded", "StockAdjusted"]
         assert pending[-1].payload == {
-            "occurred_at": catalog.clock.now().isoformat(), "sku_id": sku.id, "delta": -2,
-            "stock": 3, "reason": "damage", "note": "压坏"}
+            "occurred_at": catalog.clock.now().isoformat(),
+            "sku_id": sku.id,
+            "delta": -2,
+            "stock": 3,
+            "reason": "damage",
+            "note": "压坏",
+        }
         assert pending[0].id < pending[1].id < pending[2].id
         uow.outbox.mark_published([pending[0].id, pending[1].id])
         uow.commit()
@@ -124,12 +150,14 @@ def test_the_same_id_twice_is_a_duplicate(app: injector.Injector, catalog: Catal
     seller = catalog.seller()
     product = catalog.product(seller)
     with pytest.raises(Duplicate):
-        app.get(CreateProductHandler)(CreateProduct(seller_id=seller.id, name="x",
-                                                    category="y", product_id=product.id))
+        app.get(CreateProductHandler)(
+            CreateProduct(seller_id=seller.id, name="x", category="y", product_id=product.id)
+        )
 
 
-def test_the_same_spec_twice_in_one_product_is_a_duplicate(app: injector.Injector,
-                                                           catalog: Catalog) -> None:
+def test_the_same_spec_twice_in_one_product_is_a_duplicate(
+    app: injector.Injector, catalog: Catalog
+) -> None:
     product = catalog.product(catalog.seller())
     catalog.sku(product, spec="1kg")
     with pytest.raises(Duplicate):
@@ -146,12 +174,20 @@ def shelf(catalog: Catalog) -> dict[str, object]:
     grocer, platform = catalog.seller("老王", east), catalog.seller("优选")
     made = {}
     for name, category, seller, skus in [
-        ("苹果", "生鲜/水果", grocer, [("1斤", "5.00", 10, True, (east,)),
-                                       ("5斤", "22.00", 0, True, (east, west))]),
+        (
+            "苹果",
+            "生鲜/水果",
+            grocer,
+            [("1斤", "5.00", 10, True, (east,)), ("5斤", "22.00", 0, True, (east, west))],
+        ),
         ("香蕉", "生鲜/水果", grocer, [("1把", "9.90", 3, False, (east,))]),
         ("白菜", "生鲜/蔬菜", grocer, [("1颗", "3.50", 8, True, (west,))]),
-        ("大米", "粮油/米面", platform, [("5kg", "69.90", 5, True, (east, west)),
-                                        ("10kg", "129.00", 2, True, (east,))]),
+        (
+            "大米",
+            "粮油/米面",
+            platform,
+            [("5kg", "69.90", 5, True, (east, west)), ("10kg", "129.00", 2, True, (east,))],
+        ),
         ("水果刀", "生鲜水果工具", platform, [("1把", "19.90", 1, True, (east,))]),
         ("纸巾", "日用品/纸品", platform, []),
     ]:
@@ -162,54 +198,78 @@ def shelf(catalog: Catalog) -> dict[str, object]:
     return {"east": east, "west": west, "grocer": grocer, "platform": platform, **made}
 
 
-def names(app: injector.Injector, f: ProductFilter = ProductFilter(),
-          sort: ProductSort = ProductSort.NEWEST) -> list[str]:
-    page = app.get(BrowseProductsHandler)(BrowseProducts(filter=f, sort=sort, limit=100))
+def names(
+    app: injector.Injector,
+    f: ProductFilter | None = None,
+    sort: ProductSort = ProductSort.NEWEST,
+) -> list[str]:
+    page = app.get(BrowseProductsHandler)(
+        BrowseProducts(filter=f or ProductFilter(), sort=sort, limit=100)
+    )
     return [d.product.name for d in page.items]
 
 
-def test_products_without_a_matching_sku_are_not_listed(app: injector.Injector,
-                                                        shelf: dict[str, object]) -> None:
+def test_products_without_a_matching_sku_are_not_listed(
+    app: injector.Injector, shelf: dict[str, object]
+) -> None:
     assert names(app) == ["水果刀", "大米", "白菜", "香蕉", "苹果"]
 
 
-@pytest.mark.parametrize(("build", "expected"), [
-    (lambda s: ProductFilter(community_id=s["west"].id), ["大米", "白菜", "苹果"]),
-    (lambda s: ProductFilter(category="生鲜"), ["白菜", "香蕉", "苹果"]),
-    (lambda s: ProductFilter(category="生鲜/水果"), ["香蕉", "苹果"]),
-    (lambda s: ProductFilter(seller_id=s["platform"].id), ["水果刀", "大米"]),
-    (lambda s: ProductFilter(min_price=Money(900), max_price=Money(2200)),
-     ["水果刀", "香蕉", "苹果"]),
-    (lambda s: ProductFilter(in_stock=True), ["水果刀", "大米", "白菜", "香蕉", "苹果"]),
-    (lambda s: ProductFilter(on_sale=False), ["香蕉"]),
-    # every SKU criterion must hold for one and the same SKU:
-    # 苹果's west SKU has no stock, its stocked SKU is only in the east
-    (lambda s: ProductFilter(community_id=s["west"].id, in_stock=True), ["大米", "白菜"]),
-    (lambda s: ProductFilter(community_id=s["west"].id, max_price=Money(2000)), ["白菜"]),
-])
-def test_filters(app: injector.Injector, shelf: dict[str, object], build: object,
-                 expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda s: ProductFilter(community_id=s["west"].id), ["大米", "白菜", "苹果"]),
+        (lambda s: ProductFilter(category="生鲜"), ["白菜", "香蕉", "苹果"]),
+        (lambda s: ProductFilter(category="生鲜/水果"), ["香蕉", "苹果"]),
+        (lambda s: ProductFilter(seller_id=s["platform"].id), ["水果刀", "大米"]),
+        (
+            lambda s: ProductFilter(min_price=Money(900), max_price=Money(2200)),
+            ["水果刀", "香蕉", "苹果"],
+        ),
+        (lambda s: ProductFilter(in_stock=True), ["水果刀", "大米", "白菜", "香蕉", "苹果"]),
+        (lambda s: ProductFilter(on_sale=False), ["香蕉"]),
+        # every SKU criterion must hold for one and the same SKU:
+        # 苹果's west SKU has no stock, its stocked SKU is only in the east
+        (lambda s: ProductFilter(community_id=s["west"].id, in_stock=True), ["大米", "白菜"]),
+        (lambda s: ProductFilter(community_id=s["west"].id, max_price=Money(2000)), ["白菜"]),
+    ],
+)
+def test_filters(
+    app: injector.Injector, shelf: dict[str, object], build: object, expected: list[str]
+) -> None:
     assert names(app, build(shelf)) == expected  # type: ignore[operator]
 
 
-def test_sorting_by_price_uses_the_cheapest_matching_sku(app: injector.Injector,
-                                                         shelf: dict[str, object]) -> None:
+def test_sorting_by_price_uses_the_cheapest_matching_sku(
+    app: injector.Injector, shelf: dict[str, object]
+) -> None:
     assert names(app, sort=ProductSort.PRICE) == ["白菜", "苹果", "香蕉", "水果刀", "大米"]
     assert names(app, sort=ProductSort.PRICE_DESC) == ["大米", "水果刀", "香蕉", "苹果", "白菜"]
     assert names(app, ProductFilter(min_price=Money(1000)), ProductSort.PRICE) == [
-        "水果刀", "苹果", "大米"]
+        "水果刀",
+        "苹果",
+        "大米",
+    ]
 
 
-def test_the_matching_skus_come_with_each_product(app: injector.Injector,
-                                                  shelf: dict[str, object]) -> None:
-    page = app.get(BrowseProductsHandler)(BrowseProducts(
-        filter=ProductFilter(in_stock=True), sort=ProductSort.PRICE, limit=100))
+def test_the_matching_skus_come_with_each_product(
+    app: injector.Injector, shelf: dict[str, object]
+) -> None:
+    page = app.get(BrowseProductsHandler)(
+        BrowseProducts(filter=ProductFilter(in_stock=True), sort=ProductSort.PRICE, limit=100)
+    )
     assert [[s.spec for s in d.skus] for d in page.items] == [
-        ["1颗"], ["1斤"], ["1把"], ["1把"], ["5kg", "10kg"]]
+        ["1颗"],
+        ["1斤"],
+        ["1把"],
+        ["1把"],
+        ["5kg", "10kg"],
+    ]
 
 
-def test_like_wildcards_in_a_category_are_taken_literally(app: injector.Injector,
-                                                          catalog: Catalog) -> None:
+def test_like_wildcards_in_a_category_are_taken_literally(
+    app: injector.Injector, catalog: Catalog
+) -> None:
     seller = catalog.seller()
     catalog.sku(catalog.product(seller, "甲", "50%_off/x"))
     catalog.sku(catalog.product(seller, "乙", "50ab_off/x"))
@@ -218,12 +278,12 @@ def test_like_wildcards_in_a_category_are_taken_literally(app: injector.Injector
 
 @pytest.mark.parametrize("sort", list(ProductSort))
 @pytest.mark.parametrize("size", [1, 2, 3])
-def test_pages_cover_every_match_once_in_order(app: injector.Injector, catalog: Catalog,
-                                               sort: ProductSort, size: int) -> None:
+def test_pages_cover_every_match_once_in_order(
+    app: injector.Injector, catalog: Catalog, sort: ProductSort, size: int
+) -> None:
     seller = catalog.seller()
     for i in range(7):  # equal prices and equal times force the id tie-breaker
-        product = catalog.product(seller, f"商品{i}",
-                                  later=dt.timedelta(seconds=1 if i % 3 else 0))
+        product = catalog.product(seller, f"商品{i}", later=dt.timedelta(seconds=1 if i % 3 else 0))
         catalog.sku(product, price=["5.00", "3.00", "5.00", "9.00"][i % 4])
     everything = names(app, sort=sort)
     browse = app.get(BrowseProductsHandler)

@@ -34,16 +34,26 @@ LATER = NOW + dt.timedelta(hours=1)
 
 
 def a_product(**changes: object) -> Product:
-    fields: dict[str, object] = {"id": ProductId("p1"), "seller_id": SellerId("s1"),
-                                 "name": "赣南脐橙", "category": "生鲜/水果", "now": NOW}
+    fields: dict[str, object] = {
+        "id": ProductId("p1"),
+        "seller_id": SellerId("s1"),
+        "name": "赣南脐橙",
+        "category": "生鲜/水果",
+        "now": NOW,
+    }
     fields.update(changes)
     return Product.create(**fields)  # type: ignore[arg-type]
 
 
 def a_sku(price: str = "29.90", stock: int = 10, **changes: object) -> Sku:
-    fields: dict[str, object] = {"id": SkuId("k1"), "product_id": ProductId("p1"),
-                                 "spec": "5斤/箱", "price": Money.parse(price), "stock": stock,
-                                 "now": NOW}
+    fields: dict[str, object] = {
+        "id": SkuId("k1"),
+        "product_id": ProductId("p1"),
+        "spec": "5斤/箱",
+        "price": Money.parse(price),
+        "stock": stock,
+        "now": NOW,
+    }
     fields.update(changes)
     return Sku.create(**fields)  # type: ignore[arg-type]
 
@@ -51,15 +61,30 @@ def a_sku(price: str = "29.90", stock: int = 10, **changes: object) -> Sku:
 def test_a_new_product_records_that_it_was_created() -> None:
     product = a_product(name="  赣南脐橙 ", category=" 生鲜 / 水果 ")
     assert (product.name, product.category, product.version) == ("赣南脐橙", "生鲜/水果", 1)
-    assert product.events == [ProductCreated(occurred_at=NOW, product_id=ProductId("p1"),
-                                             seller_id=SellerId("s1"), name="赣南脐橙",
-                                             category="生鲜/水果")]
+    assert product.events == [
+        ProductCreated(
+            occurred_at=NOW,
+            product_id=ProductId("p1"),
+            seller_id=SellerId("s1"),
+            name="赣南脐橙",
+            category="生鲜/水果",
+        )
+    ]
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("name", ""), ("name", "   "), ("name", "x" * 121), ("category", "生鲜//水果"),
-    ("category", "a/b/c/d"), ("category", ""), ("brand", "b" * 61), ("name", "bad\x00name"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ""),
+        ("name", "   "),
+        ("name", "x" * 121),
+        ("category", "生鲜//水果"),
+        ("category", "a/b/c/d"),
+        ("category", ""),
+        ("brand", "b" * 61),
+        ("name", "bad\x00name"),
+    ],
+)
 def test_a_product_refuses_bad_text(field: str, value: str) -> None:
     with pytest.raises(InvalidInput):
         a_product(**{field: value})
@@ -71,8 +96,9 @@ def test_editing_changes_only_what_differs_and_says_what() -> None:
     changed = product.edit(now=LATER, name="赣南脐橙", origin="江西赣州", brand=KEEP)
     assert changed == ("origin",)
     assert (product.origin, product.updated_at, product.version) == ("江西赣州", LATER, 2)
-    assert product.events == [ProductEdited(occurred_at=LATER, product_id=ProductId("p1"),
-                                            fields=("origin",))]
+    assert product.events == [
+        ProductEdited(occurred_at=LATER, product_id=ProductId("p1"), fields=("origin",))
+    ]
 
 
 def test_an_edit_that_changes_nothing_records_nothing() -> None:
@@ -102,15 +128,23 @@ def test_fresh_facts_are_checked() -> None:
     with pytest.raises(InvalidInput):
         FreshFacts(shelf_life_days=0)
     with pytest.raises(InvalidInput):
-        FreshFacts(harvested_at=dt.datetime(2026, 11, 1))  # noqa: DTZ001 - the point
-    facts = FreshFacts(StorageMethod.CHILLED, 7,
-                       dt.datetime(2026, 11, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+        FreshFacts(harvested_at=dt.datetime(2026, 11, 1))
+    facts = FreshFacts(
+        StorageMethod.CHILLED,
+        7,
+        dt.datetime(2026, 11, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    )
     assert facts.harvested_at == dt.datetime(2026, 11, 1, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize(("text", "method"), [
-    ("冷藏", StorageMethod.CHILLED), ("frozen", StorageMethod.FROZEN), ("Ambient", StorageMethod.AMBIENT),
-])
+@pytest.mark.parametrize(
+    ("text", "method"),
+    [
+        ("冷藏", StorageMethod.CHILLED),
+        ("frozen", StorageMethod.FROZEN),
+        ("Ambient", StorageMethod.AMBIENT),
+    ],
+)
 def test_storage_reads_english_or_chinese(text: str, method: StorageMethod) -> None:
     assert StorageMethod.parse(text) is method
 
@@ -133,20 +167,38 @@ def test_a_new_sku_records_its_addition_and_listings() -> None:
     sku = a_sku(community_ids=(CommunityId("c1"), CommunityId("c1"), CommunityId("c2")))
     assert sku.community_ids == {"c1", "c2"}
     assert sku.events == [
-        SkuAdded(occurred_at=NOW, sku_id=SkuId("k1"), product_id=ProductId("p1"), spec="5斤/箱",
-                 price=Money(2990), stock=10),
+        SkuAdded(
+            occurred_at=NOW,
+            sku_id=SkuId("k1"),
+            product_id=ProductId("p1"),
+            spec="5斤/箱",
+            price=Money(2990),
+            stock=10,
+        ),
         SkuListed(occurred_at=NOW, sku_id=SkuId("k1"), community_id=CommunityId("c1")),
         SkuListed(occurred_at=NOW, sku_id=SkuId("k1"), community_id=CommunityId("c2")),
     ]
 
 
-@pytest.mark.parametrize(("price", "list_price"), [
-    (Money(0), None), (Money(-1), None), (Money(100_000_001), None), (Money(500), Money(499)),
-])
+@pytest.mark.parametrize(
+    ("price", "list_price"),
+    [
+        (Money(0), None),
+        (Money(-1), None),
+        (Money(100_000_001), None),
+        (Money(500), Money(499)),
+    ],
+)
 def test_a_sku_refuses_a_bad_price(price: Money, list_price: Money | None) -> None:
     with pytest.raises(InvalidAmount):
-        Sku.create(id=SkuId("k"), product_id=ProductId("p"), spec="s", price=price,
-                   list_price=list_price, now=NOW)
+        Sku.create(
+            id=SkuId("k"),
+            product_id=ProductId("p"),
+            spec="s",
+            price=price,
+            list_price=list_price,
+            now=NOW,
+        )
 
 
 @pytest.mark.parametrize("stock", [-1, MAX_STOCK + 1])
@@ -159,9 +211,15 @@ def test_changing_the_price_records_old_and_new() -> None:
     sku = a_sku()
     sku.events.clear()
     sku.change_price(Money(2500), Money(2990), now=LATER)
-    assert sku.events == [SkuPriceChanged(occurred_at=LATER, sku_id=SkuId("k1"),
-                                          old_price=Money(2990), new_price=Money(2500),
-                                          list_price=Money(2990))]
+    assert sku.events == [
+        SkuPriceChanged(
+            occurred_at=LATER,
+            sku_id=SkuId("k1"),
+            old_price=Money(2990),
+            new_price=Money(2500),
+            list_price=Money(2990),
+        )
+    ]
     assert sku.version == 2
     sku.change_price(Money(2500), Money(2990), now=LATER)
     assert (len(sku.events), sku.version) == (1, 2)
@@ -195,8 +253,16 @@ def test_a_stocktake_records_the_difference() -> None:
     sku.events.clear()
     sku.count_stock(7, now=LATER, note="月底盘点")
     assert sku.stock == 7
-    assert sku.events == [StockAdjusted(occurred_at=LATER, sku_id=SkuId("k1"), delta=-3, stock=7,
-                                        reason=StockReason.STOCKTAKE, note="月底盘点")]
+    assert sku.events == [
+        StockAdjusted(
+            occurred_at=LATER,
+            sku_id=SkuId("k1"),
+            delta=-3,
+            stock=7,
+            reason=StockReason.STOCKTAKE,
+            note="月底盘点",
+        )
+    ]
 
 
 @given(initial=st.integers(0, 100), deltas=st.lists(st.integers(-60, 60), max_size=40))

@@ -32,7 +32,6 @@ from shequ import (
     SetSkuOnSaleHandler,
     SkuAdded,
     SkuId,
-    StockAdjusted,
     StockReason,
     UnitOfWork,
 )
@@ -68,8 +67,9 @@ def test_adding_a_sku_publishes_its_event_after_commit_and_keeps_it_in_the_outbo
 
 def test_a_product_needs_an_existing_seller(app: injector.Injector) -> None:
     with pytest.raises(SellerNotFound):
-        app.get(CreateProductHandler)(CreateProduct(seller_id=SellerId("nobody"), name="x",
-                                                    category="y"))
+        app.get(CreateProductHandler)(
+            CreateProduct(seller_id=SellerId("nobody"), name="x", category="y")
+        )
     with app.get(UnitOfWork) as uow:
         assert uow.outbox.pending() == []
 
@@ -77,11 +77,19 @@ def test_a_product_needs_an_existing_seller(app: injector.Injector) -> None:
 def test_a_sku_needs_an_existing_product_and_communities(catalog: Catalog) -> None:
     product = catalog.product(catalog.seller())
     with pytest.raises(ProductNotFound):
-        catalog.sku(product.__class__.create(id=ProductId("ghost"), seller_id=product.seller_id,
-                                             name="x", category="y", now=catalog.clock.now()))
+        catalog.sku(
+            product.__class__.create(
+                id=ProductId("ghost"),
+                seller_id=product.seller_id,
+                name="x",
+                category="y",
+                now=catalog.clock.now(),
+            )
+        )
     with pytest.raises(CommunityNotFound):
-        catalog.app.get(SetSkuListingHandler)(SetSkuListing(
-            sku_id=catalog.sku(product).id, community_id=CommunityId("nowhere")))
+        catalog.app.get(SetSkuListingHandler)(
+            SetSkuListing(sku_id=catalog.sku(product).id, community_id=CommunityId("nowhere"))
+        )
 
 
 def test_editing_a_product_shows_in_its_detail(app: injector.Injector, catalog: Catalog) -> None:
@@ -100,7 +108,12 @@ def test_sku_changes_round_trip(app: injector.Injector, catalog: Catalog) -> Non
     app.get(AdjustStockHandler)(AdjustStock(sku.id, 5, StockReason.RESTOCK))
     after = app.get(CountStockHandler)(CountStock(sku.id, 12))
     assert (after.price, after.list_price, after.on_sale, after.stock, after.version) == (
-        Money(2500), Money(2990), True, 12, 6)
+        Money(2500),
+        Money(2990),
+        True,
+        12,
+        6,
+    )
     assert after.community_ids == {community.id}
 
 
@@ -122,8 +135,10 @@ def test_a_refused_stock_change_writes_nothing(app: injector.Injector, catalog: 
 def test_concurrent_stock_changes_are_all_kept(app: injector.Injector, catalog: Catalog) -> None:
     sku = catalog.sku(catalog.product(catalog.seller()), stock=0)
     adjust = [app.get(AdjustStockHandler) for _ in range(20)]
-    threads = [threading.Thread(target=a, args=(AdjustStock(sku.id, 1, StockReason.RESTOCK),))
-               for a in adjust]
+    threads = [
+        threading.Thread(target=a, args=(AdjustStock(sku.id, 1, StockReason.RESTOCK),))
+        for a in adjust
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -133,8 +148,9 @@ def test_concurrent_stock_changes_are_all_kept(app: injector.Injector, catalog: 
         assert sum(m.name == "StockAdjusted" for m in uow.outbox.pending()) == 20
 
 
-def test_a_stale_copy_cannot_overwrite_a_newer_one(app: injector.Injector,
-                                                   catalog: Catalog) -> None:
+def test_a_stale_copy_cannot_overwrite_a_newer_one(
+    app: injector.Injector, catalog: Catalog
+) -> None:
     from shequ.errors import ConcurrentUpdate
 
     sku = catalog.sku(catalog.product(catalog.seller()), stock=5)
@@ -161,8 +177,9 @@ def test_the_demo_is_seeded_once(app: injector.Injector) -> None:
     first, second = app.get(SeedDemoHandler)(), app.get(SeedDemoHandler)()
     assert (first.created, second.created) == (True, False)
     assert first.products >= 30 and first.community.id == second.community.id
-    page = app.get(BrowseProductsHandler)(BrowseProducts(
-        filter=ProductFilter(community_id=first.community.id), limit=100))
+    page = app.get(BrowseProductsHandler)(
+        BrowseProducts(filter=ProductFilter(community_id=first.community.id), limit=100)
+    )
     assert len(page.items) == first.products
     assert sum(len(d.skus) for d in page.items) == first.skus
     names = {d.product.name for d in page.items}

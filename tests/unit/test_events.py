@@ -8,8 +8,13 @@ import pytest
 from shequ import DomainEvent, EventDispatcher, ProductId, SellerId
 from shequ.domain.catalog import ProductCreated
 
-EVENT = ProductCreated(occurred_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-                       product_id=ProductId("p"), seller_id=SellerId("s"), name="n", category="c")
+EVENT = ProductCreated(
+    occurred_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    product_id=ProductId("p"),
+    seller_id=SellerId("s"),
+    name="n",
+    category="c",
+)
 
 
 def test_a_failing_subscriber_does_not_stop_its_siblings(caplog: pytest.LogCaptureFixture) -> None:
@@ -30,6 +35,10 @@ def test_a_failing_subscriber_does_not_stop_its_siblings(caplog: pytest.LogCaptu
 def test_the_payload_is_plain_json_data() -> None:
     from shequ.domain.events import event_payload
 
-    assert event_payload(EVENT) == {"occurred_at": "2026-01-01T00:00:00+00:00",
-                                    "product_id": "p", "seller_id": "s", "name": "n",
-                                    "category": "c"}
+    assert event_payload(EVENT) == {
+        "occurred_at": "2026-01-01T00:00:00+00:00",
+        "product_id": "p",
+        "seller_id": "s",
+        "name": "n",
+        "category": "c",
+    }

@@ -9,7 +9,8 @@ from shequ.errors import InvalidAmount
 
 amounts = st.integers(min_value=-(10**12), max_value=10**12)
 weights = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30).filter(
-    lambda ws: sum(ws) > 0)
+    lambda ws: sum(ws) > 0
+)
 
 
 @given(amount=amounts, weights=weights)
@@ -57,18 +58,43 @@ def test_negative_amounts_round_trip_when_allowed(fen: int) -> None:
     assert Money.parse(Money(fen).plain(), allow_negative=True) == Money(fen)
 
 
-@pytest.mark.parametrize(("text", "fen"), [
-    ("12.34", 1234), ("12.3", 1230), ("12", 1200), ("0.05", 5), ("¥9.90", 990), (" 7 ", 700),
-    ("0", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [
+        ("12.34", 1234),
+        ("12.3", 1230),
+        ("12", 1200),
+        ("0.05", 5),
+        ("¥9.90", 990),
+        (" 7 ", 700),
+        ("0", 0),
+    ],
+)
 def test_parse_reads_yuan_exactly(text: str, fen: int) -> None:
     assert Money.parse(text) == Money(fen)
 
 
-@pytest.mark.parametrize("text", [
-    "12.345", "-1", "abc", "", " ", "1e3", "12,50", "1.2.3", ".5", "12.", "+3", "NaN", "inf",
-    "１２", "12 .3", "99999999999999",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12.345",
+        "-1",
+        "abc",
+        "",
+        " ",
+        "1e3",
+        "12,50",
+        "1.2.3",
+        ".5",
+        "12.",
+        "+3",
+        "NaN",
+        "inf",
+        "１２",
+        "12 .3",
+        "99999999999999",
+    ],
+)
 def test_parse_refuses_what_is_not_a_plain_price(text: str) -> None:
     with pytest.raises(InvalidAmount) as caught:
         Money.parse(text)

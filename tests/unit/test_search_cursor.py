@@ -22,19 +22,21 @@ def test_a_price_cursor_round_trips(key: int, product_id: str) -> None:
 
 
 def test_a_newest_cursor_round_trips_with_its_time() -> None:
-    position = Position(key=dt.datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=dt.UTC),
-                        product_id=ProductId("p"))
+    position = Position(
+        key=dt.datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=dt.UTC), product_id=ProductId("p")
+    )
     token = encode_cursor(position, FILTER, ProductSort.NEWEST)
     assert decode_cursor(token, FILTER, ProductSort.NEWEST) == position
 
 
 @given(data=st.data())
 def test_any_altered_character_is_refused(data: st.DataObject) -> None:
-    token = encode_cursor(Position(key=1990, product_id=ProductId("abc123")), FILTER,
-                          ProductSort.PRICE)
+    token = encode_cursor(
+        Position(key=1990, product_id=ProductId("abc123")), FILTER, ProductSort.PRICE
+    )
     index = data.draw(st.integers(0, len(token) - 1))
     replacement = data.draw(st.characters(codec="ascii").filter(lambda c: c != token[index]))
-    altered = token[:index] + replacement + token[index + 1:]
+    altered = token[:index] + replacement + token[index + 1 :]
     with pytest.raises(InvalidCursor):
         decode_cursor(altered, FILTER, ProductSort.PRICE)
 
@@ -47,8 +49,7 @@ def test_garbage_is_refused(token: str) -> None:
 
 
 def test_a_cursor_is_only_valid_for_its_own_search() -> None:
-    token = encode_cursor(Position(key=1990, product_id=ProductId("p")), FILTER,
-                          ProductSort.PRICE)
+    token = encode_cursor(Position(key=1990, product_id=ProductId("p")), FILTER, ProductSort.PRICE)
     with pytest.raises(InvalidCursor):
         decode_cursor(token, FILTER, ProductSort.PRICE_DESC)
     with pytest.raises(InvalidCursor):
@@ -66,8 +67,9 @@ def test_category_filter_matches_the_category_and_below_but_not_lookalikes() -> 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
     def product(category: str) -> Product:
-        return Product.create(id=ProductId("p"), seller_id=SellerId("s"), name="n",
-                              category=category, now=now)
+        return Product.create(
+            id=ProductId("p"), seller_id=SellerId("s"), name="n", category=category, now=now
+        )
 
     f = ProductFilter(category="生鲜")
     assert f.matches_product(product("生鲜"))

@@ -34,7 +34,7 @@ class EventDispatcher:
     def publish(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
             for event_type in type(event).__mro__:
-                for handler in self._subscribers.get(event_type, ()):  # type: ignore[call-overload]
+                for handler in self._subscribers.get(event_type, ()):
                     try:
                         handler(event)
                     except Exception:

@@ -129,11 +129,20 @@ class UnitOfWork(Protocol):
     entered again after it is left, but is never shared between threads.
     """
 
-    communities: CommunityRepository
-    sellers: SellerRepository
-    products: ProductRepository
-    skus: SkuRepository
-    outbox: Outbox
+    @property
+    def communities(self) -> CommunityRepository: ...
+
+    @property
+    def sellers(self) -> SellerRepository: ...
+
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def skus(self) -> SkuRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     def __enter__(self) -> Self: ...
 

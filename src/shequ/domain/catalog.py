@@ -146,8 +146,9 @@ class Media:
         if any(ch.isspace() for ch in uri):
             raise InvalidInput("media uri must not contain spaces", field="media")
         object.__setattr__(self, "uri", uri)
-        object.__setattr__(self, "alt_text", _text(self.alt_text, "alt text", max_len=200,
-                                                   required=False))
+        object.__setattr__(
+            self, "alt_text", _text(self.alt_text, "alt text", max_len=200, required=False)
+        )
 
 
 @attrs.frozen
@@ -242,13 +243,16 @@ class Community:
     """A residential community (小区) that residents, pickup points and listings belong to."""
 
     id: CommunityId
-    name: str = attrs.field(converter=lambda v: _text(v, "community name", max_len=80))
+    name: str
     created_at: dt.datetime
-    city: str = attrs.field(default="", converter=lambda v: _text(v, "city", max_len=40,
-                                                                   required=False))
-    district: str = attrs.field(default="", converter=lambda v: _text(v, "district", max_len=40,
-                                                                       required=False))
+    city: str = ""
+    district: str = ""
     version: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        self.name = _text(self.name, "community name", max_len=80)
+        self.city = _text(self.city, "city", max_len=40, required=False)
+        self.district = _text(self.district, "district", max_len=40, required=False)
 
 
 @attrs.define(slots=False, eq=False)
@@ -256,13 +260,14 @@ class Seller:
     """Who sells: the platform itself, or a local merchant of one community."""
 
     id: SellerId
-    name: str = attrs.field(converter=lambda v: _text(v, "seller name", max_len=80))
+    name: str
     kind: SellerKind
     created_at: dt.datetime
     community_id: CommunityId | None = None
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
+        self.name = _text(self.name, "seller name", max_len=80)
         if self.kind is SellerKind.MERCHANT and self.community_id is None:
             raise InvalidInput("a local merchant belongs to a community", field="community_id")
 
@@ -286,7 +291,7 @@ class Product:
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
     @classmethod
-    def create(  # noqa: PLR0913 - a product has many descriptive fields
+    def create(
         cls,
         *,
         id: ProductId,
@@ -300,13 +305,28 @@ class Product:
         media: tuple[Media, ...] = (),
         fresh: FreshFacts | None = None,
     ) -> Product:
-        product = cls(id=id, seller_id=seller_id, name="", category="", created_at=now,
-                      updated_at=now)
-        product._apply(name=name, category=category, brand=brand, origin=origin,
-                       description=description, media=media, fresh=fresh)
+        product = cls(
+            id=id, seller_id=seller_id, name="", category="", created_at=now, updated_at=now
+        )
+        product._apply(
+            name=name,
+            category=category,
+            brand=brand,
+            origin=origin,
+            description=description,
+            media=media,
+            fresh=fresh,
+        )
         product.version = 1
-        product.events.append(ProductCreated(occurred_at=now, product_id=id, seller_id=seller_id,
-                                             name=product.name, category=product.category))
+        product.events.append(
+            ProductCreated(
+                occurred_at=now,
+                product_id=id,
+                seller_id=seller_id,
+                name=product.name,
+                category=product.category,
+            )
+        )
         return product
 
     def edit(
@@ -319,11 +339,18 @@ class Product:
         origin: str | Keep = KEEP,
         description: str | Keep = KEEP,
         media: tuple[Media, ...] | Keep = KEEP,
-        fresh: FreshFacts | None | Keep = KEEP,
+        fresh: FreshFacts | Keep | None = KEEP,
     ) -> tuple[str, ...]:
         """Change the given fields; returns the names of those that really changed."""
-        changed = self._apply(name=name, category=category, brand=brand, origin=origin,
-                              description=description, media=media, fresh=fresh)
+        changed = self._apply(
+            name=name,
+            category=category,
+            brand=brand,
+            origin=origin,
+            description=description,
+            media=media,
+            fresh=fresh,
+        )
         if changed:
             self.updated_at = now
             self.events.append(ProductEdited(occurred_at=now, product_id=self.id, fields=changed))
@@ -338,7 +365,7 @@ class Product:
         origin: str | Keep,
         description: str | Keep,
         media: tuple[Media, ...] | Keep,
-        fresh: FreshFacts | None | Keep,
+        fresh: FreshFacts | Keep | None,
     ) -> tuple[str, ...]:
         proposed: dict[str, object] = {}
         if name is not KEEP:
@@ -350,8 +377,9 @@ class Product:
         if origin is not KEEP:
             proposed["origin"] = _text(origin, "origin", max_len=60, required=False)
         if description is not KEEP:
-            proposed["description"] = _text(description, "description", max_len=5000,
-                                             required=False)
+            proposed["description"] = _text(
+                description, "description", max_len=5000, required=False
+            )
         if media is not KEEP:
             if len(media) > 20:
                 raise InvalidInput("a product has at most 20 media items", field="media")
@@ -411,7 +439,7 @@ class Sku:
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
     @classmethod
-    def create(  # noqa: PLR0913
+    def create(
         cls,
         *,
         id: SkuId,
@@ -426,13 +454,32 @@ class Sku:
     ) -> Sku:
         _check_price(price, list_price)
         listings = [Listing(community_id=c, listed_at=now) for c in dict.fromkeys(community_ids)]
-        sku = cls(id=id, product_id=product_id, spec=_text(spec, "spec", max_len=64), price=price,
-                  list_price=list_price, stock=_check_stock(stock), on_sale=on_sale,
-                  listings=listings, created_at=now, updated_at=now)
-        sku.events.append(SkuAdded(occurred_at=now, sku_id=id, product_id=product_id,
-                                   spec=sku.spec, price=price, stock=stock))
-        sku.events.extend(SkuListed(occurred_at=now, sku_id=id, community_id=listing.community_id)
-                          for listing in listings)
+        sku = cls(
+            id=id,
+            product_id=product_id,
+            spec=_text(spec, "spec", max_len=64),
+            price=price,
+            list_price=list_price,
+            stock=_check_stock(stock),
+            on_sale=on_sale,
+            listings=listings,
+            created_at=now,
+            updated_at=now,
+        )
+        sku.events.append(
+            SkuAdded(
+                occurred_at=now,
+                sku_id=id,
+                product_id=product_id,
+                spec=sku.spec,
+                price=price,
+                stock=stock,
+            )
+        )
+        sku.events.extend(
+            SkuListed(occurred_at=now, sku_id=id, community_id=listing.community_id)
+            for listing in listings
+        )
         return sku
 
     @property
@@ -453,8 +500,16 @@ class Sku:
         if (price, list_price) == (self.price, self.list_price):
             return
         old, self.price, self.list_price = self.price, price, list_price
-        self._touch(now, SkuPriceChanged(occurred_at=now, sku_id=self.id, old_price=old,
-                                         new_price=price, list_price=list_price))
+        self._touch(
+            now,
+            SkuPriceChanged(
+                occurred_at=now,
+                sku_id=self.id,
+                old_price=old,
+                new_price=price,
+                list_price=list_price,
+            ),
+        )
 
     def put_on_sale(self, *, now: dt.datetime) -> None:
         if not self.on_sale:
@@ -466,16 +521,20 @@ class Sku:
             self.on_sale = False
             self._touch(now, SkuTakenOffSale(occurred_at=now, sku_id=self.id))
 
-    def adjust_stock(self, delta: int, reason: StockReason, *, now: dt.datetime,
-                     note: str = "") -> None:
+    def adjust_stock(
+        self, delta: int, reason: StockReason, *, now: dt.datetime, note: str = ""
+    ) -> None:
         """Add (delta > 0) or remove (delta < 0) units by hand, with a reason."""
         if type(delta) is not int or delta == 0 or abs(delta) > MAX_STOCK:
-            raise InvalidInput(f"a stock change must be a non-zero whole number of at most "
-                               f"{MAX_STOCK} units", field="delta")
+            raise InvalidInput(
+                f"a stock change must be a non-zero whole number of at most {MAX_STOCK} units",
+                field="delta",
+            )
         if self.stock + delta < 0:
             raise InsufficientStock(
                 f"cannot remove {-delta} units of SKU {self.id}: only {self.stock} on hand",
-                sku_id=self.id, on_hand=self.stock,
+                sku_id=self.id,
+                on_hand=self.stock,
             )
         _check_stock(self.stock + delta)
         self._record_stock(delta, reason, now, note)
@@ -487,18 +546,26 @@ class Sku:
 
     def _record_stock(self, delta: int, reason: StockReason, now: dt.datetime, note: str) -> None:
         self.stock += delta
-        self._touch(now, StockAdjusted(occurred_at=now, sku_id=self.id, delta=delta,
-                                       stock=self.stock, reason=reason,
-                                       note=_text(note, "note", max_len=200, required=False)))
+        self._touch(
+            now,
+            StockAdjusted(
+                occurred_at=now,
+                sku_id=self.id,
+                delta=delta,
+                stock=self.stock,
+                reason=reason,
+                note=_text(note, "note", max_len=200, required=False),
+            ),
+        )
 
     def list_in(self, community_id: CommunityId, *, now: dt.datetime) -> None:
         if community_id not in self.community_ids:
             self.listings.append(Listing(community_id=community_id, listed_at=now))
-            self._touch(now, SkuListed(occurred_at=now, sku_id=self.id,
-                                       community_id=community_id))
+            self._touch(now, SkuListed(occurred_at=now, sku_id=self.id, community_id=community_id))
 
     def unlist(self, community_id: CommunityId, *, now: dt.datetime) -> None:
         if community_id in self.community_ids:
             self.listings = [x for x in self.listings if x.community_id != community_id]
-            self._touch(now, SkuUnlisted(occurred_at=now, sku_id=self.id,
-                                         community_id=community_id))
+            self._touch(
+                now, SkuUnlisted(occurred_at=now, sku_id=self.id, community_id=community_id)
+            )

@@ -35,8 +35,7 @@ class CommunityOut(_Out):
 
     @classmethod
     def of(cls, c: Community) -> CommunityOut:
-        return cls(id=c.id, name=c.name, city=c.city, district=c.district,
-                   created_at=c.created_at)
+        return cls(id=c.id, name=c.name, city=c.city, district=c.district, created_at=c.created_at)
 
 
 class SellerOut(_Out):
@@ -48,8 +47,13 @@ class SellerOut(_Out):
 
     @classmethod
     def of(cls, s: Seller) -> SellerOut:
-        return cls(id=s.id, name=s.name, kind=s.kind.value, community_id=s.community_id,
-                   created_at=s.created_at)
+        return cls(
+            id=s.id,
+            name=s.name,
+            kind=s.kind.value,
+            community_id=s.community_id,
+            created_at=s.created_at,
+        )
 
 
 class MediaOut(_Out):
@@ -70,8 +74,12 @@ class FreshOut(_Out):
 
     @classmethod
     def of(cls, f: FreshFacts) -> FreshOut:
-        return cls(storage=f.storage.value, storage_label=f.storage.label,
-                   shelf_life_days=f.shelf_life_days, harvested_at=f.harvested_at)
+        return cls(
+            storage=f.storage.value,
+            storage_label=f.storage.label,
+            shelf_life_days=f.shelf_life_days,
+            harvested_at=f.harvested_at,
+        )
 
 
 class SkuOut(_Out):
@@ -92,12 +100,19 @@ class SkuOut(_Out):
     @classmethod
     def of(cls, s: Sku) -> SkuOut:
         return cls(
-            id=s.id, product_id=s.product_id, spec=s.spec, price_fen=s.price.fen,
+            id=s.id,
+            product_id=s.product_id,
+            spec=s.spec,
+            price_fen=s.price.fen,
             price=s.price.format(),
             list_price_fen=None if s.list_price is None else s.list_price.fen,
-            list_price=_display(s.list_price), stock=s.stock, on_sale=s.on_sale,
-            community_ids=sorted(s.community_ids), created_at=s.created_at,
-            updated_at=s.updated_at, version=s.version,
+            list_price=_display(s.list_price),
+            stock=s.stock,
+            on_sale=s.on_sale,
+            community_ids=sorted(s.community_ids),
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+            version=s.version,
         )
 
 
@@ -119,11 +134,18 @@ class ProductOut(_Out):
     @classmethod
     def of(cls, p: Product, skus: tuple[Sku, ...] = ()) -> ProductOut:
         return cls(
-            id=p.id, seller_id=p.seller_id, name=p.name, category=p.category, brand=p.brand,
-            origin=p.origin, description=p.description,
+            id=p.id,
+            seller_id=p.seller_id,
+            name=p.name,
+            category=p.category,
+            brand=p.brand,
+            origin=p.origin,
+            description=p.description,
             media=[MediaOut.of(m) for m in p.media],
             fresh=None if p.fresh is None else FreshOut.of(p.fresh),
-            created_at=p.created_at, updated_at=p.updated_at, version=p.version,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+            version=p.version,
             skus=[SkuOut.of(s) for s in skus],
         )
 
@@ -138,5 +160,6 @@ class ProductPageOut(_Out):
 
     @classmethod
     def of(cls, page: ProductPage) -> ProductPageOut:
-        return cls(items=[ProductOut.of_detail(d) for d in page.items],
-                   next_cursor=page.next_cursor)
+        return cls(
+            items=[ProductOut.of_detail(d) for d in page.items], next_cursor=page.next_cursor
+        )

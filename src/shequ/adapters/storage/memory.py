@@ -31,10 +31,9 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.ids import CommunityId, ProductId, SkuId
 
-__all__ = ["InMemoryHealthCheck", "InMemorySchemaMigrations", "InMemoryStore",
-           "InMemoryUnitOfWork"]
+__all__ = ["InMemoryHealthCheck", "InMemorySchemaMigrations", "InMemoryStore", "InMemoryUnitOfWork"]
 
 
 class _Aggregate(Protocol):
@@ -72,8 +71,14 @@ def _fresh_copy(obj: A) -> A:
 
 
 class _Repository(Generic[A]):
-    def __init__(self, store: InMemoryStore, table: str, not_found: type[NotFound],
-                 label: str, hold_lock: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore,
+        table: str,
+        not_found: type[NotFound],
+        label: str,
+        hold_lock: Callable[[], None],
+    ) -> None:
         self._store, self._table, self.hold_lock = store, table, hold_lock
         self._not_found, self._label = not_found, label
         self.seen: dict[Any, A] = {}
@@ -132,8 +137,9 @@ class _Skus(_Repository[Sku]):
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = set(product_ids)
         found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
-        for sku in sorted(self._all(lambda s: s.product_id in wanted),
-                          key=lambda s: (s.created_at, s.id)):
+        for sku in sorted(
+            self._all(lambda s: s.product_id in wanted), key=lambda s: (s.created_at, s.id)
+        ):
             found[sku.product_id].append(sku)
         return found
 
@@ -147,17 +153,27 @@ class _Products(_Repository[Product]):
                 if f.matches_sku(sku):
                     skus[sku.product_id].append(sku)
             hits = [
-                ProductHit(product=p, key=p.created_at if sort is ProductSort.NEWEST
-                           else min(s.price.fen for s in skus[p.id]))
+                ProductHit(
+                    product=p,
+                    key=p.created_at
+                    if sort is ProductSort.NEWEST
+                    else min(s.price.fen for s in skus[p.id]),
+                )
                 for p in self._rows().values()
                 if skus[p.id] and f.matches_product(p)
             ]
         hits.sort(key=lambda h: (h.key, h.product.id), reverse=sort.descending)
         if after is not None:
             edge = (after.key, after.product_id)
-            hits = [h for h in hits
-                    if ((h.key, h.product.id) < edge if sort.descending
-                        else (h.key, h.product.id) > edge)]
+            hits = [
+                h
+                for h in hits
+                if (
+                    (h.key, h.product.id) < edge
+                    if sort.descending
+                    else (h.key, h.product.id) > edge
+                )
+            ]
         return [ProductHit(product=self._load(h.product), key=h.key) for h in hits[: query.limit]]
 
 
@@ -194,8 +210,9 @@ class InMemoryUnitOfWork:
     def _begin(self) -> None:
         self._release()
         hold = self._hold
-        self.communities = _Communities(self._store, "communities", CommunityNotFound,
-                                        "community", hold)
+        self.communities = _Communities(
+            self._store, "communities", CommunityNotFound, "community", hold
+        )
         self.sellers = _Sellers(self._store, "sellers", SellerNotFound, "seller", hold)
         self.products = _Products(self._store, "products", ProductNotFound, "product", hold)
         self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU", hold)
@@ -218,8 +235,12 @@ class InMemoryUnitOfWork:
         self._begin()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.rollback()
 
     def commit(self) -> None:
@@ -234,9 +255,12 @@ class InMemoryUnitOfWork:
                         rows[obj.id] = _fresh_copy(obj)
                     events.extend(getattr(obj, "events", ()))
             for event in events:
-                message = OutboxMessage(id=self._store.next_outbox_id(), name=event.event_type,
-                                        payload=event_payload(event),
-                                        occurred_at=event.occurred_at)
+                message = OutboxMessage(
+                    id=self._store.next_outbox_id(),
+                    name=event.event_type,
+                    payload=event_payload(event),
+                    occurred_at=event.occurred_at,
+                )
                 self._store.outbox.append(_Published(message))
         for repo in self._repositories():
             for obj in repo.touched():
@@ -261,7 +285,8 @@ class InMemoryUnitOfWork:
                 stored is None or stored.version != repo.loaded_versions[key]
             ):
                 raise ConcurrentUpdate(
-                    f"{repo._label} {key!r} was changed by someone else; try again", id=key)
+                    f"{repo._label} {key!r} was changed by someone else; try again", id=key
+                )
 
     def rollback(self) -> None:
         self._begin()

@@ -22,7 +22,7 @@ __all__ = ["BrowseProducts", "BrowseProductsHandler", "ProductPage"]
 
 @attrs.frozen
 class BrowseProducts:
-    filter: ProductFilter = ProductFilter()
+    filter: ProductFilter = attrs.field(factory=ProductFilter)
     sort: ProductSort = ProductSort.NEWEST
     cursor: str | None = None
     limit: int = 20
@@ -47,19 +47,23 @@ class BrowseProductsHandler:
         after = decode_cursor(query.cursor, query.filter, query.sort) if query.cursor else None
         with self._uow as uow:
             hits = uow.products.search(
-                ProductQuery(filter=query.filter, sort=query.sort, after=after,
-                             limit=query.limit + 1)
+                ProductQuery(
+                    filter=query.filter, sort=query.sort, after=after, limit=query.limit + 1
+                )
             )
             page = hits[: query.limit]
             skus = uow.skus.for_products(hit.product.id for hit in page)
         items = tuple(
-            ProductDetail(product=hit.product,
-                          skus=tuple(s for s in skus[hit.product.id] if query.filter.matches_sku(s)))
+            ProductDetail(
+                product=hit.product,
+                skus=tuple(s for s in skus[hit.product.id] if query.filter.matches_sku(s)),
+            )
             for hit in page
         )
         next_cursor = None
         if len(hits) > query.limit:
             last = page[-1]
-            next_cursor = encode_cursor(Position(key=last.key, product_id=last.product.id),
-                                        query.filter, query.sort)
+            next_cursor = encode_cursor(
+                Position(key=last.key, product_id=last.product.id), query.filter, query.sort
+            )
         return ProductPage(items=items, next_cursor=next_cursor)

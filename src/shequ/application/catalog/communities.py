@@ -32,8 +32,13 @@ class CreateCommunityHandler:
         self._uow, self._clock = uow, clock
 
     def __call__(self, cmd: CreateCommunity) -> Community:
-        community = Community(id=cmd.community_id or CommunityId(new_id()), name=cmd.name,
-                              city=cmd.city, district=cmd.district, created_at=self._clock.now())
+        community = Community(
+            id=cmd.community_id or CommunityId(new_id()),
+            name=cmd.name,
+            city=cmd.city,
+            district=cmd.district,
+            created_at=self._clock.now(),
+        )
         with self._uow as uow:
             if uow.communities.find(community.id) is not None:
                 raise Duplicate(f"community {community.id} exists already")
@@ -55,8 +60,13 @@ class CreateSellerHandler:
         self._uow, self._clock = uow, clock
 
     def __call__(self, cmd: CreateSeller) -> Seller:
-        seller = Seller(id=cmd.seller_id or SellerId(new_id()), name=cmd.name, kind=cmd.kind,
-                        community_id=cmd.community_id, created_at=self._clock.now())
+        seller = Seller(
+            id=cmd.seller_id or SellerId(new_id()),
+            name=cmd.name,
+            kind=cmd.kind,
+            community_id=cmd.community_id,
+            created_at=self._clock.now(),
+        )
         with self._uow as uow:
             if cmd.community_id is not None:
                 uow.communities.get(cmd.community_id)

@@ -31,11 +31,31 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("name", "category", "spec", "price")
-COLUMNS = (*REQUIRED_COLUMNS, "brand", "origin", "description", "storage", "shelf_life_days",
-           "harvested_at", "image", "image_alt", "list_price", "stock", "on_sale")
+COLUMNS = (
+    *REQUIRED_COLUMNS,
+    "brand",
+    "origin",
+    "description",
+    "storage",
+    "shelf_life_days",
+    "harvested_at",
+    "image",
+    "image_alt",
+    "list_price",
+    "stock",
+    "on_sale",
+)
 CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
-_PRODUCT_FIELDS = ("category", "origin", "description", "storage", "shelf_life_days",
-                   "harvested_at", "image", "image_alt")
+_PRODUCT_FIELDS = (
+    "category",
+    "origin",
+    "description",
+    "storage",
+    "shelf_life_days",
+    "harvested_at",
+    "image",
+    "image_alt",
+)
 _YES = {"1", "true", "yes", "y", "是", "上架"}
 _NO = {"0", "false", "no", "n", "否", "下架"}
 _WHOLE = re.compile(r"[0-9]{1,9}")
@@ -106,8 +126,9 @@ class ImportCatalogHandler:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
-    def __call__(self, cmd: ImportCatalog,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
+    def __call__(
+        self, cmd: ImportCatalog, progress: Callable[[int], None] | None = None
+    ) -> ImportReport:
         """Validate every row, then write the good ones in one transaction.
 
         ``progress`` is called with the number of rows written since its last call.
@@ -137,8 +158,7 @@ class ImportCatalogHandler:
                 if progress is not None:
                     progress(1)
             uow.commit()
-        return ImportReport(products=len(products), skus=len(parsed),
-                            problems=tuple(problems))
+        return ImportReport(products=len(products), skus=len(parsed), problems=tuple(problems))
 
     @staticmethod
     def _check_columns(first: ImportRow) -> None:
@@ -147,11 +167,13 @@ class ImportCatalogHandler:
         unknown = sorted(columns - set(COLUMNS))
         if missing or unknown:
             parts = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + (
-                [f"unknown column(s): {', '.join(unknown)}"] if unknown else [])
+                [f"unknown column(s): {', '.join(unknown)}"] if unknown else []
+            )
             raise InvalidImport(f"bad header: {'; '.join(parts)}", rows=[(1, "; ".join(parts))])
 
-    def _parse_all(self, cmd: ImportCatalog,
-                   now: dt.datetime) -> tuple[list[_Parsed], list[RowProblem]]:
+    def _parse_all(
+        self, cmd: ImportCatalog, now: dt.datetime
+    ) -> tuple[list[_Parsed], list[RowProblem]]:
         parsed: list[_Parsed] = []
         problems: list[RowProblem] = []
         first_of: dict[tuple[str, str], tuple[int, _Parsed]] = {}
@@ -159,15 +181,19 @@ class ImportCatalogHandler:
         for row in cmd.rows:
             try:
                 if row.extra_values:
-                    raise InvalidImport(f"the row has {row.extra_values} value(s) more than the "
-                                        "header has columns")
-                key = ((row.fields.get("name") or "").strip(),
-                       (row.fields.get("brand") or "").strip())
+                    raise InvalidImport(
+                        f"the row has {row.extra_values} value(s) more than the header has columns"
+                    )
+                key = (
+                    (row.fields.get("name") or "").strip(),
+                    (row.fields.get("brand") or "").strip(),
+                )
                 first = first_of.get(key)
                 item = self._parse(row, cmd, now, key, first[1].product.id if first else None)
                 if first is not None and item.product_fields != first[1].product_fields:
                     raise InvalidImport(
-                        f"product fields differ from line {first[0]} for the same product")
+                        f"product fields differ from line {first[0]} for the same product"
+                    )
                 if (key, item.sku.spec) in specs:
                     raise InvalidImport(f"spec {item.sku.spec!r} appears twice for this product")
             except ShequError as e:
@@ -179,11 +205,19 @@ class ImportCatalogHandler:
         return parsed, problems
 
     @staticmethod
-    def _parse(row: ImportRow, cmd: ImportCatalog, now: dt.datetime, key: tuple[str, str],
-               product_id: ProductId | None) -> _Parsed:
+    def _parse(
+        row: ImportRow,
+        cmd: ImportCatalog,
+        now: dt.datetime,
+        key: tuple[str, str],
+        product_id: ProductId | None,
+    ) -> _Parsed:
         get = {k: (v or "").strip() for k, v in row.fields.items()}.get
-        storage, days, harvested = get("storage", ""), get("shelf_life_days", ""), get(
-            "harvested_at", "")
+        storage, days, harvested = (
+            get("storage", ""),
+            get("shelf_life_days", ""),
+            get("harvested_at", ""),
+        )
         fresh = None
         if storage or days or harvested:
             fresh = FreshFacts(
@@ -193,21 +227,33 @@ class ImportCatalogHandler:
             )
         image = get("image", "")
         product = Product.create(
-            id=product_id or ProductId(new_id()), seller_id=cmd.seller_id, name=get("name", ""),
-            category=get("category", ""), brand=get("brand", ""), origin=get("origin", ""),
-            description=get("description", ""), fresh=fresh, now=now,
+            id=product_id or ProductId(new_id()),
+            seller_id=cmd.seller_id,
+            name=get("name", ""),
+            category=get("category", ""),
+            brand=get("brand", ""),
+            origin=get("origin", ""),
+            description=get("description", ""),
+            fresh=fresh,
+            now=now,
             media=(Media(uri=image, alt_text=get("image_alt", "")),) if image else (),
         )
         list_price = get("list_price", "")
         stock = get("stock", "")
         sku = Sku.create(
-            id=SkuId(new_id()), product_id=product.id, spec=get("spec", ""),
+            id=SkuId(new_id()),
+            product_id=product.id,
+            spec=get("spec", ""),
             price=Money.parse(get("price", "")),
             list_price=Money.parse(list_price) if list_price else None,
             stock=_whole(stock, "stock") if stock else 0,
             on_sale=_yes_no(get("on_sale", "")) if get("on_sale", "") else True,
-            community_ids=cmd.community_ids, now=now,
+            community_ids=cmd.community_ids,
+            now=now,
         )
-        return _Parsed(key=key,
-                       product_fields=tuple(get(f, "") for f in _PRODUCT_FIELDS),
-                       product=product, sku=sku)
+        return _Parsed(
+            key=key,
+            product_fields=tuple(get(f, "") for f in _PRODUCT_FIELDS),
+            product=product,
+            sku=sku,
+        )

@@ -46,9 +46,16 @@ class CreateProductHandler:
 
     def __call__(self, cmd: CreateProduct) -> Product:
         product = Product.create(
-            id=cmd.product_id or ProductId(new_id()), seller_id=cmd.seller_id, name=cmd.name,
-            category=cmd.category, brand=cmd.brand, origin=cmd.origin,
-            description=cmd.description, media=cmd.media, fresh=cmd.fresh, now=self._clock.now(),
+            id=cmd.product_id or ProductId(new_id()),
+            seller_id=cmd.seller_id,
+            name=cmd.name,
+            category=cmd.category,
+            brand=cmd.brand,
+            origin=cmd.origin,
+            description=cmd.description,
+            media=cmd.media,
+            fresh=cmd.fresh,
+            now=self._clock.now(),
         )
         with self._uow as uow:
             uow.sellers.get(cmd.seller_id)
@@ -70,7 +77,7 @@ class EditProduct:
     origin: str | Keep = KEEP
     description: str | Keep = KEEP
     media: tuple[Media, ...] | Keep = KEEP
-    fresh: FreshFacts | None | Keep = KEEP
+    fresh: FreshFacts | Keep | None = KEEP
 
 
 class EditProductHandler:
@@ -80,9 +87,16 @@ class EditProductHandler:
     def __call__(self, cmd: EditProduct) -> Product:
         with self._uow as uow:
             product = uow.products.get(cmd.product_id)
-            product.edit(now=self._clock.now(), name=cmd.name, category=cmd.category,
-                         brand=cmd.brand, origin=cmd.origin, description=cmd.description,
-                         media=cmd.media, fresh=cmd.fresh)
+            product.edit(
+                now=self._clock.now(),
+                name=cmd.name,
+                category=cmd.category,
+                brand=cmd.brand,
+                origin=cmd.origin,
+                description=cmd.description,
+                media=cmd.media,
+                fresh=cmd.fresh,
+            )
             uow.commit()
         return product
 

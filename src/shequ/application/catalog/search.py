@@ -74,8 +74,7 @@ class ProductFilter:
         if self.seller_id is not None and product.seller_id != self.seller_id:
             return False
         return self.category is None or (
-            product.category == self.category
-            or product.category.startswith(self.category + "/")
+            product.category == self.category or product.category.startswith(self.category + "/")
         )
 
     def matches_sku(self, sku: Sku) -> bool:
@@ -103,7 +102,7 @@ class Position:
 
 @attrs.frozen
 class ProductQuery:
-    filter: ProductFilter = ProductFilter()
+    filter: ProductFilter = attrs.field(factory=ProductFilter)
     sort: ProductSort = ProductSort.NEWEST
     after: Position | None = None
     limit: int = 20

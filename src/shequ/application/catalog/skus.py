@@ -47,18 +47,27 @@ class AddSkuHandler:
         self._uow, self._clock = uow, clock
 
     def __call__(self, cmd: AddSku) -> Sku:
-        sku = Sku.create(id=cmd.sku_id or SkuId(new_id()), product_id=cmd.product_id,
-                         spec=cmd.spec, price=cmd.price, list_price=cmd.list_price,
-                         stock=cmd.stock, on_sale=cmd.on_sale, community_ids=cmd.community_ids,
-                         now=self._clock.now())
+        sku = Sku.create(
+            id=cmd.sku_id or SkuId(new_id()),
+            product_id=cmd.product_id,
+            spec=cmd.spec,
+            price=cmd.price,
+            list_price=cmd.list_price,
+            stock=cmd.stock,
+            on_sale=cmd.on_sale,
+            community_ids=cmd.community_ids,
+            now=self._clock.now(),
+        )
         with self._uow as uow:
             uow.products.get(cmd.product_id)
             for community_id in sku.community_ids:
                 uow.communities.get(community_id)
             if uow.skus.find(sku.id) is not None:
                 raise Duplicate(f"SKU {sku.id} exists already")
-            if any(other.spec == sku.spec
-                   for other in uow.skus.for_products([sku.product_id])[sku.product_id]):
+            if any(
+                other.spec == sku.spec
+                for other in uow.skus.for_products([sku.product_id])[sku.product_id]
+            ):
                 raise Duplicate(f"the product has a SKU {sku.spec!r} already", spec=sku.spec)
             uow.skus.add(sku)
             uow.commit()
@@ -91,8 +100,10 @@ class ChangeSkuPrice:
 
 class ChangeSkuPriceHandler(_SkuChange):
     def __call__(self, cmd: ChangeSkuPrice) -> Sku:
-        return self._change(cmd.sku_id, lambda sku, _: sku.change_price(
-            cmd.price, cmd.list_price, now=self._clock.now()))
+        return self._change(
+            cmd.sku_id,
+            lambda sku, _: sku.change_price(cmd.price, cmd.list_price, now=self._clock.now()),
+        )
 
 
 @attrs.frozen
@@ -145,8 +156,12 @@ class AdjustStock:
 
 class AdjustStockHandler(_SkuChange):
     def __call__(self, cmd: AdjustStock) -> Sku:
-        return self._change(cmd.sku_id, lambda sku, _: sku.adjust_stock(
-            cmd.delta, cmd.reason, now=self._clock.now(), note=cmd.note))
+        return self._change(
+            cmd.sku_id,
+            lambda sku, _: sku.adjust_stock(
+                cmd.delta, cmd.reason, now=self._clock.now(), note=cmd.note
+            ),
+        )
 
 
 @attrs.frozen
@@ -160,8 +175,10 @@ class CountStock:
 
 class CountStockHandler(_SkuChange):
     def __call__(self, cmd: CountStock) -> Sku:
-        return self._change(cmd.sku_id, lambda sku, _: sku.count_stock(
-            cmd.counted, now=self._clock.now(), note=cmd.note))
+        return self._change(
+            cmd.sku_id,
+            lambda sku, _: sku.count_stock(cmd.counted, now=self._clock.now(), note=cmd.note),
+        )
 
 
 class GetSkuHandler:

@@ -81,13 +81,17 @@ def _moment(text: str) -> dt.datetime:
 def _fresh(storage: str | None, days: int | None, harvested: str | None) -> FreshFacts | None:
     if storage is None and days is None and harvested is None:
         return None
-    return FreshFacts(storage=StorageMethod.parse(storage) if storage else StorageMethod.AMBIENT,
-                      shelf_life_days=days, harvested_at=_moment(harvested) if harvested else None)
+    return FreshFacts(
+        storage=StorageMethod.parse(storage) if storage else StorageMethod.AMBIENT,
+        shelf_life_days=days,
+        harvested_at=_moment(harvested) if harvested else None,
+    )
 
 
 def _media(images: tuple[str, ...], videos: tuple[str, ...], alt: str) -> tuple[Media, ...]:
-    return (tuple(Media(uri=u, kind=MediaKind.IMAGE, alt_text=alt) for u in images)
-            + tuple(Media(uri=u, kind=MediaKind.VIDEO, alt_text=alt) for u in videos))
+    return tuple(Media(uri=u, kind=MediaKind.IMAGE, alt_text=alt) for u in images) + tuple(
+        Media(uri=u, kind=MediaKind.VIDEO, alt_text=alt) for u in videos
+    )
 
 
 def _show_product(product: Product, skus: tuple[Sku, ...], as_json: bool) -> None:
@@ -95,9 +99,11 @@ def _show_product(product: Product, skus: tuple[Sku, ...], as_json: bool) -> Non
         emit_json(ProductOut.of(product, skus))
         return
     click.echo(f"{product.name}  [{product.category}]  id {product.id}")
-    facts = [f"brand {product.brand}" if product.brand else "",
-             f"origin {product.origin}" if product.origin else "",
-             f"seller {product.seller_id}"]
+    facts = [
+        f"brand {product.brand}" if product.brand else "",
+        f"origin {product.origin}" if product.origin else "",
+        f"seller {product.seller_id}",
+    ]
     if product.fresh is not None:
         facts.append(product.fresh.storage.label)
         if product.fresh.shelf_life_days:
@@ -106,9 +112,20 @@ def _show_product(product: Product, skus: tuple[Sku, ...], as_json: bool) -> Non
     if product.description:
         click.echo(f"  {product.description}")
     if skus:
-        table(["SKU", "SPEC", "PRICE", "LIST", "STOCK", "ON SALE"],
-              [[s.id, s.spec, s.price.format(), _display(s.list_price), str(s.stock),
-                "yes" if s.on_sale else "no"] for s in skus])
+        table(
+            ["SKU", "SPEC", "PRICE", "LIST", "STOCK", "ON SALE"],
+            [
+                [
+                    s.id,
+                    s.spec,
+                    s.price.format(),
+                    _display(s.list_price),
+                    str(s.stock),
+                    "yes" if s.on_sale else "no",
+                ]
+                for s in skus
+            ],
+        )
     else:
         click.echo("  no SKUs yet: add one with `shequ catalog add-sku`")
 
@@ -121,12 +138,15 @@ def _show_sku(sku: Sku, as_json: bool, message: str) -> None:
     if as_json:
         emit_json(SkuOut.of(sku))
     else:
-        click.echo(f"{message}: SKU {sku.id} {sku.spec} {sku.price.format()}, stock {sku.stock}, "
-                   f"{'on sale' if sku.on_sale else 'off sale'}")
+        click.echo(
+            f"{message}: SKU {sku.id} {sku.spec} {sku.price.format()}, stock {sku.stock}, "
+            f"{'on sale' if sku.on_sale else 'off sale'}"
+        )
 
 
 product_options = [
-    click.option("--brand"), click.option("--origin", help="产地, where it comes from."),
+    click.option("--brand"),
+    click.option("--origin", help="产地, where it comes from."),
     click.option("--description"),
     click.option("--storage", help="ambient|chilled|frozen (常温|冷藏|冷冻)."),
     click.option("--shelf-life-days", type=int),
@@ -149,16 +169,34 @@ def with_product_options(f: Any) -> Any:
 @with_product_options
 @json_option
 @click.pass_context
-def add_product(ctx: click.Context, seller_id: str, name: str, category: str, brand: str | None,
-                origin: str | None, description: str | None, storage: str | None,
-                shelf_life_days: int | None, harvested_at: str | None, images: tuple[str, ...],
-                videos: tuple[str, ...], as_json: bool) -> None:
+def add_product(
+    ctx: click.Context,
+    seller_id: str,
+    name: str,
+    category: str,
+    brand: str | None,
+    origin: str | None,
+    description: str | None,
+    storage: str | None,
+    shelf_life_days: int | None,
+    harvested_at: str | None,
+    images: tuple[str, ...],
+    videos: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Create a product (add its SKUs with add-sku)."""
-    product = get(ctx, CreateProductHandler)(CreateProduct(
-        seller_id=SellerId(seller_id), name=name, category=category, brand=brand or "",
-        origin=origin or "", description=description or "",
-        media=_media(images, videos, name), fresh=_fresh(storage, shelf_life_days, harvested_at),
-    ))
+    product = get(ctx, CreateProductHandler)(
+        CreateProduct(
+            seller_id=SellerId(seller_id),
+            name=name,
+            category=category,
+            brand=brand or "",
+            origin=origin or "",
+            description=description or "",
+            media=_media(images, videos, name),
+            fresh=_fresh(storage, shelf_life_days, harvested_at),
+        )
+    )
     _show_product(product, (), as_json)
 
 
@@ -170,25 +208,44 @@ def add_product(ctx: click.Context, seller_id: str, name: str, category: str, br
 @click.option("--no-fresh", is_flag=True, help="Remove the fresh-goods facts.")
 @json_option
 @click.pass_context
-def edit_product(ctx: click.Context, product_id: str, name: str | None, category: str | None,
-                 brand: str | None, origin: str | None, description: str | None,
-                 storage: str | None, shelf_life_days: int | None, harvested_at: str | None,
-                 images: tuple[str, ...], videos: tuple[str, ...], no_fresh: bool,
-                 as_json: bool) -> None:
+def edit_product(
+    ctx: click.Context,
+    product_id: str,
+    name: str | None,
+    category: str | None,
+    brand: str | None,
+    origin: str | None,
+    description: str | None,
+    storage: str | None,
+    shelf_life_days: int | None,
+    harvested_at: str | None,
+    images: tuple[str, ...],
+    videos: tuple[str, ...],
+    no_fresh: bool,
+    as_json: bool,
+) -> None:
     """Change the given fields of a product; the others stay."""
+
     def keep(value: str | None) -> str | Keep:
         return KEEP if value is None else value
 
-    fresh: FreshFacts | None | Keep = KEEP
+    fresh: FreshFacts | Keep | None = KEEP
     if no_fresh:
         fresh = None
     elif storage is not None or shelf_life_days is not None or harvested_at is not None:
         fresh = _fresh(storage, shelf_life_days, harvested_at)
-    product = get(ctx, EditProductHandler)(EditProduct(
-        product_id=ProductId(product_id), name=keep(name), category=keep(category),
-        brand=keep(brand), origin=keep(origin), description=keep(description),
-        media=_media(images, videos, name or "") if images or videos else KEEP, fresh=fresh,
-    ))
+    product = get(ctx, EditProductHandler)(
+        EditProduct(
+            product_id=ProductId(product_id),
+            name=keep(name),
+            category=keep(category),
+            brand=keep(brand),
+            origin=keep(origin),
+            description=keep(description),
+            media=_media(images, videos, name or "") if images or videos else KEEP,
+            fresh=fresh,
+        )
+    )
     detail = get(ctx, GetProductHandler)(product.id)
     _show_product(detail.product, detail.skus, as_json)
 
@@ -203,14 +260,29 @@ def edit_product(ctx: click.Context, product_id: str, name: str | None, category
 @click.option("--community", "communities", multiple=True, help="List it in a community id.")
 @json_option
 @click.pass_context
-def add_sku(ctx: click.Context, product_id: str, spec: str, price: str, list_price: str | None,
-            stock: int, on_sale: bool, communities: tuple[str, ...], as_json: bool) -> None:
+def add_sku(
+    ctx: click.Context,
+    product_id: str,
+    spec: str,
+    price: str,
+    list_price: str | None,
+    stock: int,
+    on_sale: bool,
+    communities: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Add a SKU (a buyable spec with its price and stock) to a product."""
-    sku = get(ctx, AddSkuHandler)(AddSku(
-        product_id=ProductId(product_id), spec=spec, price=Money.parse(price),
-        list_price=_money(list_price), stock=stock, on_sale=on_sale,
-        community_ids=tuple(CommunityId(c) for c in communities),
-    ))
+    sku = get(ctx, AddSkuHandler)(
+        AddSku(
+            product_id=ProductId(product_id),
+            spec=spec,
+            price=Money.parse(price),
+            list_price=_money(list_price),
+            stock=stock,
+            on_sale=on_sale,
+            community_ids=tuple(CommunityId(c) for c in communities),
+        )
+    )
     _show_sku(sku, as_json, "added")
 
 
@@ -220,11 +292,15 @@ def add_sku(ctx: click.Context, product_id: str, spec: str, price: str, list_pri
 @click.option("--list-price", help="Crossed-out reference price in yuan; omit to remove.")
 @json_option
 @click.pass_context
-def price(ctx: click.Context, sku_id: str, price: str, list_price: str | None,
-          as_json: bool) -> None:
+def price(
+    ctx: click.Context, sku_id: str, price: str, list_price: str | None, as_json: bool
+) -> None:
     """Change a SKU's price."""
-    sku = get(ctx, ChangeSkuPriceHandler)(ChangeSkuPrice(
-        sku_id=SkuId(sku_id), price=Money.parse(price), list_price=_money(list_price)))
+    sku = get(ctx, ChangeSkuPriceHandler)(
+        ChangeSkuPrice(
+            sku_id=SkuId(sku_id), price=Money.parse(price), list_price=_money(list_price)
+        )
+    )
     _show_sku(sku, as_json, "priced")
 
 
@@ -234,8 +310,9 @@ def price(ctx: click.Context, sku_id: str, price: str, list_price: str | None,
 @click.pass_context
 def on_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
     """Put a SKU on sale."""
-    _show_sku(get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=True)),
-              as_json, "on sale")
+    _show_sku(
+        get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=True)), as_json, "on sale"
+    )
 
 
 @catalog.command("off-sale")
@@ -244,8 +321,11 @@ def on_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
 @click.pass_context
 def off_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
     """Take a SKU off sale."""
-    _show_sku(get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=False)),
-              as_json, "off sale")
+    _show_sku(
+        get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=False)),
+        as_json,
+        "off sale",
+    )
 
 
 @catalog.command("list-in")
@@ -254,11 +334,15 @@ def off_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
 @click.option("--remove", is_flag=True, help="Take the SKU out of the community instead.")
 @json_option
 @click.pass_context
-def list_in(ctx: click.Context, sku_id: str, community_id: str, remove: bool,
-            as_json: bool) -> None:
+def list_in(
+    ctx: click.Context, sku_id: str, community_id: str, remove: bool, as_json: bool
+) -> None:
     """List a SKU in a community (or, with --remove, unlist it)."""
-    sku = get(ctx, SetSkuListingHandler)(SetSkuListing(
-        sku_id=SkuId(sku_id), community_id=CommunityId(community_id), listed=not remove))
+    sku = get(ctx, SetSkuListingHandler)(
+        SetSkuListing(
+            sku_id=SkuId(sku_id), community_id=CommunityId(community_id), listed=not remove
+        )
+    )
     _show_sku(sku, as_json, "unlisted" if remove else "listed")
 
 
@@ -267,30 +351,48 @@ def list_in(ctx: click.Context, sku_id: str, community_id: str, remove: bool,
 @click.option("--add", "add", type=int, help="Units received.")
 @click.option("--remove", "remove", type=int, help="Units lost (damaged, expired…).")
 @click.option("--set", "counted", type=int, help="What a stocktake counted.")
-@click.option("--reason", type=click.Choice([r.value for r in StockReason]),
-              help="Why (default: restock for --add, damage for --remove).")
+@click.option(
+    "--reason",
+    type=click.Choice([r.value for r in StockReason]),
+    help="Why (default: restock for --add, damage for --remove).",
+)
 @click.option("--note", default="")
 @json_option
 @click.pass_context
-def stock(ctx: click.Context, sku_id: str, add: int | None, remove: int | None,
-          counted: int | None, reason: str | None, note: str, as_json: bool) -> None:
+def stock(
+    ctx: click.Context,
+    sku_id: str,
+    add: int | None,
+    remove: int | None,
+    counted: int | None,
+    reason: str | None,
+    note: str,
+    as_json: bool,
+) -> None:
     """Adjust a SKU's stock by hand: exactly one of --add, --remove or --set."""
     given = [x for x in (add, remove, counted) if x is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --add, --remove or --set")
     if counted is not None:
-        sku = get(ctx, CountStockHandler)(CountStock(sku_id=SkuId(sku_id), counted=counted,
-                                                     note=note))
+        sku = get(ctx, CountStockHandler)(
+            CountStock(sku_id=SkuId(sku_id), counted=counted, note=note)
+        )
     else:
         for value, option in ((add, "--add"), (remove, "--remove")):
             if value is not None and value <= 0:
-                raise InvalidInput(f"{option} takes a positive number of units, not {value}",
-                                   field="delta")
+                raise InvalidInput(
+                    f"{option} takes a positive number of units, not {value}", field="delta"
+                )
         delta = add if add is not None else -(remove or 0)
         default = StockReason.RESTOCK if add is not None else StockReason.DAMAGE
-        sku = get(ctx, AdjustStockHandler)(AdjustStock(
-            sku_id=SkuId(sku_id), delta=delta,
-            reason=StockReason(reason) if reason else default, note=note))
+        sku = get(ctx, AdjustStockHandler)(
+            AdjustStock(
+                sku_id=SkuId(sku_id),
+                delta=delta,
+                reason=StockReason(reason) if reason else default,
+                note=note,
+            )
+        )
     _show_sku(sku, as_json, "stock adjusted")
 
 
@@ -302,41 +404,70 @@ def stock(ctx: click.Context, sku_id: str, add: int | None, remove: int | None,
 @click.option("--max-price", help="Highest price in yuan.")
 @click.option("--in-stock", is_flag=True, help="Only SKUs with stock on hand.")
 @click.option("--on-sale/--off-sale", "sale", default=None, help="Only SKUs on (or off) sale.")
-@click.option("--sort", type=click.Choice([s.value for s in ProductSort]), default="newest",
-              show_default=True)
-@click.option("--limit", type=click.IntRange(1, 100),
-              help="One page of this many; without it, every match.")
+@click.option(
+    "--sort", type=click.Choice([s.value for s in ProductSort]), default="newest", show_default=True
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 100), help="One page of this many; without it, every match."
+)
 @click.option("--cursor", help="Where the previous page ended (printed with it).")
 @json_option
 @click.pass_context
-def list_products(ctx: click.Context, community: str | None, category: str | None,
-                  seller: str | None, min_price: str | None, max_price: str | None,
-                  in_stock: bool, sale: bool | None, sort: str, limit: int | None,
-                  cursor: str | None, as_json: bool) -> None:
+def list_products(
+    ctx: click.Context,
+    community: str | None,
+    category: str | None,
+    seller: str | None,
+    min_price: str | None,
+    max_price: str | None,
+    in_stock: bool,
+    sale: bool | None,
+    sort: str,
+    limit: int | None,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
     """List products with at least one SKU that meets every SKU filter."""
     query_filter = ProductFilter(
-        community_id=CommunityId(community) if community else None, category=category,
-        seller_id=SellerId(seller) if seller else None, min_price=_money(min_price),
-        max_price=_money(max_price), in_stock=in_stock, on_sale=sale,
+        community_id=CommunityId(community) if community else None,
+        category=category,
+        seller_id=SellerId(seller) if seller else None,
+        min_price=_money(min_price),
+        max_price=_money(max_price),
+        in_stock=in_stock,
+        on_sale=sale,
     )
     browse = get(ctx, BrowseProductsHandler)
-    query = BrowseProducts(filter=query_filter, sort=ProductSort(sort), cursor=cursor,
-                           limit=limit or 100)
+    query = BrowseProducts(
+        filter=query_filter, sort=ProductSort(sort), cursor=cursor, limit=limit or 100
+    )
     page = browse(query)
     items = list(page.items)
     while limit is None and page.next_cursor is not None:
-        page = browse(BrowseProducts(filter=query_filter, sort=query.sort,
-                                     cursor=page.next_cursor, limit=100))
+        page = browse(
+            BrowseProducts(filter=query_filter, sort=query.sort, cursor=page.next_cursor, limit=100)
+        )
         items.extend(page.items)
     next_cursor = page.next_cursor if limit is not None else None
     if as_json:
-        emit_json(ProductPageOut(items=[ProductOut.of_detail(d) for d in items],
-                                 next_cursor=next_cursor))
+        emit_json(
+            ProductPageOut(items=[ProductOut.of_detail(d) for d in items], next_cursor=next_cursor)
+        )
         return
-    table(["PRODUCT", "NAME", "CATEGORY", "FROM", "SKUS", "STOCK"],
-          [[d.product.id, d.product.name, d.product.category,
-            min(s.price for s in d.skus).format() if d.skus else "",
-            str(len(d.skus)), str(sum(s.stock for s in d.skus))] for d in items])
+    table(
+        ["PRODUCT", "NAME", "CATEGORY", "FROM", "SKUS", "STOCK"],
+        [
+            [
+                d.product.id,
+                d.product.name,
+                d.product.category,
+                min(s.price for s in d.skus).format() if d.skus else "",
+                str(len(d.skus)),
+                str(sum(s.stock for s in d.skus)),
+            ]
+            for d in items
+        ],
+    )
     click.echo(f"{len(items)} product(s)", err=True)
     if next_cursor:
         click.echo(f"more: --cursor {next_cursor}", err=True)
@@ -357,22 +488,27 @@ def read_rows(path: Path) -> tuple[ImportRow, ...]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InvalidImport(f"{path.name} is not UTF-8 text (save the CSV as UTF-8)",
-                            rows=[]) from e
+        raise InvalidImport(
+            f"{path.name} is not UTF-8 text (save the CSV as UTF-8)", rows=[]
+        ) from e
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
     rows: list[ImportRow] = []
     line = 1
     try:
         for raw in reader:
             line = reader.line_num
-            extra = raw.pop("\0extra", [])  # type: ignore[call-overload]
-            rows.append(ImportRow(line=line,
-                                  fields={k.strip(): v or "" for k, v in raw.items()
-                                          if k is not None},
-                                  extra_values=len(extra)))
+            extra = raw.pop("\0extra", [])
+            rows.append(
+                ImportRow(
+                    line=line,
+                    fields={k.strip(): v or "" for k, v in raw.items() if k is not None},
+                    extra_values=len(extra),
+                )
+            )
     except csv.Error as e:
-        raise InvalidImport(f"{path.name} is not valid CSV near line {line}: {e}",
-                            rows=[(line, str(e))]) from e
+        raise InvalidImport(
+            f"{path.name} is not valid CSV near line {line}: {e}", rows=[(line, str(e))]
+        ) from e
     return tuple(rows)
 
 
@@ -380,32 +516,57 @@ def read_rows(path: Path) -> tuple[ImportRow, ...]:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--seller", "seller_id", required=True, help="The seller of every product.")
 @click.option("--community", "communities", multiple=True, help="List every SKU here.")
-@click.option("--skip-bad-rows", is_flag=True,
-              help="Load the good rows and report the bad ones (default: all or nothing).")
+@click.option(
+    "--skip-bad-rows",
+    is_flag=True,
+    help="Load the good rows and report the bad ones (default: all or nothing).",
+)
 @json_option
 @click.pass_context
-def import_csv(ctx: click.Context, file: Path, seller_id: str, communities: tuple[str, ...],
-               skip_bad_rows: bool, as_json: bool) -> None:
+def import_csv(
+    ctx: click.Context,
+    file: Path,
+    seller_id: str,
+    communities: tuple[str, ...],
+    skip_bad_rows: bool,
+    as_json: bool,
+) -> None:
     """Load products and SKUs from a CSV file, one SKU a row (see docs/cli.md for columns)."""
     rows = read_rows(file)
     advance, done = progress(len(rows), "importing")
     try:
-        result = get(ctx, ImportCatalogHandler)(ImportCatalog(
-            seller_id=SellerId(seller_id), rows=rows, skip_bad_rows=skip_bad_rows,
-            community_ids=tuple(CommunityId(c) for c in communities),
-        ), progress=advance)
+        result = get(ctx, ImportCatalogHandler)(
+            ImportCatalog(
+                seller_id=SellerId(seller_id),
+                rows=rows,
+                skip_bad_rows=skip_bad_rows,
+                community_ids=tuple(CommunityId(c) for c in communities),
+            ),
+            progress=advance,
+        )
     finally:
         done()
     if as_json:
-        click.echo(_json({"products": result.products, "skus": result.skus,
-                          "problems": [{"line": p.line, "reason": p.reason}
-                                       for p in result.problems]}))
+        click.echo(
+            _json(
+                {
+                    "products": result.products,
+                    "skus": result.skus,
+                    "problems": [{"line": p.line, "reason": p.reason} for p in result.problems],
+                }
+            )
+        )
     else:
-        click.echo(f"imported {result.products} product(s) with {result.skus} SKU(s) "
-                   f"from {file.name}")
+        click.echo(
+            f"imported {result.products} product(s) with {result.skus} SKU(s) from {file.name}"
+        )
     if result.problems:
-        report(InvalidImport(f"skipped {len(result.problems)} bad row(s)",
-                             rows=[(p.line, p.reason) for p in result.problems]))
+        report(
+            InvalidImport(
+                f"skipped {len(result.problems)} bad row(s)",
+                rows=[(p.line, p.reason) for p in result.problems],
+            )
+        )
 
 
 def _json(data: Any) -> str:

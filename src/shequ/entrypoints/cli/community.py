@@ -35,8 +35,9 @@ def community() -> None:
 @click.pass_context
 def add_community(ctx: click.Context, name: str, city: str, district: str, as_json: bool) -> None:
     """Create a community."""
-    created = get(ctx, CreateCommunityHandler)(CreateCommunity(name=name, city=city,
-                                                                 district=district))
+    created = get(ctx, CreateCommunityHandler)(
+        CreateCommunity(name=name, city=city, district=district)
+    )
     if as_json:
         emit_json(CommunityOut.of(created))
     else:
@@ -52,8 +53,10 @@ def list_communities(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json([CommunityOut.of(c) for c in found], CommunityOut)
     else:
-        table(["COMMUNITY", "NAME", "CITY", "DISTRICT"],
-              [[c.id, c.name, c.city, c.district] for c in found])
+        table(
+            ["COMMUNITY", "NAME", "CITY", "DISTRICT"],
+            [[c.id, c.name, c.city, c.district] for c in found],
+        )
 
 
 @click.group()
@@ -63,17 +66,26 @@ def seller() -> None:
 
 @seller.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice([k.value for k in SellerKind]), default="merchant",
-              show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in SellerKind]),
+    default="merchant",
+    show_default=True,
+)
 @click.option("--community", "community_id", help="The community a local merchant serves.")
 @json_option
 @click.pass_context
-def add_seller(ctx: click.Context, name: str, kind: str, community_id: str | None,
-               as_json: bool) -> None:
+def add_seller(
+    ctx: click.Context, name: str, kind: str, community_id: str | None, as_json: bool
+) -> None:
     """Create a seller."""
-    created = get(ctx, CreateSellerHandler)(CreateSeller(
-        name=name, kind=SellerKind(kind),
-        community_id=CommunityId(community_id) if community_id else None))
+    created = get(ctx, CreateSellerHandler)(
+        CreateSeller(
+            name=name,
+            kind=SellerKind(kind),
+            community_id=CommunityId(community_id) if community_id else None,
+        )
+    )
     if as_json:
         emit_json(SellerOut.of(created))
     else:
@@ -90,5 +102,7 @@ def list_sellers(ctx: click.Context, community_id: str | None, as_json: bool) ->
     if as_json:
         emit_json([SellerOut.of(s) for s in found], SellerOut)
     else:
-        table(["SELLER", "NAME", "KIND", "COMMUNITY"],
-              [[s.id, s.name, s.kind.value, s.community_id or ""] for s in found])
+        table(
+            ["SELLER", "NAME", "KIND", "COMMUNITY"],
+            [[s.id, s.name, s.kind.value, s.community_id or ""] for s in found],
+        )

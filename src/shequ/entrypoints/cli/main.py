@@ -78,8 +78,11 @@ class ShequGroup(click.Group):
             ref = uuid.uuid4().hex[:12]
             log.debug("unexpected failure %s", ref, exc_info=True)
             log.error("unexpected failure %s: %r", ref, e)
-            click.echo(f"error[internal]: an unexpected failure (reference {ref}); "
-                       "run with SHEQU_LOG_LEVEL=DEBUG for details", err=True)
+            click.echo(
+                f"error[internal]: an unexpected failure (reference {ref}); "
+                "run with SHEQU_LOG_LEVEL=DEBUG for details",
+                err=True,
+            )
             ctx.exit(INTERNAL_ERROR)
 
 
@@ -104,8 +107,7 @@ def get(ctx: click.Context, kind: type[H]) -> H:
     return container.get(kind)
 
 
-def emit_json(value: BaseModel | Sequence[BaseModel], model: type[BaseModel] | None = None
-              ) -> None:
+def emit_json(value: BaseModel | Sequence[BaseModel], model: type[BaseModel] | None = None) -> None:
     if isinstance(value, BaseModel):
         click.echo(value.model_dump_json(indent=2))
     else:
@@ -126,8 +128,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     cells = [[_clean(str(c)) for c in row] for row in [headers, *rows]]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
-        click.echo("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True))
-                   .rstrip())
+        click.echo(
+            "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def progress(total: int, label: str) -> tuple[Callable[[int], None] | None, Callable[[], None]]:

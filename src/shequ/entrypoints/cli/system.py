@@ -49,12 +49,19 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     get(ctx, SchemaMigrations).upgrade()
     made = get(ctx, SeedDemoHandler)()
     if as_json:
-        click.echo(json.dumps({
-            "created": made.created,
-            "community": CommunityOut.of(made.community).model_dump(mode="json"),
-            "sellers": [SellerOut.of(s).model_dump(mode="json") for s in made.sellers],
-            "products": made.products, "skus": made.skus,
-        }, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "created": made.created,
+                    "community": CommunityOut.of(made.community).model_dump(mode="json"),
+                    "sellers": [SellerOut.of(s).model_dump(mode="json") for s in made.sellers],
+                    "products": made.products,
+                    "skus": made.skus,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     verb = "made" if made.created else "already there, nothing written:"
     click.echo(f"demo {verb} community {made.community.name} ({made.community.id})")

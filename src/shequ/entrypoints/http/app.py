@@ -24,7 +24,7 @@ def create_app(container: Injector) -> FastAPI:
         title="shequ",
         version=version("shequ"),
         description="Community e-commerce (社区电商). Money is integer fen. Errors are "
-                    "RFC 9457 application/problem+json with a stable `code`.",
+        "RFC 9457 application/problem+json with a stable `code`.",
     )
     app.state.container = container
     install_problem_handlers(app)

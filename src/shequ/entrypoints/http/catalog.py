@@ -66,16 +66,17 @@ def _fen(value: int | None) -> Money | None:
 
 @router.post("/communities", status_code=201, tags=["communities"])
 def create_community(
-    body: CommunityIn, create: Annotated[CreateCommunityHandler, Depends(resolve(
-        CreateCommunityHandler))]
+    body: CommunityIn,
+    create: Annotated[CreateCommunityHandler, Depends(resolve(CreateCommunityHandler))],
 ) -> CommunityOut:
-    return CommunityOut.of(create(CreateCommunity(name=body.name, city=body.city,
-                                                  district=body.district)))
+    return CommunityOut.of(
+        create(CreateCommunity(name=body.name, city=body.city, district=body.district))
+    )
 
 
 @router.get("/communities", tags=["communities"])
 def list_communities(
-    list_all: Annotated[ListCommunitiesHandler, Depends(resolve(ListCommunitiesHandler))]
+    list_all: Annotated[ListCommunitiesHandler, Depends(resolve(ListCommunitiesHandler))],
 ) -> list[CommunityOut]:
     return [CommunityOut.of(c) for c in list_all()]
 
@@ -84,9 +85,15 @@ def list_communities(
 def create_seller(
     body: SellerIn, create: Annotated[CreateSellerHandler, Depends(resolve(CreateSellerHandler))]
 ) -> SellerOut:
-    return SellerOut.of(create(CreateSeller(
-        name=body.name, kind=SellerKind(body.kind),
-        community_id=CommunityId(body.community_id) if body.community_id else None)))
+    return SellerOut.of(
+        create(
+            CreateSeller(
+                name=body.name,
+                kind=SellerKind(body.kind),
+                community_id=CommunityId(body.community_id) if body.community_id else None,
+            )
+        )
+    )
 
 
 @router.get("/sellers", tags=["sellers"])
@@ -98,7 +105,7 @@ def list_sellers(
 
 
 @router.get("/products", tags=["products"])
-def browse_products(  # noqa: PLR0913 - one query parameter per filter
+def browse_products(
     browse: Annotated[BrowseProductsHandler, Depends(resolve(BrowseProductsHandler))],
     community: str | None = None,
     category: str | None = None,
@@ -113,13 +120,24 @@ def browse_products(  # noqa: PLR0913 - one query parameter per filter
 ) -> ProductPageOut:
     """Products with at least one SKU meeting every SKU filter (community, price, stock, sale),
     each with those SKUs. Pass ``next_cursor`` back as ``cursor`` for the next page."""
-    return ProductPageOut.of(browse(BrowseProducts(
-        filter=ProductFilter(
-            community_id=CommunityId(community) if community else None, category=category,
-            seller_id=SellerId(seller) if seller else None, min_price=_fen(min_price_fen),
-            max_price=_fen(max_price_fen), in_stock=in_stock, on_sale=on_sale),
-        sort=sort, cursor=cursor, limit=limit,
-    )))
+    return ProductPageOut.of(
+        browse(
+            BrowseProducts(
+                filter=ProductFilter(
+                    community_id=CommunityId(community) if community else None,
+                    category=category,
+                    seller_id=SellerId(seller) if seller else None,
+                    min_price=_fen(min_price_fen),
+                    max_price=_fen(max_price_fen),
+                    in_stock=in_stock,
+                    on_sale=on_sale,
+                ),
+                sort=sort,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+    )
 
 
 @router.post("/products", status_code=201, tags=["products"])
@@ -127,12 +145,20 @@ def create_product(
     body: ProductIn,
     create: Annotated[CreateProductHandler, Depends(resolve(CreateProductHandler))],
 ) -> ProductOut:
-    return ProductOut.of(create(CreateProduct(
-        seller_id=SellerId(body.seller_id), name=body.name, category=body.category,
-        brand=body.brand, origin=body.origin, description=body.description,
-        media=tuple(m.to_domain() for m in body.media),
-        fresh=body.fresh.to_domain() if body.fresh else None,
-    )))
+    return ProductOut.of(
+        create(
+            CreateProduct(
+                seller_id=SellerId(body.seller_id),
+                name=body.name,
+                category=body.category,
+                brand=body.brand,
+                origin=body.origin,
+                description=body.description,
+                media=tuple(m.to_domain() for m in body.media),
+                fresh=body.fresh.to_domain() if body.fresh else None,
+            )
+        )
+    )
 
 
 @router.get("/products/{product_id}", tags=["products"])
@@ -144,7 +170,8 @@ def get_product(
 
 @router.patch("/products/{product_id}", tags=["products"])
 def edit_product(
-    product_id: str, body: ProductPatch,
+    product_id: str,
+    body: ProductPatch,
     edit: Annotated[EditProductHandler, Depends(resolve(EditProductHandler))],
     get: Annotated[GetProductHandler, Depends(resolve(GetProductHandler))],
 ) -> ProductOut:
@@ -152,16 +179,18 @@ def edit_product(
     for name in ("name", "category", "brand", "origin", "description", "media"):
         if name in given and getattr(body, name) is None:
             raise InvalidInput(f"{name} cannot be null", field=name)
-    edit(EditProduct(
-        product_id=ProductId(product_id),
-        name=body.name if body.name is not None else KEEP,
-        category=body.category if body.category is not None else KEEP,
-        brand=body.brand if body.brand is not None else KEEP,
-        origin=body.origin if body.origin is not None else KEEP,
-        description=body.description if body.description is not None else KEEP,
-        media=tuple(m.to_domain() for m in body.media) if body.media is not None else KEEP,
-        fresh=(body.fresh.to_domain() if body.fresh else None) if "fresh" in given else KEEP,
-    ))
+    edit(
+        EditProduct(
+            product_id=ProductId(product_id),
+            name=body.name if body.name is not None else KEEP,
+            category=body.category if body.category is not None else KEEP,
+            brand=body.brand if body.brand is not None else KEEP,
+            origin=body.origin if body.origin is not None else KEEP,
+            description=body.description if body.description is not None else KEEP,
+            media=tuple(m.to_domain() for m in body.media) if body.media is not None else KEEP,
+            fresh=(body.fresh.to_domain() if body.fresh else None) if "fresh" in given else KEEP,
+        )
+    )
     return ProductOut.of_detail(get(ProductId(product_id)))
 
 
@@ -169,31 +198,47 @@ def edit_product(
 def add_sku(
     product_id: str, body: SkuIn, add: Annotated[AddSkuHandler, Depends(resolve(AddSkuHandler))]
 ) -> SkuOut:
-    return SkuOut.of(add(AddSku(
-        product_id=ProductId(product_id), spec=body.spec, price=Money(body.price_fen),
-        list_price=_fen(body.list_price_fen), stock=body.stock, on_sale=body.on_sale,
-        community_ids=tuple(CommunityId(c) for c in body.community_ids),
-    )))
+    return SkuOut.of(
+        add(
+            AddSku(
+                product_id=ProductId(product_id),
+                spec=body.spec,
+                price=Money(body.price_fen),
+                list_price=_fen(body.list_price_fen),
+                stock=body.stock,
+                on_sale=body.on_sale,
+                community_ids=tuple(CommunityId(c) for c in body.community_ids),
+            )
+        )
+    )
 
 
 @router.get("/skus/{sku_id}", tags=["skus"])
-def get_sku(sku_id: str, get: Annotated[GetSkuHandler, Depends(resolve(GetSkuHandler))]
-            ) -> SkuOut:
+def get_sku(sku_id: str, get: Annotated[GetSkuHandler, Depends(resolve(GetSkuHandler))]) -> SkuOut:
     return SkuOut.of(get(SkuId(sku_id)))
 
 
 @router.put("/skus/{sku_id}/price", tags=["skus"])
 def change_price(
-    sku_id: str, body: PriceIn,
+    sku_id: str,
+    body: PriceIn,
     change: Annotated[ChangeSkuPriceHandler, Depends(resolve(ChangeSkuPriceHandler))],
 ) -> SkuOut:
-    return SkuOut.of(change(ChangeSkuPrice(sku_id=SkuId(sku_id), price=Money(body.price_fen),
-                                           list_price=_fen(body.list_price_fen))))
+    return SkuOut.of(
+        change(
+            ChangeSkuPrice(
+                sku_id=SkuId(sku_id),
+                price=Money(body.price_fen),
+                list_price=_fen(body.list_price_fen),
+            )
+        )
+    )
 
 
 @router.put("/skus/{sku_id}/on-sale", tags=["skus"])
 def set_on_sale(
-    sku_id: str, body: OnSaleIn,
+    sku_id: str,
+    body: OnSaleIn,
     change: Annotated[SetSkuOnSaleHandler, Depends(resolve(SetSkuOnSaleHandler))],
 ) -> SkuOut:
     return SkuOut.of(change(SetSkuOnSale(sku_id=SkuId(sku_id), on_sale=body.on_sale)))
@@ -201,7 +246,8 @@ def set_on_sale(
 
 @router.post("/skus/{sku_id}/stock-adjustments", tags=["skus"])
 def adjust_stock(
-    sku_id: str, body: StockIn,
+    sku_id: str,
+    body: StockIn,
     adjust: Annotated[AdjustStockHandler, Depends(resolve(AdjustStockHandler))],
     count: Annotated[CountStockHandler, Depends(resolve(CountStockHandler))],
 ) -> SkuOut:
@@ -210,18 +256,23 @@ def adjust_stock(
     if (body.delta is None) == (body.counted is None):
         raise InvalidInput("give exactly one of delta or counted", field="delta")
     if body.counted is not None:
-        return SkuOut.of(count(CountStock(sku_id=SkuId(sku_id), counted=body.counted,
-                                          note=body.note)))
+        return SkuOut.of(
+            count(CountStock(sku_id=SkuId(sku_id), counted=body.counted, note=body.note))
+        )
     if body.reason is None:
         raise InvalidInput("a stock change by delta needs a reason", field="reason")
     assert body.delta is not None  # noqa: S101 - checked above
-    return SkuOut.of(adjust(AdjustStock(sku_id=SkuId(sku_id), delta=body.delta,
-                                        reason=body.reason, note=body.note)))
+    return SkuOut.of(
+        adjust(
+            AdjustStock(sku_id=SkuId(sku_id), delta=body.delta, reason=body.reason, note=body.note)
+        )
+    )
 
 
 @router.put("/skus/{sku_id}/listings/{community_id}", tags=["skus"])
 def list_sku(
-    sku_id: str, community_id: str,
+    sku_id: str,
+    community_id: str,
     change: Annotated[SetSkuListingHandler, Depends(resolve(SetSkuListingHandler))],
 ) -> SkuOut:
     return SkuOut.of(change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), True)))
@@ -229,7 +280,8 @@ def list_sku(
 
 @router.delete("/skus/{sku_id}/listings/{community_id}", tags=["skus"])
 def unlist_sku(
-    sku_id: str, community_id: str,
+    sku_id: str,
+    community_id: str,
     change: Annotated[SetSkuListingHandler, Depends(resolve(SetSkuListingHandler))],
 ) -> SkuOut:
     return SkuOut.of(change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), False)))

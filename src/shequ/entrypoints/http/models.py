@@ -9,8 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from shequ.domain.catalog import FreshFacts, Media, MediaKind, StockReason, StorageMethod
 
-__all__ = ["CommunityIn", "FreshIn", "MediaIn", "OnSaleIn", "PriceIn", "ProductIn",
-           "ProductPatch", "SellerIn", "SkuIn", "StockIn"]
+__all__ = [
+    "CommunityIn",
+    "FreshIn",
+    "MediaIn",
+    "OnSaleIn",
+    "PriceIn",
+    "ProductIn",
+    "ProductPatch",
+    "SellerIn",
+    "SkuIn",
+    "StockIn",
+]
 
 
 class _In(BaseModel):
@@ -44,8 +54,11 @@ class FreshIn(_In):
     harvested_at: dt.datetime | None = Field(default=None, description="With a time zone.")
 
     def to_domain(self) -> FreshFacts:
-        return FreshFacts(storage=self.storage, shelf_life_days=self.shelf_life_days,
-                          harvested_at=self.harvested_at)
+        return FreshFacts(
+            storage=self.storage,
+            shelf_life_days=self.shelf_life_days,
+            harvested_at=self.harvested_at,
+        )
 
 
 class ProductIn(_In):

@@ -40,9 +40,17 @@ STATUSES: tuple[tuple[type[ShequError], int], ...] = (
     (SchemaOutOfDate, 503),
     (AdapterError, 502),
 )
-_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 422: "Unprocessable content", 500: "Internal server error",
-           502: "Bad gateway", 503: "Service unavailable"}
+_TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Unprocessable content",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+}
 
 
 def status_for(error: ShequError) -> int:
@@ -50,8 +58,14 @@ def status_for(error: ShequError) -> int:
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:shequ:error:{code}", "title": _TITLES.get(status, "Error"),
-            "status": status, "detail": detail, "code": code, **extra}
+    body = {
+        "type": f"urn:shequ:error:{code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
 
 
@@ -59,8 +73,9 @@ async def _shequ_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ShequError)  # noqa: S101 - registered for this type only
     extra: dict[str, Any] = {}
     if isinstance(error, InvalidImport):
-        extra["rows"] = [{"line": line, "reason": reason}
-                         for line, reason in error.details.get("rows", [])]
+        extra["rows"] = [
+            {"line": line, "reason": reason} for line, reason in error.details.get("rows", [])
+        ]
     elif "field" in error.details:
         extra["field"] = error.details["field"]
     return problem(status_for(error), error.code, error.message, **extra)
@@ -68,24 +83,27 @@ async def _shequ_error(_: Request, error: Exception) -> JSONResponse:
 
 async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
-    errors = [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": e["msg"]}
-              for e in error.errors()]
+    errors = [
+        {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e["msg"]}
+        for e in error.errors()
+    ]
     first = errors[0] if errors else {"location": "", "message": "the request is not valid"}
-    return problem(422, "request-invalid", f"{first['location']}: {first['message']}",
-                   errors=errors)
+    return problem(
+        422, "request-invalid", f"{first['location']}: {first['message']}", errors=errors
+    )
 
 
 async def _http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101
-    code = {404: "route-not-found", 405: "method-not-allowed"}.get(error.status_code,
-                                                                   "http-error")
+    code = {404: "route-not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
     return problem(error.status_code, code, str(error.detail))
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     ref = uuid.uuid4().hex[:12]
-    log.error("unexpected failure %s on %s %s", ref, request.method, request.url.path,
-              exc_info=error)
+    log.error(
+        "unexpected failure %s on %s %s", ref, request.method, request.url.path, exc_info=error
+    )
     return problem(500, "internal", f"an unexpected failure; reference {ref}", reference=ref)
 
 

@@ -25,8 +25,13 @@ _CONSTRAINTS: dict[str, ShequError] = {
     "ck_skus_stock_not_negative": InvalidInput("stock cannot go below zero"),
 }
 _MISSING_TABLE = ("no such table", "undefinedtable")
-_RETRYABLE = ("database is locked", "serializationfailure", "deadlockdetected",
-              "could not serialize", "deadlock detected")
+_RETRYABLE = (
+    "database is locked",
+    "serializationfailure",
+    "deadlockdetected",
+    "could not serialize",
+    "deadlock detected",
+)
 
 
 def translate(error: Exception) -> ShequError:
@@ -47,5 +52,6 @@ def translate(error: Exception) -> ShequError:
         return ConcurrentUpdate("the database was busy with a conflicting change; try again")
     if isinstance(error, sa_exc.DBAPIError) and any(m in text for m in _MISSING_TABLE):
         return SchemaOutOfDate(
-            "the database has no shequ schema or an old one; run `shequ db upgrade`")
+            "the database has no shequ schema or an old one; run `shequ db upgrade`"
+        )
     return StorageUnavailable(f"the database failed: {type(error).__name__}")

@@ -18,8 +18,9 @@ def alembic_config(engine: sa.Engine) -> Config:
     """Alembic's configuration for the migrations that ship inside shequ."""
     config = Config()
     config.set_main_option("script_location", "shequ.adapters.storage.sqlalchemy:migrations")
-    config.set_main_option("sqlalchemy.url",
-                           engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     return config
 
 
@@ -58,4 +59,7 @@ class SqlHealthCheck:
         if current != head:
             raise SchemaOutOfDate(
                 f"the database schema is at {current or 'nothing'}, shequ needs {head}; "
-                "run `shequ db upgrade`", current=current, head=head)
+                "run `shequ db upgrade`",
+                current=current,
+                head=head,
+            )

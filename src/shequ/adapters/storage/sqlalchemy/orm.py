@@ -74,13 +74,21 @@ class MediaList(sa.TypeDecorator[tuple[Media, ...]]):
         return [{"uri": m.uri, "kind": m.kind.value, "alt_text": m.alt_text} for m in value or ()]
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return tuple(Media(uri=m["uri"], kind=MediaKind(m["kind"]), alt_text=m["alt_text"])
-                     for m in value or ())
+        return tuple(
+            Media(uri=m["uri"], kind=MediaKind(m["kind"]), alt_text=m["alt_text"])
+            for m in value or ()
+        )
 
 
 def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(kind, name=name, native_enum=False, create_constraint=True, length=16,
-                   values_callable=lambda members: [m.value for m in members])
+    return sa.Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def _id(name: str = "id", *args: Any, **kw: Any) -> sa.Column[str]:
@@ -88,12 +96,15 @@ def _id(name: str = "id", *args: Any, **kw: Any) -> sa.Column[str]:
 
 
 def _timestamps() -> list[sa.Column[dt.datetime]]:
-    return [sa.Column("created_at", UTCDateTime(), nullable=False),
-            sa.Column("updated_at", UTCDateTime(), nullable=False)]
+    return [
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    ]
 
 
 communities = sa.Table(
-    "communities", metadata,
+    "communities",
+    metadata,
     _id(primary_key=True),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("city", sa.String(40), nullable=False, server_default=""),
@@ -103,7 +114,8 @@ communities = sa.Table(
 )
 
 sellers = sa.Table(
-    "sellers", metadata,
+    "sellers",
+    metadata,
     _id(primary_key=True),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("kind", _enum(SellerKind, "seller_kind"), nullable=False),
@@ -113,7 +125,8 @@ sellers = sa.Table(
 )
 
 products = sa.Table(
-    "products", metadata,
+    "products",
+    metadata,
     _id(primary_key=True),
     _id("seller_id", sa.ForeignKey("sellers.id"), nullable=False, index=True),
     sa.Column("name", sa.String(120), nullable=False),
@@ -131,7 +144,8 @@ products = sa.Table(
 )
 
 skus = sa.Table(
-    "skus", metadata,
+    "skus",
+    metadata,
     _id(primary_key=True),
     _id("product_id", sa.ForeignKey("products.id"), nullable=False),
     sa.Column("spec", sa.String(64), nullable=False),
@@ -143,23 +157,30 @@ skus = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.UniqueConstraint("product_id", "spec", name="uq_skus_product_spec"),
     sa.CheckConstraint("price_fen > 0", name="price_positive"),
-    sa.CheckConstraint("list_price_fen IS NULL OR list_price_fen >= price_fen",
-                       name="list_price_not_below_price"),
+    sa.CheckConstraint(
+        "list_price_fen IS NULL OR list_price_fen >= price_fen", name="list_price_not_below_price"
+    ),
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
     sa.Index("ix_skus_product_id_price_fen", "product_id", "price_fen"),
 )
 
 sku_listings = sa.Table(
-    "sku_listings", metadata,
+    "sku_listings",
+    metadata,
     _id("sku_id", sa.ForeignKey("skus.id", ondelete="CASCADE"), primary_key=True),
     _id("community_id", sa.ForeignKey("communities.id"), primary_key=True, index=True),
     sa.Column("listed_at", UTCDateTime(), nullable=False),
 )
 
 outbox = sa.Table(
-    "outbox", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-              autoincrement=True),
+    "outbox",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
@@ -181,33 +202,48 @@ def _restore_events(target: Any, _context: Any) -> None:
 
 def start_mappers() -> None:
     """Map the domain classes. Safe to call more than once, from any thread."""
-    global _started  # noqa: PLW0603 - mapping is process-wide by nature
+    global _started
     with _lock:
         if _started:
             return
-        mapper_registry.map_imperatively(Community, communities,
-                                         version_id_col=communities.c.version,
-                                         version_id_generator=False)
-        mapper_registry.map_imperatively(Seller, sellers, version_id_col=sellers.c.version,
-                                         version_id_generator=False)
         mapper_registry.map_imperatively(
-            Product, products,
-            version_id_col=products.c.version, version_id_generator=False,
+            Community, communities, version_id_col=communities.c.version, version_id_generator=False
+        )
+        mapper_registry.map_imperatively(
+            Seller, sellers, version_id_col=sellers.c.version, version_id_generator=False
+        )
+        mapper_registry.map_imperatively(
+            Product,
+            products,
+            version_id_col=products.c.version,
+            version_id_generator=False,
             properties={
-                "fresh": composite(FreshFacts, products.c.storage, products.c.shelf_life_days,
-                                   products.c.harvested_at, return_none_on=_none_if_all_null),
+                "fresh": composite(
+                    FreshFacts,
+                    products.c.storage,
+                    products.c.shelf_life_days,
+                    products.c.harvested_at,
+                    return_none_on=_none_if_all_null,
+                ),
             },
         )
         mapper_registry.map_imperatively(Listing, sku_listings)
         mapper_registry.map_imperatively(
-            Sku, skus,
-            version_id_col=skus.c.version, version_id_generator=False,
+            Sku,
+            skus,
+            version_id_col=skus.c.version,
+            version_id_generator=False,
             properties={
                 "price": composite(Money, skus.c.price_fen),
-                "list_price": composite(Money, skus.c.list_price_fen,
-                                        return_none_on=_none_if_all_null),
-                "listings": relationship(Listing, lazy="selectin", cascade="all, delete-orphan",
-                                         order_by=sku_listings.c.listed_at),
+                "list_price": composite(
+                    Money, skus.c.list_price_fen, return_none_on=_none_if_all_null
+                ),
+                "listings": relationship(
+                    Listing,
+                    lazy="selectin",
+                    cascade="all, delete-orphan",
+                    order_by=sku_listings.c.listed_at,
+                ),
             },
         )
         for cls in (Product, Sku):

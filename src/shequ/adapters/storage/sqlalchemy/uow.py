@@ -75,7 +75,7 @@ class _Repository(Generic[T]):
             raise self.not_found(f"no {self.label} with id {key!r}", id=key)
         return obj
 
-    def _many(self, stmt: sa.Select[tuple[T]]) -> list[T]:
+    def _many(self, stmt: sa.Select[Any]) -> list[T]:
         return [self._track(obj) for obj in self._session.scalars(stmt)]
 
 
@@ -112,8 +112,11 @@ class _Skus(_Repository[Sku]):
         wanted = list(dict.fromkeys(product_ids))
         found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
         if wanted:
-            stmt = (sa.select(Sku).where(skus.c.product_id.in_(wanted))
-                    .order_by(skus.c.created_at, skus.c.id))
+            stmt = (
+                sa.select(Sku)
+                .where(skus.c.product_id.in_(wanted))
+                .order_by(skus.c.created_at, skus.c.id)
+            )
             for sku in self._many(stmt):
                 found[sku.product_id].append(sku)
         return found
@@ -126,8 +129,12 @@ class _Products(_Repository[Product]):
         f, sort = query.filter, query.sort
         conditions: list[sa.ColumnElement[bool]] = []
         if f.community_id is not None:
-            conditions.append(sa.exists().where(sku_listings.c.sku_id == skus.c.id,
-                                                sku_listings.c.community_id == f.community_id))
+            conditions.append(
+                sa.exists().where(
+                    sku_listings.c.sku_id == skus.c.id,
+                    sku_listings.c.community_id == f.community_id,
+                )
+            )
         if f.min_price is not None:
             conditions.append(skus.c.price_fen >= f.min_price.fen)
         if f.max_price is not None:
@@ -136,21 +143,30 @@ class _Products(_Repository[Product]):
             conditions.append(skus.c.stock > 0)
         if f.on_sale is not None:
             conditions.append(skus.c.on_sale.is_(f.on_sale))
-        matching = (sa.select(skus.c.product_id, sa.func.min(skus.c.price_fen).label("price"))
-                    .where(*conditions).group_by(skus.c.product_id).subquery())
+        matching = (
+            sa.select(skus.c.product_id, sa.func.min(skus.c.price_fen).label("price"))
+            .where(*conditions)
+            .group_by(skus.c.product_id)
+            .subquery()
+        )
         key = products.c.created_at if sort is ProductSort.NEWEST else matching.c.price
         stmt = sa.select(Product, key).join(matching, matching.c.product_id == products.c.id)
         if f.seller_id is not None:
             stmt = stmt.where(products.c.seller_id == f.seller_id)
         if f.category is not None:
-            stmt = stmt.where(sa.or_(products.c.category == f.category,
-                                     products.c.category.startswith(f.category + "/",
-                                                                    autoescape=True)))
+            stmt = stmt.where(
+                sa.or_(
+                    products.c.category == f.category,
+                    products.c.category.startswith(f.category + "/", autoescape=True),
+                )
+            )
         if query.after is not None:
             edge, edge_id = query.after.key, query.after.product_id
-            beyond = (sa.or_(key < edge, sa.and_(key == edge, products.c.id < edge_id))
-                      if sort.descending else
-                      sa.or_(key > edge, sa.and_(key == edge, products.c.id > edge_id)))
+            beyond = (
+                sa.or_(key < edge, sa.and_(key == edge, products.c.id < edge_id))
+                if sort.descending
+                else sa.or_(key > edge, sa.and_(key == edge, products.c.id > edge_id))
+            )
             stmt = stmt.where(beyond)
         order = (key.desc(), products.c.id.desc()) if sort.descending else (key, products.c.id)
         rows = self._session.execute(stmt.order_by(*order).limit(query.limit)).all()
@@ -163,16 +179,21 @@ class _Outbox:
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
         rows = self._session.execute(
-            sa.select(outbox).where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.id).limit(limit)
+            sa.select(outbox)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(limit)
         )
-        return [OutboxMessage(id=r.id, name=r.name, payload=r.payload,
-                              occurred_at=r.occurred_at) for r in rows]
+        return [
+            OutboxMessage(id=r.id, name=r.name, payload=r.payload, occurred_at=r.occurred_at)
+            for r in rows
+        ]
 
     def mark_published(self, message_ids: Sequence[int]) -> None:
         if message_ids:
             self._session.execute(
-                outbox.update().where(outbox.c.id.in_(list(message_ids)))
+                outbox.update()
+                .where(outbox.c.id.in_(list(message_ids)))
                 .values(published_at=dt.datetime.now(dt.UTC))
             )
 
@@ -186,8 +207,9 @@ class SqlUnitOfWork:
     skus: _Skus
     outbox: _Outbox
 
-    def __init__(self, session_factory: sessionmaker[Session],
-                 publisher: EventPublisher | None = None) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], publisher: EventPublisher | None = None
+    ) -> None:
         self._session_factory, self._publisher = session_factory, publisher
         self._session: Session | None = None
 
@@ -200,8 +222,12 @@ class SqlUnitOfWork:
         self.outbox = _Outbox(session)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         session, self._session = self._session, None
         if session is None:
             return
@@ -225,10 +251,17 @@ class SqlUnitOfWork:
             for repo in self._repositories():
                 repo.flush_added()
             if events:
-                session.execute(outbox.insert(), [
-                    {"name": e.event_type, "payload": event_payload(e), "occurred_at": e.occurred_at}
-                    for e in events
-                ])
+                session.execute(
+                    outbox.insert(),
+                    [
+                        {
+                            "name": e.event_type,
+                            "payload": event_payload(e),
+                            "occurred_at": e.occurred_at,
+                        }
+                        for e in events
+                    ],
+                )
             session.commit()
         except sa_exc.SQLAlchemyError as e:
             session.rollback()
