@@ -62,7 +62,16 @@ from shequ.application.ports import (
 )
 from shequ.settings import Settings
 
-__all__ = ["HANDLERS", "bootstrap"]
+__all__ = [
+    "HANDLERS",
+    "ClockModule",
+    "EventsModule",
+    "HandlersModule",
+    "MemoryStorageModule",
+    "SqlStorageModule",
+    "bootstrap",
+    "storage_module",
+]
 
 HANDLERS: tuple[type, ...] = (
     AddSkuHandler,

@@ -156,7 +156,7 @@ product_options = [
 ]
 
 
-def with_product_options(f: Any) -> Any:
+def _with_product_options(f: Any) -> Any:
     for option in reversed(product_options):
         f = option(f)
     return f
@@ -166,7 +166,7 @@ def with_product_options(f: Any) -> Any:
 @click.option("--seller", "seller_id", required=True, help="Seller id.")
 @click.option("--name", required=True)
 @click.option("--category", required=True, help='A path such as "生鲜/水果".')
-@with_product_options
+@_with_product_options
 @json_option
 @click.pass_context
 def add_product(
@@ -204,7 +204,7 @@ def add_product(
 @click.argument("product_id")
 @click.option("--name")
 @click.option("--category")
-@with_product_options
+@_with_product_options
 @click.option("--no-fresh", is_flag=True, help="Remove the fresh-goods facts.")
 @json_option
 @click.pass_context
@@ -483,7 +483,7 @@ def show(ctx: click.Context, product_id: str, as_json: bool) -> None:
     _show_product(detail.product, detail.skus, as_json)
 
 
-def read_rows(path: Path) -> tuple[ImportRow, ...]:
+def _read_rows(path: Path) -> tuple[ImportRow, ...]:
     """Rows of a UTF-8 CSV file (a BOM is fine) with a header line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -532,7 +532,7 @@ def import_csv(
     as_json: bool,
 ) -> None:
     """Load products and SKUs from a CSV file, one SKU a row (see docs/cli.md for columns)."""
-    rows = read_rows(file)
+    rows = _read_rows(file)
     advance, done = progress(len(rows), "importing")
     try:
         result = get(ctx, ImportCatalogHandler)(

@@ -24,7 +24,17 @@ from shequ.domain.errors import (
     ShequError,
 )
 
-__all__ = ["EXIT_CODES", "cli", "emit_json", "exit_code_for", "get", "table"]
+__all__ = [
+    "EXIT_CODES",
+    "ShequGroup",
+    "cli",
+    "emit_json",
+    "exit_code_for",
+    "get",
+    "progress",
+    "report",
+    "table",
+]
 
 log = logging.getLogger("shequ.cli")
 H = TypeVar("H")
@@ -142,7 +152,7 @@ def progress(total: int, label: str) -> tuple[Callable[[int], None] | None, Call
     return bar.update, lambda: bar.__exit__(None, None, None)
 
 
-def register() -> None:
+def _register() -> None:
     from shequ.entrypoints.cli import catalog, community, system
 
     for group in (catalog.catalog, community.community, community.seller, system.db):
@@ -151,4 +161,4 @@ def register() -> None:
         cli.add_command(command)
 
 
-register()
+_register()

@@ -30,7 +30,7 @@ from shequ.domain.catalog import (
 )
 from shequ.domain.money import Money
 
-__all__ = ["metadata", "start_mappers"]
+__all__ = ["MediaList", "UTCDateTime", "metadata", "start_mappers"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
