@@ -62,9 +62,12 @@ def test_every_module_declares_its_public_names() -> None:
         if ".migrations" in info.name or info.name.endswith("__main__"):
             continue
         module = importlib.import_module(info.name)
-        defines = any(getattr(v, "__module__", None) == module.__name__
-                      and (inspect.isclass(v) or inspect.isfunction(v))
-                      for n, v in vars(module).items() if not n.startswith("_"))
+        defines = any(
+            getattr(v, "__module__", None) == module.__name__
+            and (inspect.isclass(v) or inspect.isfunction(v))
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+        )
         if defines:
             assert hasattr(module, "__all__"), f"{info.name} has no __all__"
         for name in getattr(module, "__all__", ()):
