@@ -188,6 +188,13 @@ def test_bad_input_is_one_line_and_the_documented_exit_code(
 
 def test_usage_mistakes_exit_2(app: injector.Injector) -> None:
     assert run(app, "catalog", "stock", "x").exit_code == 2
+    assert run(app, "catalog", "stock", "x", "--set", "3", "--reason", "damage").exit_code == 2
+    assert (
+        run(
+            app, "catalog", "price", "x", "--price", "1", "--list-price", "2", "--no-list-price"
+        ).exit_code
+        == 2
+    )
     assert run(app, "catalog", "nonsense").exit_code == 2
 
 
@@ -260,6 +267,7 @@ def test_a_bad_row_in_the_middle_imports_nothing(
     )
     assert skipped.exit_code == 0
     assert "imported 2 product(s) with 2 SKU(s)" in skipped.stdout
+    assert skipped.stderr.splitlines()[0] == "warning[invalid-import]: skipped 2 bad row(s)"
     assert "line 3" in skipped.stderr
     assert len(as_json(run(app, "catalog", "list", "--json"))["items"]) == before + 2
 

@@ -65,7 +65,12 @@ def test_a_catalog_is_built_and_browsed_over_http(client: TestClient) -> None:
     assert sku.status_code == 201, sku.text
     assert sku.json()["price"] == "¥29.90"
     sid = sku.json()["id"]
-    assert client.put(f"/v1/skus/{sid}/price", json={"price_fen": 2590}).json()["price_fen"] == 2590
+    repriced = client.put(f"/v1/skus/{sid}/price", json={"price_fen": 2590}).json()
+    assert (repriced["price_fen"], repriced["list_price_fen"]) == (2590, 3990)
+    repriced = client.put(
+        f"/v1/skus/{sid}/price", json={"price_fen": 2590, "list_price_fen": None}
+    ).json()
+    assert repriced["list_price_fen"] is None
     restocked = client.post(
         f"/v1/skus/{sid}/stock-adjustments", json={"delta": 10, "reason": "restock"}
     )
@@ -193,6 +198,7 @@ def test_a_tampered_cursor_is_a_clear_422(demo_client: TestClient) -> None:
         ("get", "/v1/products?limit=0", None, 422, "request-invalid"),
         ("get", "/v1/products?min_price_fen=500&max_price_fen=100", None, 422, "invalid-input"),
         ("get", "/v1/products?min_price_fen=abc", None, 422, "request-invalid"),
+        ("get", "/v1/products?min_price_fen=100000000000000000000", None, 422, "invalid-amount"),
         ("get", "/v1/products?category=a//b", None, 422, "invalid-input"),
         ("get", "/v1/nowhere", None, 404, "route-not-found"),
         ("delete", "/v1/products", None, 405, "method-not-allowed"),

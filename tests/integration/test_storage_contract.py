@@ -296,3 +296,17 @@ def test_pages_cover_every_match_once_in_order(
         if cursor is None:
             break
     assert seen == everything and len(set(seen)) == 7
+
+
+def test_an_id_no_database_can_hold_is_simply_not_there(
+    app: injector.Injector, backend: str
+) -> None:
+    from shequ import ProductId
+    from shequ.errors import InvalidInput
+
+    with app.get(UnitOfWork) as uow:
+        if backend == "postgres":  # PostgreSQL refuses NUL in text outright
+            with pytest.raises(InvalidInput):
+                uow.products.find(ProductId("a\x00b"))
+        else:
+            assert uow.products.find(ProductId("a\x00b")) is None

@@ -289,3 +289,21 @@ def test_listing_and_unlisting_are_idempotent() -> None:
     assert sku.community_ids == {"c1"} and len(sku.events) == 1
     sku.unlist(CommunityId("c1"), now=LATER)
     assert sku.community_ids == frozenset() and len(sku.events) == 2
+
+
+def test_a_price_change_keeps_the_list_price_unless_told() -> None:
+    sku = a_sku(list_price=Money(3990))
+    sku.change_price(Money(2500), now=LATER)
+    assert (sku.price, sku.list_price) == (Money(2500), Money(3990))
+    sku.change_price(Money(2400), None, now=LATER)
+    assert (sku.price, sku.list_price) == (Money(2400), None)
+    with pytest.raises(InvalidAmount):
+        a_sku(list_price=Money(3000)).change_price(Money(3500), now=LATER)
+
+
+@pytest.mark.parametrize("bad_id", ["", "a b", "x" * 33, "中文", "a\x00b", "a/b"])
+def test_ids_chosen_by_callers_are_plain(bad_id: str) -> None:
+    with pytest.raises(InvalidInput, match="id"):
+        a_product(id=ProductId(bad_id))
+    with pytest.raises(InvalidInput, match="id"):
+        a_sku(id=SkuId(bad_id))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from shequ import Money, ProductFilter, ProductId, ProductSort
 from shequ.application.catalog.search import Position, decode_cursor, encode_cursor
 from shequ.domain.ids import CommunityId
-from shequ.errors import InvalidCursor, InvalidInput
+from shequ.errors import InvalidAmount, InvalidCursor, InvalidInput
 
 FILTER = ProductFilter(community_id=CommunityId("c1"), category="生鲜", min_price=Money(100))
 
@@ -59,6 +59,14 @@ def test_a_cursor_is_only_valid_for_its_own_search() -> None:
 def test_a_filter_with_min_above_max_is_refused() -> None:
     with pytest.raises(InvalidInput):
         ProductFilter(min_price=Money(200), max_price=Money(100))
+
+
+@pytest.mark.parametrize("fen", [-1, 10**20])
+def test_a_price_bound_outside_any_price_is_refused(fen: int) -> None:
+    with pytest.raises(InvalidAmount):
+        ProductFilter(min_price=Money(fen))
+    with pytest.raises(InvalidAmount):
+        ProductFilter(max_price=Money(fen))
 
 
 def test_category_filter_matches_the_category_and_below_but_not_lookalikes() -> None:

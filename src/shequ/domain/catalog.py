@@ -16,7 +16,7 @@ import attrs
 
 from shequ.domain.errors import InsufficientStock, InvalidAmount, InvalidInput
 from shequ.domain.events import DomainEvent
-from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
 
 __all__ = [
@@ -250,6 +250,7 @@ class Community:
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
+        check_id(self.id, "community")
         self.name = _text(self.name, "community name", max_len=80)
         self.city = _text(self.city, "city", max_len=40, required=False)
         self.district = _text(self.district, "district", max_len=40, required=False)
@@ -267,6 +268,7 @@ class Seller:
     version: int = 1
 
     def __attrs_post_init__(self) -> None:
+        check_id(self.id, "seller")
         self.name = _text(self.name, "seller name", max_len=80)
         if self.kind is SellerKind.MERCHANT and self.community_id is None:
             raise InvalidInput("a local merchant belongs to a community", field="community_id")
@@ -305,6 +307,7 @@ class Product:
         media: tuple[Media, ...] = (),
         fresh: FreshFacts | None = None,
     ) -> Product:
+        check_id(id, "product")
         product = cls(
             id=id, seller_id=seller_id, name="", category="", created_at=now, updated_at=now
         )
@@ -452,6 +455,7 @@ class Sku:
         on_sale: bool = False,
         community_ids: tuple[CommunityId, ...] = (),
     ) -> Sku:
+        check_id(id, "SKU")
         _check_price(price, list_price)
         listings = [Listing(community_id=c, listed_at=now) for c in dict.fromkeys(community_ids)]
         sku = cls(
@@ -495,7 +499,12 @@ class Sku:
         self.version += 1
         self.events.append(event)
 
-    def change_price(self, price: Money, list_price: Money | None, *, now: dt.datetime) -> None:
+    def change_price(
+        self, price: Money, list_price: Money | Keep | None = KEEP, *, now: dt.datetime
+    ) -> None:
+        """Set the price; ``list_price`` is kept unless given (``None`` removes it)."""
+        if list_price is KEEP:
+            list_price = self.list_price
         _check_price(price, list_price)
         if (price, list_price) == (self.price, self.list_price):
             return

@@ -1,11 +1,16 @@
-"""Typed identifiers. Ids are opaque strings: 32 hex digits of a random UUID."""
+"""Typed identifiers: opaque strings, by default 32 hex digits of a random UUID."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import NewType
 
-__all__ = ["CommunityId", "ProductId", "SellerId", "SkuId", "new_id"]
+from shequ.domain.errors import InvalidInput
+
+__all__ = ["CommunityId", "ProductId", "SellerId", "SkuId", "check_id", "new_id"]
+
+_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 CommunityId = NewType("CommunityId", str)
 SellerId = NewType("SellerId", str)
@@ -15,3 +20,11 @@ SkuId = NewType("SkuId", str)
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def check_id(value: str, what: str) -> None:
+    """Ids chosen by a caller are 1 to 32 letters, digits, ``_`` or ``-``."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise InvalidInput(
+            f"{what} id {value!r} must be 1 to 32 letters, digits, '_' or '-'", field="id"
+        )

@@ -180,17 +180,20 @@ class _Products(_Repository[Product]):
 class _Outbox:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
+        self.marked: set[int] = set()  # applied at commit, as the database would
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
         with self._store.lock:
             return [row.message for row in self._store.outbox if not row.published][:limit]
 
     def mark_published(self, message_ids: Sequence[int]) -> None:
-        wanted = set(message_ids)
-        with self._store.lock:
-            for row in self._store.outbox:
-                if row.message.id in wanted:
-                    row.published = True
+        self.marked.update(message_ids)
+
+    def apply(self) -> None:
+        for row in self._store.outbox:
+            if row.message.id in self.marked:
+                row.published = True
+        self.marked.clear()
 
 
 class InMemoryUnitOfWork:
@@ -200,15 +203,16 @@ class InMemoryUnitOfWork:
     sellers: _Sellers
     products: _Products
     skus: _Skus
+    outbox: _Outbox
 
     def __init__(self, store: InMemoryStore, publisher: EventPublisher | None = None) -> None:
         self._store, self._publisher = store, publisher
         self._holding = False
-        self.outbox = _Outbox(store)
         self._begin()
 
     def _begin(self) -> None:
         self._release()
+        self.outbox = _Outbox(self._store)
         hold = self._hold
         self.communities = _Communities(
             self._store, "communities", CommunityNotFound, "community", hold
@@ -262,6 +266,7 @@ class InMemoryUnitOfWork:
                     occurred_at=event.occurred_at,
                 )
                 self._store.outbox.append(_Published(message))
+            self.outbox.apply()
         for repo in self._repositories():
             for obj in repo.touched():
                 if hasattr(obj, "events"):

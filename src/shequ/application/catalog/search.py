@@ -12,8 +12,8 @@ import json
 
 import attrs
 
-from shequ.domain.catalog import Product, Sku, normalise_category
-from shequ.domain.errors import InvalidCursor, InvalidInput
+from shequ.domain.catalog import MAX_PRICE, Product, Sku, normalise_category
+from shequ.domain.errors import InvalidAmount, InvalidCursor, InvalidInput
 from shequ.domain.ids import CommunityId, ProductId, SellerId
 from shequ.domain.money import Money
 
@@ -67,6 +67,9 @@ class ProductFilter:
 
     def __attrs_post_init__(self) -> None:
         low, high = self.min_price, self.max_price
+        for bound, name in ((low, "min_price"), (high, "max_price")):
+            if bound is not None and not Money(0) <= bound <= MAX_PRICE:
+                raise InvalidAmount(f"{name} must be from ¥0.00 to {MAX_PRICE}", field=name)
         if low is not None and high is not None and low > high:
             raise InvalidInput(f"min price {low} is above max price {high}", field="min_price")
 

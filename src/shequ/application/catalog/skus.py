@@ -8,7 +8,7 @@ import attrs
 
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.application.retry import retry_on_conflict
-from shequ.domain.catalog import Sku, StockReason
+from shequ.domain.catalog import KEEP, Keep, Sku, StockReason
 from shequ.domain.errors import Duplicate
 from shequ.domain.ids import CommunityId, ProductId, SkuId, new_id
 from shequ.domain.money import Money
@@ -93,9 +93,11 @@ class _SkuChange:
 
 @attrs.frozen
 class ChangeSkuPrice:
+    """Set a SKU's price; the list price stays unless given (``None`` removes it)."""
+
     sku_id: SkuId
     price: Money
-    list_price: Money | None = None
+    list_price: Money | Keep | None = KEEP
 
 
 class ChangeSkuPriceHandler(_SkuChange):

@@ -53,7 +53,7 @@ from shequ.domain.catalog import (
 from shequ.domain.errors import InvalidImport, InvalidInput
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
-from shequ.entrypoints.cli.main import emit_json, get, progress, report, table
+from shequ.entrypoints.cli.main import emit_json, get, progress, table
 from shequ.entrypoints.schemas import ProductOut, ProductPageOut, SkuOut
 
 __all__ = ["catalog"]
@@ -224,7 +224,11 @@ def edit_product(
     no_fresh: bool,
     as_json: bool,
 ) -> None:
-    """Change the given fields of a product; the others stay."""
+    """Change the given fields of a product; the others stay.
+
+    --image/--video replace all media; --storage, --shelf-life-days and --harvested-at
+    replace the fresh-goods facts as a group.
+    """
 
     def keep(value: str | None) -> str | Keep:
         return KEEP if value is None else value
@@ -234,6 +238,10 @@ def edit_product(
         fresh = None
     elif storage is not None or shelf_life_days is not None or harvested_at is not None:
         fresh = _fresh(storage, shelf_life_days, harvested_at)
+    media: tuple[Media, ...] | Keep = KEEP
+    if images or videos:
+        alt = name or get(ctx, GetProductHandler)(ProductId(product_id)).product.name
+        media = _media(images, videos, alt)
     product = get(ctx, EditProductHandler)(
         EditProduct(
             product_id=ProductId(product_id),
@@ -242,7 +250,7 @@ def edit_product(
             brand=keep(brand),
             origin=keep(origin),
             description=keep(description),
-            media=_media(images, videos, name or "") if images or videos else KEEP,
+            media=media,
             fresh=fresh,
         )
     )
@@ -289,17 +297,26 @@ def add_sku(
 @catalog.command("price")
 @click.argument("sku_id")
 @click.option("--price", required=True, help="New price in yuan.")
-@click.option("--list-price", help="Crossed-out reference price in yuan; omit to remove.")
+@click.option("--list-price", help="Crossed-out reference price in yuan (kept if not given).")
+@click.option("--no-list-price", is_flag=True, help="Remove the list price.")
 @json_option
 @click.pass_context
 def price(
-    ctx: click.Context, sku_id: str, price: str, list_price: str | None, as_json: bool
+    ctx: click.Context,
+    sku_id: str,
+    price: str,
+    list_price: str | None,
+    no_list_price: bool,
+    as_json: bool,
 ) -> None:
     """Change a SKU's price."""
+    if list_price is not None and no_list_price:
+        raise click.UsageError("give --list-price or --no-list-price, not both")
+    new_list_price: Money | Keep | None = None if no_list_price else KEEP
+    if list_price is not None:
+        new_list_price = Money.parse(list_price)
     sku = get(ctx, ChangeSkuPriceHandler)(
-        ChangeSkuPrice(
-            sku_id=SkuId(sku_id), price=Money.parse(price), list_price=_money(list_price)
-        )
+        ChangeSkuPrice(sku_id=SkuId(sku_id), price=Money.parse(price), list_price=new_list_price)
     )
     _show_sku(sku, as_json, "priced")
 
@@ -373,6 +390,8 @@ def stock(
     given = [x for x in (add, remove, counted) if x is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --add, --remove or --set")
+    if counted is not None and reason is not None:
+        raise click.UsageError("--set records a stocktake; it takes no --reason")
     if counted is not None:
         sku = get(ctx, CountStockHandler)(
             CountStock(sku_id=SkuId(sku_id), counted=counted, note=note)
@@ -561,12 +580,9 @@ def import_csv(
             f"imported {result.products} product(s) with {result.skus} SKU(s) from {file.name}"
         )
     if result.problems:
-        report(
-            InvalidImport(
-                f"skipped {len(result.problems)} bad row(s)",
-                rows=[(p.line, p.reason) for p in result.problems],
-            )
-        )
+        click.echo(f"warning[invalid-import]: skipped {len(result.problems)} bad row(s)", err=True)
+        for problem in result.problems:
+            click.echo(f"  line {problem.line}: {problem.reason}", err=True)
 
 
 def _json(data: Any) -> str:

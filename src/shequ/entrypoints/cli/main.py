@@ -104,8 +104,8 @@ def cli(ctx: click.Context) -> None:
 
     Configure with SHEQU_* environment variables (SHEQU_DATABASE_URL, default
     sqlite:///./shequ.db). Exit codes: 0 ok, 2 usage, 65 refused or invalid input,
-    66 not found, 69 a provider or the database unavailable, 75 conflict (retry),
-    70 internal error.
+    66 not found, 69 a provider or the database unavailable, 70 internal error,
+    75 conflict (safe to retry), 77 forbidden, 78 invalid settings, 141 output closed.
     """
     if not isinstance(ctx.obj, Injector):
         raise click.UsageError("shequ's CLI needs its container: run it as `shequ`")

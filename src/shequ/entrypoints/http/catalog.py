@@ -229,7 +229,9 @@ def change_price(
             ChangeSkuPrice(
                 sku_id=SkuId(sku_id),
                 price=Money(body.price_fen),
-                list_price=_fen(body.list_price_fen),
+                list_price=_fen(body.list_price_fen)
+                if "list_price_fen" in body.model_fields_set
+                else KEEP,
             )
         )
     )

@@ -94,6 +94,8 @@ class SkuIn(_In):
 
 
 class PriceIn(_In):
+    """Leave ``list_price_fen`` out to keep the list price; ``null`` removes it."""
+
     price_fen: StrictInt
     list_price_fen: StrictInt | None = None
 

@@ -17,13 +17,18 @@ from shequ.domain.errors import (
 
 __all__ = ["translate"]
 
-# constraint name (as the naming convention in orm.py spells it) -> what it means
-_CONSTRAINTS: dict[str, ShequError] = {
-    "uq_skus_product_spec": Duplicate("the product has a SKU with this spec already"),
-    "ck_skus_price_positive": InvalidInput("price must be more than zero"),
-    "ck_skus_list_price_not_below_price": InvalidInput("list price is below the price"),
-    "ck_skus_stock_not_negative": InvalidInput("stock cannot go below zero"),
-}
+# constraint name (as the naming convention in orm.py spells it), what else the database may
+# say instead of the name (SQLite names a unique constraint by its columns), and its meaning
+_CONSTRAINTS: tuple[tuple[str, tuple[str, ...], ShequError], ...] = (
+    (
+        "uq_skus_product_spec",
+        ("skus.product_id, skus.spec",),
+        Duplicate("the product has a SKU with this spec already"),
+    ),
+    ("ck_skus_price_positive", (), InvalidInput("price must be more than zero")),
+    ("ck_skus_list_price_not_below_price", (), InvalidInput("list price is below the price")),
+    ("ck_skus_stock_not_negative", (), InvalidInput("stock cannot go below zero")),
+)
 _MISSING_TABLE = ("no such table", "undefinedtable")
 _RETRYABLE = (
     "database is locked",
@@ -40,14 +45,17 @@ def translate(error: Exception) -> ShequError:
     if isinstance(error, StaleDataError):
         return ConcurrentUpdate("the record was changed by someone else first; try again")
     if isinstance(error, sa_exc.IntegrityError):
-        for name, meaning in _CONSTRAINTS.items():
-            if name in text:
+        for name, aliases, meaning in _CONSTRAINTS:
+            if any(marker in text for marker in (name, *aliases)):
                 return type(meaning)(meaning.message, constraint=name)
         if "unique" in text or "duplicate" in text:
             return Duplicate("a record with the same key exists already")
         if "foreign key" in text:
             return NotFound("the record refers to something that does not exist")
         return InvalidInput("the change breaks a rule of the database")
+    if isinstance(error, sa_exc.DataError):
+        # e.g. a NUL byte or an out-of-range number that PostgreSQL cannot take
+        return InvalidInput("a value in the request cannot be stored or searched for")
     if any(marker in text for marker in _RETRYABLE):
         return ConcurrentUpdate("the database was busy with a conflicting change; try again")
     if isinstance(error, sa_exc.DBAPIError) and any(m in text for m in _MISSING_TABLE):

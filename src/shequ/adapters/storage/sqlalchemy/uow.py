@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, ParamSpec, Self, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -36,6 +37,21 @@ from shequ.domain.ids import CommunityId, ProductId, SkuId
 __all__ = ["SqlUnitOfWork"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translating(method: Callable[P, R]) -> Callable[P, R]:
+    """Raise shequ's errors, never SQLAlchemy's, from a repository method."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sa_exc.SQLAlchemyError as e:
+            raise translate(e) from e
+
+    return wrapper
 
 
 class _Repository(Generic[T]):
@@ -63,6 +79,7 @@ class _Repository(Generic[T]):
             self._session.flush()
             self.added.clear()
 
+    @_translating
     def find(self, key: Any) -> T | None:
         if key in self.added:
             return self.added[key]
@@ -75,6 +92,7 @@ class _Repository(Generic[T]):
             raise self.not_found(f"no {self.label} with id {key!r}", id=key)
         return obj
 
+    @_translating
     def _many(self, stmt: sa.Select[Any]) -> list[T]:
         return [self._track(obj) for obj in self._session.scalars(stmt)]
 
@@ -100,6 +118,7 @@ class _Sellers(_Repository[Seller]):
 class _Skus(_Repository[Sku]):
     model, not_found, label = Sku, SkuNotFound, "SKU"
 
+    @_translating
     def get_for_update(self, sku_id: SkuId) -> Sku:
         if sku_id in self.added:
             return self.added[sku_id]
@@ -125,6 +144,7 @@ class _Skus(_Repository[Sku]):
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
+    @_translating
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort = query.filter, query.sort
         conditions: list[sa.ColumnElement[bool]] = []
@@ -177,6 +197,7 @@ class _Outbox:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    @_translating
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
         rows = self._session.execute(
             sa.select(outbox)
@@ -189,6 +210,7 @@ class _Outbox:
             for r in rows
         ]
 
+    @_translating
     def mark_published(self, message_ids: Sequence[int]) -> None:
         if message_ids:
             self._session.execute(
