@@ -310,3 +310,27 @@ def test_an_id_no_database_can_hold_is_simply_not_there(
                 uow.products.find(ProductId("a\x00b"))
         else:
             assert uow.products.find(ProductId("a\x00b")) is None
+
+
+def test_flushed_changes_commit_together_or_not_at_all(
+    app: injector.Injector, catalog: Catalog
+) -> None:
+    sku = catalog.sku(catalog.product(catalog.seller()), stock=5)
+    now = catalog.clock.now()
+    with app.get(UnitOfWork) as uow:
+        uow.skus.get(sku.id).adjust_stock(1, StockReason.RESTOCK, now=now)
+        uow.flush()
+    with app.get(UnitOfWork) as uow:
+        assert uow.skus.get(sku.id).stock == 5
+        assert "StockAdjusted" not in [m.name for m in uow.outbox.pending()]
+        changed = uow.skus.get(sku.id)
+        changed.adjust_stock(1, StockReason.RESTOCK, now=now)
+        uow.flush()
+        changed.adjust_stock(2, StockReason.RESTOCK, now=now)
+        uow.commit()
+    with app.get(UnitOfWork) as uow:
+        assert uow.skus.get(sku.id).stock == 8
+        assert [m.payload["delta"] for m in uow.outbox.pending() if m.name == "StockAdjusted"] == [
+            1,
+            2,
+        ]

@@ -177,4 +177,16 @@ def test_progress_is_reported_for_every_row_written(
     app.get(ImportCatalogHandler)(
         ImportCatalog(seller_id=catalog.seller().id, rows=rows(*GOOD)), progress=ticks.append
     )
-    assert sum(ticks) == len(GOOD)
+    assert sum(ticks) == 2 * len(GOOD)
+
+
+def test_progress_counts_skipped_rows_too(app: injector.Injector, catalog: Catalog) -> None:
+    ticks: list[int] = []
+    bad = {**GOOD[2], "price": "x"}
+    app.get(ImportCatalogHandler)(
+        ImportCatalog(
+            seller_id=catalog.seller().id, rows=rows(GOOD[0], bad, GOOD[1]), skip_bad_rows=True
+        ),
+        progress=ticks.append,
+    )
+    assert sum(ticks) == 2 * 3

@@ -153,6 +153,12 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
+    def flush(self) -> None:
+        """Send what changed so far (and its events) into the open transaction, without
+        committing: long writes such as an import flush in chunks to show real progress.
+        May raise what :meth:`commit` raises."""
+        ...
+
     def commit(self) -> None:
         """Raises :class:`ConcurrentUpdate` or :class:`Duplicate` on a lost race."""
         ...

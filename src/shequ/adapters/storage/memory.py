@@ -247,6 +247,9 @@ class InMemoryUnitOfWork:
     ) -> None:
         self.rollback()
 
+    def flush(self) -> None:
+        """Nothing to send: memory writes everything at commit."""
+
     def commit(self) -> None:
         events: list[DomainEvent] = []
         with self._store.lock:

@@ -59,6 +59,7 @@ _PRODUCT_FIELDS = (
 _YES = {"1", "true", "yes", "y", "是", "上架"}
 _NO = {"0", "false", "no", "n", "否", "下架"}
 _WHOLE = re.compile(r"[0-9]{1,9}")
+_CHUNK = 500  # rows written between flushes
 
 
 @attrs.frozen
@@ -131,15 +132,17 @@ class ImportCatalogHandler:
     ) -> ImportReport:
         """Validate every row, then write the good ones in one transaction.
 
-        ``progress`` is called with the number of rows written since its last call.
-        Raises :class:`InvalidImport` (``details["rows"]``: ``(line, reason)`` pairs) when a
-        row is bad and ``skip_bad_rows`` is false; nothing is written then.
+        The work is ``2 * len(cmd.rows)`` steps, one per row checked and one per row written
+        (or skipped); ``progress``, if given, is called with the steps done since its last
+        call. Raises :class:`InvalidImport` (``details["rows"]``: ``(line, reason)`` pairs)
+        when a row is bad and ``skip_bad_rows`` is false; nothing is written then.
         """
         if not cmd.rows:
             raise InvalidImport("the file has no rows to import", rows=[])
         self._check_columns(cmd.rows[0])
+        advance = progress or (lambda _: None)
         now = self._clock.now()
-        parsed, problems = self._parse_all(cmd, now)
+        parsed, problems = self._parse_all(cmd, now, advance)
         if problems and not cmd.skip_bad_rows:
             raise InvalidImport(
                 f"{len(problems)} of {len(cmd.rows)} rows are bad; nothing was imported",
@@ -150,13 +153,16 @@ class ImportCatalogHandler:
             uow.sellers.get(cmd.seller_id)
             for community_id in cmd.community_ids:
                 uow.communities.get(community_id)
-            for row in parsed:
-                if row.key not in products:
-                    products[row.key] = row.product
-                    uow.products.add(row.product)
-                uow.skus.add(row.sku)
-                if progress is not None:
-                    progress(1)
+            advance(len(problems))
+            for start in range(0, len(parsed), _CHUNK):
+                chunk = parsed[start : start + _CHUNK]
+                for row in chunk:
+                    if row.key not in products:
+                        products[row.key] = row.product
+                        uow.products.add(row.product)
+                    uow.skus.add(row.sku)
+                uow.flush()
+                advance(len(chunk))
             uow.commit()
         return ImportReport(products=len(products), skus=len(parsed), problems=tuple(problems))
 
@@ -172,13 +178,14 @@ class ImportCatalogHandler:
             raise InvalidImport(f"bad header: {'; '.join(parts)}", rows=[(1, "; ".join(parts))])
 
     def _parse_all(
-        self, cmd: ImportCatalog, now: dt.datetime
+        self, cmd: ImportCatalog, now: dt.datetime, advance: Callable[[int], None]
     ) -> tuple[list[_Parsed], list[RowProblem]]:
         parsed: list[_Parsed] = []
         problems: list[RowProblem] = []
         first_of: dict[tuple[str, str], tuple[int, _Parsed]] = {}
         specs: set[tuple[tuple[str, str], str]] = set()
         for row in cmd.rows:
+            advance(1)
             try:
                 if row.extra_values:
                     raise InvalidImport(

@@ -552,7 +552,7 @@ def import_csv(
 ) -> None:
     """Load products and SKUs from a CSV file, one SKU a row (see docs/cli.md for columns)."""
     rows = _read_rows(file)
-    advance, done = progress(len(rows), "importing")
+    advance, done = progress(2 * len(rows), "importing")
     try:
         result = get(ctx, ImportCatalogHandler)(
             ImportCatalog(

@@ -234,6 +234,7 @@ class SqlUnitOfWork:
     ) -> None:
         self._session_factory, self._publisher = session_factory, publisher
         self._session: Session | None = None
+        self._flushed_events: list[DomainEvent] = []
 
     def __enter__(self) -> Self:
         if self._session is not None:
@@ -242,6 +243,7 @@ class SqlUnitOfWork:
         self.communities, self.sellers = _Communities(session), _Sellers(session)
         self.products, self.skus = _Products(session), _Skus(session)
         self.outbox = _Outbox(session)
+        self._flushed_events = []
         return self
 
     def __exit__(
@@ -264,14 +266,14 @@ class SqlUnitOfWork:
         for repo in self._repositories():
             yield from repo.seen.values()
 
-    def commit(self) -> None:
+    def flush(self) -> None:
+        """Send the changes and their events so far, inside the still-open transaction."""
         session = self._require_session()
-        events: list[DomainEvent] = [
-            event for obj in self._touched() for event in getattr(obj, "events", ())
-        ]
+        events = [event for obj in self._touched() for event in getattr(obj, "events", ())]
         try:
             for repo in self._repositories():
                 repo.flush_added()
+            session.flush()
             if events:
                 session.execute(
                     outbox.insert(),
@@ -284,17 +286,30 @@ class SqlUnitOfWork:
                         for e in events
                     ],
                 )
-            session.commit()
         except sa_exc.SQLAlchemyError as e:
             session.rollback()
+            self._flushed_events.clear()
             raise translate(e) from e
         for obj in self._touched():
             if hasattr(obj, "events"):
                 obj.events.clear()
+        self._flushed_events.extend(events)
+
+    def commit(self) -> None:
+        self.flush()
+        session = self._require_session()
+        try:
+            session.commit()
+        except sa_exc.SQLAlchemyError as e:
+            session.rollback()
+            raise translate(e) from e
+        finally:
+            events, self._flushed_events = self._flushed_events, []
         if self._publisher is not None and events:
             self._publisher.publish(events)
 
     def rollback(self) -> None:
+        self._flushed_events.clear()
         self._require_session().rollback()
 
     def _require_session(self) -> Session:
