@@ -51,6 +51,7 @@ from shequ import (
     UnitOfWork,
     bootstrap,
 )
+from shequ.application.catalog.search import ProductQuery
 from shequ.application.ports import SchemaMigrations
 
 CATEGORIES = ["生鲜/水果", "生鲜/蔬菜", "生鲜/肉禽", "粮油/米面", "日用品/清洁", "日用品/纸品"]
@@ -333,20 +334,8 @@ def run(name: str, lib_url: str, raw_url: str, args: argparse.Namespace) -> dict
         browse_raw += timed(raw_browse, 1)
 
     with app.get(UnitOfWork) as uow:
-        lib_skus = [
-            s.id
-            for d in uow.skus.for_products(
-                [
-                    h.product.id
-                    for h in uow.products.search(
-                        __import__(
-                            "shequ.application.catalog.search", fromlist=["ProductQuery"]
-                        ).ProductQuery(limit=10**6)
-                    )
-                ]
-            ).values()
-            for s in d
-        ]
+        every_product = [h.product.id for h in uow.products.search(ProductQuery(limit=10**6))]
+        lib_skus = [s.id for skus in uow.skus.for_products(every_product).values() for s in skus]
     raw_skus = raw.sku_ids()
     picks = [rng.randrange(len(lib_skus)) for _ in range(args.writes)]
     lib_pick, raw_pick = iter(picks), iter(picks)
