@@ -272,6 +272,35 @@ def test_a_bad_row_in_the_middle_imports_nothing(
     assert len(as_json(run(app, "catalog", "list", "--json"))["items"]) == before + 2
 
 
+def test_a_header_that_repeats_a_column_is_refused(
+    app: injector.Injector, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("name,category,spec,price,price\n梨,生鲜,1kg,1.00,2.00\n", encoding="utf-8")
+    result = run(app, "catalog", "import", str(path), "--seller", demo["sellers"][0]["id"])
+    assert result.exit_code == 65
+    assert error_line(result) == "error[invalid-import]: bad header: repeated column(s): price"
+
+
+def test_text_that_is_not_unicode_is_refused(app: injector.Injector, demo: dict[str, Any]) -> None:
+    result = run(app, "community", "add", "a\udcff")
+    assert result.exit_code == 65 and error_line(result).startswith("error[invalid-input]")
+    result = run(
+        app,
+        "catalog",
+        "add-product",
+        "--seller",
+        demo["sellers"][0]["id"],
+        "--name",
+        "x",
+        "--category",
+        "y",
+        "--harvested-at",
+        "0001-01-01",
+    )
+    assert result.exit_code == 65 and "harvested_at" in error_line(result)
+
+
 def test_a_file_that_is_not_utf8_csv_is_refused(
     app: injector.Injector, demo: dict[str, Any], tmp_path: Path
 ) -> None:

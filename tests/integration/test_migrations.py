@@ -30,6 +30,12 @@ def test_upgrade_matches_the_models_and_downgrade_empties(
             MigrationContext.configure(connection, opts={"compare_type": True}), metadata
         )
         assert diff == []
+        # compare_metadata does not look at CHECK constraints: compare them by name
+        inspector = sa.inspect(connection)
+        for table in metadata.sorted_tables:
+            wanted = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+            found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+            assert wanted <= found, (table.name, wanted - found)
     with engine.begin() as connection:
         config = alembic_config(engine)
         config.attributes["connection"] = connection

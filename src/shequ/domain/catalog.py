@@ -114,6 +114,8 @@ def _text(value: str, field: str, *, max_len: int, required: bool = True) -> str
         raise InvalidInput(f"{field} is longer than {max_len} characters", field=field)
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in cleaned):
         raise InvalidInput(f"{field} contains control characters", field=field)
+    if any("\ud800" <= ch <= "\udfff" for ch in cleaned):
+        raise InvalidInput(f"{field} is not valid Unicode text", field=field)
     return cleaned
 
 
@@ -130,6 +132,8 @@ def normalise_category(value: str) -> str:
 def _aware(moment: dt.datetime, field: str) -> dt.datetime:
     if moment.tzinfo is None:
         raise InvalidInput(f"{field} must carry a time zone", field=field)
+    if not 1900 < moment.year < 2200:
+        raise InvalidInput(f"{field} {moment.isoformat()} is not a plausible time", field=field)
     return moment.astimezone(dt.UTC)
 
 
@@ -415,6 +419,10 @@ def _check_price(price: Money, list_price: Money | None) -> None:
     if list_price is not None and list_price < price:
         raise InvalidAmount(
             f"list price {list_price} is below the price {price}", field="list_price"
+        )
+    if list_price is not None and list_price > MAX_PRICE:
+        raise InvalidAmount(
+            f"list price {list_price} is above the limit of {MAX_PRICE}", field="list_price"
         )
 
 

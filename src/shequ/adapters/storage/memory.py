@@ -255,6 +255,7 @@ class InMemoryUnitOfWork:
         with self._store.lock:
             for repo in self._repositories():
                 self._check(repo)
+            self._check_specs()
             for repo in self._repositories():
                 rows = repo._rows()
                 for obj in repo.touched():
@@ -295,6 +296,14 @@ class InMemoryUnitOfWork:
                 raise ConcurrentUpdate(
                     f"{repo._label} {key!r} was changed by someone else; try again", id=key
                 )
+
+    def _check_specs(self) -> None:
+        """A product's SKUs have distinct specs (a unique constraint in SQL)."""
+        owner = {(s.product_id, s.spec): s.id for s in self._store.tables["skus"].values()}
+        for sku in self.skus.added.values():
+            key = (sku.product_id, sku.spec)
+            if owner.setdefault(key, sku.id) != sku.id:
+                raise Duplicate("the product has a SKU with this spec already", spec=sku.spec)
 
     def rollback(self) -> None:
         self._begin()

@@ -170,7 +170,7 @@ class ImportCatalogHandler:
     def _check_columns(first: ImportRow) -> None:
         columns = set(first.fields)
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        unknown = sorted(columns - set(COLUMNS))
+        unknown = sorted(c or repr(c) for c in columns - set(COLUMNS))
         if missing or unknown:
             parts = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + (
                 [f"unknown column(s): {', '.join(unknown)}"] if unknown else []

@@ -90,7 +90,9 @@ class ProductFilter:
         )
 
     def fingerprint(self, sort: ProductSort) -> str:
-        fields = attrs.asdict(self, value_serializer=lambda _i, _a, v: str(v))
+        fields = attrs.asdict(
+            self, value_serializer=lambda _i, _a, v: v.fen if isinstance(v, Money) else v
+        )
         text = json.dumps([fields, sort.value], sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -129,7 +131,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _seal(fingerprint: str, body: str) -> str:
-    return hashlib.sha256(f"{fingerprint}:{body}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{fingerprint}:{body}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 def encode_cursor(position: Position, filter: ProductFilter, sort: ProductSort) -> str:
@@ -140,22 +142,38 @@ def encode_cursor(position: Position, filter: ProductFilter, sort: ProductSort) 
 
 
 def decode_cursor(token: str, filter: ProductFilter, sort: ProductSort) -> Position:
-    """Read a token back; a token that was altered or made for another search is refused."""
+    """Read a token back; a token that was altered or made for another search is refused.
+
+    The seal catches edits and cursors carried over to another search. It is not a secret:
+    whoever forges a well-formed cursor only starts a page of their own search elsewhere.
+    """
     refused = InvalidCursor(
         "the page cursor is not valid for this search: it was altered, or the filters or the "
         "sort changed; start again from the first page",
     )
     body, _, seal = token.partition(".")
-    if not hmac.compare_digest(seal, _seal(filter.fingerprint(sort), body)):
+    expected = _seal(filter.fingerprint(sort), body)
+    if not hmac.compare_digest(seal.encode("utf-8", "replace"), expected.encode()):
         raise refused
     try:
         data = json.loads(_unb64(body))
         key, product_id = data["k"], data["i"]
-        parsed: SortKey = key if sort is not ProductSort.NEWEST else dt.datetime.fromisoformat(key)
-    except (ValueError, TypeError, KeyError, binascii.Error) as e:
+        parsed = _sort_key(key, sort)
+    except (ValueError, TypeError, KeyError, binascii.Error, OverflowError) as e:
         raise refused from e
-    if not isinstance(product_id, str) or type(key) is not (
-        str if sort is ProductSort.NEWEST else int
-    ):
+    if not isinstance(product_id, str) or not product_id or len(product_id) > 64:
         raise refused
     return Position(key=parsed, product_id=ProductId(product_id))
+
+
+def _sort_key(key: object, sort: ProductSort) -> SortKey:
+    if sort is ProductSort.NEWEST:
+        if not isinstance(key, str):
+            raise TypeError("a time is expected")
+        moment = dt.datetime.fromisoformat(key)
+        if moment.tzinfo is None:
+            raise ValueError("a time zone is expected")
+        return moment
+    if type(key) is not int or not 0 <= key <= MAX_PRICE.fen:
+        raise ValueError("a price in fen is expected")
+    return key

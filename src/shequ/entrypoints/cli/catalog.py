@@ -514,6 +514,11 @@ def _read_rows(path: Path) -> tuple[ImportRow, ...]:
     rows: list[ImportRow] = []
     line = 1
     try:
+        header = [name.strip() for name in reader.fieldnames or ()]
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            reason = f"bad header: repeated column(s): {', '.join(repeated)}"
+            raise InvalidImport(reason, rows=[(1, reason)])
         for raw in reader:
             line = reader.line_num
             extra = raw.pop("\0extra", [])

@@ -53,8 +53,10 @@ def translate(error: Exception) -> ShequError:
         if "foreign key" in text:
             return NotFound("the record refers to something that does not exist")
         return InvalidInput("the change breaks a rule of the database")
-    if isinstance(error, sa_exc.DataError):
-        # e.g. a NUL byte or an out-of-range number that PostgreSQL cannot take
+    if isinstance(error, sa_exc.DataError | UnicodeEncodeError | OverflowError) or (
+        isinstance(error, sa_exc.StatementError) and not isinstance(error, sa_exc.DBAPIError)
+    ):
+        # a NUL byte, a lone surrogate, a number out of range, a value a column type refused
         return InvalidInput("a value in the request cannot be stored or searched for")
     if any(marker in text for marker in _RETRYABLE):
         return ConcurrentUpdate("the database was busy with a conflicting change; try again")

@@ -48,7 +48,7 @@ def _translating(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except sa_exc.SQLAlchemyError as e:
+        except (sa_exc.SQLAlchemyError, UnicodeEncodeError, OverflowError) as e:
             raise translate(e) from e
 
     return wrapper
@@ -174,10 +174,11 @@ class _Products(_Repository[Product]):
         if f.seller_id is not None:
             stmt = stmt.where(products.c.seller_id == f.seller_id)
         if f.category is not None:
+            below = f.category + "/"  # compared exactly: LIKE ignores case on SQLite
             stmt = stmt.where(
                 sa.or_(
                     products.c.category == f.category,
-                    products.c.category.startswith(f.category + "/", autoescape=True),
+                    sa.func.substr(products.c.category, 1, len(below)) == below,
                 )
             )
         if query.after is not None:
@@ -189,7 +190,8 @@ class _Products(_Repository[Product]):
             )
             stmt = stmt.where(beyond)
         order = (key.desc(), products.c.id.desc()) if sort.descending else (key, products.c.id)
-        rows = self._session.execute(stmt.order_by(*order).limit(query.limit)).all()
+        with self._session.no_autoflush:  # search reads what is committed, as in memory
+            rows = self._session.execute(stmt.order_by(*order).limit(query.limit)).all()
         return [ProductHit(product=self._track(p), key=k) for p, k in rows]
 
 
@@ -239,12 +241,15 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("this unit of work is in use already; use one per call")
-        session = self._session = self._session_factory()
+        self._session = self._session_factory()
+        self._begin(self._session)
+        return self
+
+    def _begin(self, session: Session) -> None:
         self.communities, self.sellers = _Communities(session), _Sellers(session)
         self.products, self.skus = _Products(session), _Skus(session)
         self.outbox = _Outbox(session)
         self._flushed_events = []
-        return self
 
     def __exit__(
         self,
@@ -309,8 +314,13 @@ class SqlUnitOfWork:
             self._publisher.publish(events)
 
     def rollback(self) -> None:
-        self._flushed_events.clear()
-        self._require_session().rollback()
+        """Throw away every change, every event and every added object of this unit."""
+        session = self._require_session()
+        for obj in self._touched():
+            if hasattr(obj, "events"):
+                obj.events.clear()
+        session.rollback()
+        self._begin(session)
 
     def _require_session(self) -> Session:
         if self._session is None:
