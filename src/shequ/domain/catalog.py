@@ -20,6 +20,7 @@ from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
 
 __all__ = [
+    "CHINA_STANDARD_TIME",
     "KEEP",
     "MAX_PRICE",
     "MAX_STOCK",
@@ -45,6 +46,7 @@ __all__ = [
     "StockReason",
     "StorageMethod",
     "normalise_category",
+    "read_time",
 ]
 
 MAX_PRICE: Final = Money(100_000_000)  # ¥1,000,000.00: above this a price is a typo
@@ -127,6 +129,18 @@ def normalise_category(value: str) -> str:
             f"category {value!r} must be one to three names separated by '/'", field="category"
         )
     return "/".join(parts)
+
+
+CHINA_STANDARD_TIME: Final = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def read_time(text: str, field: str) -> dt.datetime:
+    """An ISO 8601 date or date-time typed by a person; without a zone it is UTC+8 (CST)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError as e:
+        raise InvalidInput(f"{field} {text!r} is not an ISO date or date-time", field=field) from e
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_STANDARD_TIME)
 
 
 def _aware(moment: dt.datetime, field: str) -> dt.datetime:

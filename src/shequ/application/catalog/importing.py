@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from shequ.application.ports import Clock, UnitOfWork
-from shequ.domain.catalog import FreshFacts, Media, Product, Sku, StorageMethod
+from shequ.domain.catalog import FreshFacts, Media, Product, Sku, StorageMethod, read_time
 from shequ.domain.errors import InvalidImport, ShequError
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, new_id
 from shequ.domain.money import Money
@@ -45,7 +45,6 @@ COLUMNS = (
     "stock",
     "on_sale",
 )
-CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 _PRODUCT_FIELDS = (
     "category",
     "origin",
@@ -113,14 +112,6 @@ def _yes_no(text: str) -> bool:
     if text.lower() in _NO:
         return False
     raise InvalidImport(f"on_sale {text!r} is not yes or no")
-
-
-def _moment(text: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as e:
-        raise InvalidImport(f"harvested_at {text!r} is not an ISO date or date-time") from e
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_STANDARD_TIME)
 
 
 class ImportCatalogHandler:
@@ -230,7 +221,7 @@ class ImportCatalogHandler:
             fresh = FreshFacts(
                 storage=StorageMethod.parse(storage) if storage else StorageMethod.AMBIENT,
                 shelf_life_days=_whole(days, "shelf_life_days") if days else None,
-                harvested_at=_moment(harvested) if harvested else None,
+                harvested_at=read_time(harvested, "harvested_at") if harvested else None,
             )
         image = get("image", "")
         product = Product.create(

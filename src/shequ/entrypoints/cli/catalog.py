@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -49,6 +48,7 @@ from shequ.domain.catalog import (
     Sku,
     StockReason,
     StorageMethod,
+    read_time,
 )
 from shequ.domain.errors import InvalidImport, InvalidInput
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
@@ -70,21 +70,13 @@ def _money(text: str | None) -> Money | None:
     return None if text is None else Money.parse(text)
 
 
-def _moment(text: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as e:
-        raise InvalidInput(f"{text!r} is not an ISO date or date-time", field="harvested_at") from e
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-
-
 def _fresh(storage: str | None, days: int | None, harvested: str | None) -> FreshFacts | None:
     if storage is None and days is None and harvested is None:
         return None
     return FreshFacts(
         storage=StorageMethod.parse(storage) if storage else StorageMethod.AMBIENT,
         shelf_life_days=days,
-        harvested_at=_moment(harvested) if harvested else None,
+        harvested_at=read_time(harvested, "harvested_at") if harvested else None,
     )
 
 
