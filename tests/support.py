@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import injector
@@ -31,6 +32,19 @@ class ClockModule(injector.Module):
     @injector.provider
     def clock(self) -> Clock:
         return self._clock
+
+
+# fixed keys for tests: 32 bytes each, base64
+TEST_KEYS = {
+    "data_keys": "k1:" + base64.urlsafe_b64encode(b"d" * 32).decode(),
+    "lookup_key": base64.urlsafe_b64encode(b"l" * 32).decode(),
+    "password_profile": "cheap",
+}
+
+
+def settings(**values: object) -> Settings:
+    """Settings for tests: test keys and cheap password hashing unless told otherwise."""
+    return Settings(**{**TEST_KEYS, **values})  # type: ignore[arg-type]
 
 
 def container(settings: Settings, clock: FixedClock) -> injector.Injector:

@@ -10,6 +10,7 @@ import click
 from pydantic import ValidationError
 
 from shequ.bootstrap import bootstrap
+from shequ.domain.errors import ShequError
 from shequ.entrypoints.cli import cli
 from shequ.settings import Settings
 
@@ -27,9 +28,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo(f"error[invalid-settings]: {where}: {first['msg']}", err=True)
         sys.exit(EX_CONFIG)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    cli.main(
-        args=list(argv) if argv is not None else None, obj=bootstrap(settings), prog_name="shequ"
-    )
+    try:
+        container = bootstrap(settings)
+    except ShequError as e:
+        click.echo(f"error[invalid-settings]: {e.message}", err=True)
+        sys.exit(EX_CONFIG)
+    cli.main(args=list(argv) if argv is not None else None, obj=container, prog_name="shequ")
 
 
 if __name__ == "__main__":

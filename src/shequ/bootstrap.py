@@ -14,11 +14,17 @@ their own modules as ``overrides``; a later binding wins::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from injector import Binder, Injector, Module, inject, provider, singleton
+from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
+from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
+from shequ.adapters.security.cipher import KeyFile
 from shequ.adapters.storage.memory import (
     InMemoryHealthCheck,
+    InMemoryPersonalDataKeys,
     InMemorySchemaMigrations,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -29,6 +35,7 @@ from shequ.adapters.storage.sqlalchemy import (
     SqlSchemaMigrations,
     SqlUnitOfWork,
 )
+from shequ.adapters.storage.sqlalchemy.uow import SqlPersonalDataKeys
 from shequ.application.catalog.browse import BrowseProductsHandler
 from shequ.application.catalog.communities import (
     CreateCommunityHandler,
@@ -53,13 +60,22 @@ from shequ.application.catalog.skus import (
     SetSkuOnSaleHandler,
 )
 from shequ.application.events import EventDispatcher
+from shequ.application.identity.accounts import (
+    ChangeRoleHandler,
+    GetAccountHandler,
+    ListAccountsHandler,
+    OpenAccountHandler,
+)
 from shequ.application.ports import (
     Clock,
     EventPublisher,
     HealthCheck,
+    PasswordHasher,
+    PersonalDataKeys,
     SchemaMigrations,
     UnitOfWork,
 )
+from shequ.domain.errors import StorageUnavailable
 from shequ.settings import Settings
 
 __all__ = [
@@ -68,8 +84,10 @@ __all__ = [
     "EventsModule",
     "HandlersModule",
     "MemoryStorageModule",
+    "SecurityModule",
     "SqlStorageModule",
     "bootstrap",
+    "field_cipher",
     "storage_module",
 ]
 
@@ -77,17 +95,21 @@ HANDLERS: tuple[type, ...] = (
     AddSkuHandler,
     AdjustStockHandler,
     BrowseProductsHandler,
+    ChangeRoleHandler,
     ChangeSkuPriceHandler,
     CountStockHandler,
     CreateCommunityHandler,
     CreateProductHandler,
     CreateSellerHandler,
     EditProductHandler,
+    GetAccountHandler,
     GetProductHandler,
     GetSkuHandler,
     ImportCatalogHandler,
+    ListAccountsHandler,
     ListCommunitiesHandler,
     ListSellersHandler,
+    OpenAccountHandler,
     SeedDemoHandler,
     SetSkuListingHandler,
     SetSkuOnSaleHandler,
@@ -112,6 +134,49 @@ class EventsModule(Module):
         return dispatcher
 
 
+class SecurityModule(Module):
+    """Password hashing, and the keys that seal personal data at rest."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @singleton
+    @provider
+    def passwords(self) -> PasswordHasher:
+        return Argon2PasswordHasher(self._settings.password_profile)
+
+    @singleton
+    @provider
+    def cipher(self) -> FieldCipher:
+        return field_cipher(self._settings)
+
+
+def field_cipher(settings: Settings) -> FieldCipher:
+    """The cipher for the configured keys; they are read on first use, not here."""
+    if settings.data_keys is not None or settings.lookup_key is not None:
+        if settings.data_keys is None or settings.lookup_key is None:
+            raise StorageUnavailable("set both SHEQU_DATA_KEYS and SHEQU_LOOKUP_KEY, or neither")
+        data, lookup = settings.data_keys, settings.lookup_key
+        return FieldCipher(
+            lambda: Keyring.from_spec(data.get_secret_value(), lookup.get_secret_value())
+        )
+    path = settings.key_file
+    if path is None:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database:
+            return FieldCipher(_keys_required)
+        path = str(Path(url.database).with_suffix(".keys"))
+    key_file = KeyFile(Path(path))
+    return FieldCipher(key_file.load, key_file)
+
+
+def _keys_required() -> Keyring:
+    raise StorageUnavailable(
+        "personal data needs keys: set SHEQU_DATA_KEYS and SHEQU_LOOKUP_KEY (print a set with "
+        "`shequ keys generate`), or SHEQU_KEY_FILE"
+    )
+
+
 class MemoryStorageModule(Module):
     """Everything in one process's memory: for tests, demos and embedding teams' own tests."""
 
@@ -134,6 +199,10 @@ class MemoryStorageModule(Module):
     def health(self) -> HealthCheck:
         return InMemoryHealthCheck()
 
+    @provider
+    def keys(self) -> PersonalDataKeys:
+        return InMemoryPersonalDataKeys()
+
 
 class SqlStorageModule(Module):
     """SQLite or PostgreSQL through SQLAlchemy. Builds the engine lazily; connects on use."""
@@ -147,8 +216,10 @@ class SqlStorageModule(Module):
         return Database.from_url(self._url, echo=self._echo)
 
     @provider
-    def unit_of_work(self, database: Database, publisher: EventPublisher) -> UnitOfWork:
-        return SqlUnitOfWork(database.sessions, publisher)
+    def unit_of_work(
+        self, database: Database, publisher: EventPublisher, cipher: FieldCipher
+    ) -> UnitOfWork:
+        return SqlUnitOfWork(database.sessions, publisher, cipher)
 
     @singleton
     @provider
@@ -159,6 +230,10 @@ class SqlStorageModule(Module):
     @provider
     def health(self, database: Database) -> HealthCheck:
         return SqlHealthCheck(SqlSchemaMigrations(database.engine))
+
+    @provider
+    def keys(self, database: Database, cipher: FieldCipher) -> PersonalDataKeys:
+        return SqlPersonalDataKeys(database.sessions, cipher)
 
 
 class HandlersModule(Module):
@@ -181,6 +256,7 @@ def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
     modules: list[Module] = [
         ClockModule(),
         EventsModule(),
+        SecurityModule(settings),
         storage_module(settings),
         HandlersModule(),
         *overrides,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -24,3 +24,19 @@ class Settings(BaseSettings):
     )
     database_echo: bool = Field(default=False, description="log every SQL statement")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    data_keys: SecretStr | None = Field(
+        default=None,
+        description="keys that seal personal data: 'k2:BASE64,k1:BASE64', the first seals; "
+        "each is 32 random bytes in base64 (`shequ keys generate` prints a set)",
+    )
+    lookup_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 random bytes: the key of phone-number lookups"
+    )
+    key_file: str | None = Field(
+        default=None,
+        description="where keys live when SHEQU_DATA_KEYS is not set; made on first use. "
+        "Default: beside a SQLite database file (shequ.db -> shequ.keys)",
+    )
+    password_profile: Literal["production", "cheap"] = Field(
+        default="production", description="argon2id cost; `cheap` is for tests only"
+    )

@@ -16,10 +16,9 @@ import injector
 import pytest
 import sqlalchemy as sa
 
-from shequ import Settings
 from shequ.adapters.clock import FixedClock
 from shequ.application.ports import SchemaMigrations
-from tests.support import Catalog, container
+from tests.support import Catalog, container, settings
 
 BACKENDS = ["memory", "sqlite", "postgres"]
 SQL_BACKENDS = ["sqlite", "postgres"]
@@ -69,10 +68,10 @@ def app(
 ) -> Iterator[injector.Injector]:
     """The wired application on a fresh, migrated database of the given backend."""
     if backend == "memory":
-        settings = Settings(storage="memory")
+        chosen = settings(storage="memory")
     else:
-        settings = Settings(storage="sql", database_url=database_url(backend, request, tmp_path))
-    wired = container(settings, clock)
+        chosen = settings(storage="sql", database_url=database_url(backend, request, tmp_path))
+    wired = container(chosen, clock)
     wired.get(SchemaMigrations).upgrade()
     yield wired
     if backend != "memory":

@@ -3,14 +3,13 @@ from __future__ import annotations
 import injector
 import pytest
 
-from shequ import Settings
 from shequ.adapters.clock import FixedClock
-from tests.support import Catalog, container
+from tests.support import Catalog, container, settings
 
 
 @pytest.fixture
 def app(clock: FixedClock) -> injector.Injector:
-    return container(Settings(storage="memory"), clock)
+    return container(settings(storage="memory"), clock)
 
 
 @pytest.fixture

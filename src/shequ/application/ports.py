@@ -12,15 +12,19 @@ import attrs
 from shequ.application.catalog.search import ProductHit, ProductQuery
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
-from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.identity import Account
+from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 
 __all__ = [
+    "AccountRepository",
     "Clock",
     "CommunityRepository",
     "EventPublisher",
     "HealthCheck",
     "Outbox",
     "OutboxMessage",
+    "PasswordHasher",
+    "PersonalDataKeys",
     "ProductRepository",
     "SchemaMigrations",
     "SellerRepository",
@@ -103,6 +107,34 @@ class SkuRepository(Protocol):
         ...
 
 
+class AccountRepository(Protocol):
+    def add(self, account: Account) -> None: ...
+
+    def get(self, account_id: AccountId) -> Account:
+        """Raises :class:`AccountNotFound`."""
+        ...
+
+    def find(self, account_id: AccountId) -> Account | None: ...
+
+    def find_by_phone(self, phone: str) -> Account | None:
+        """The account of a normalised phone number (found by a keyed hash in SQL)."""
+        ...
+
+    def list(self, community_id: CommunityId | None = None) -> list[Account]:
+        """Accounts by creation; with a community, those holding a role there."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """False for a wrong password or a malformed hash; never raises for them."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
 @attrs.frozen
 class OutboxMessage:
     """A committed domain event waiting to be relayed to a broker."""
@@ -142,6 +174,9 @@ class UnitOfWork(Protocol):
     def skus(self) -> SkuRepository: ...
 
     @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
     def outbox(self) -> Outbox: ...
 
     def __enter__(self) -> Self: ...
@@ -164,6 +199,28 @@ class UnitOfWork(Protocol):
         ...
 
     def rollback(self) -> None: ...
+
+
+class PersonalDataKeys(Protocol):
+    """The keys that seal personal data at rest, and re-sealing under the current one."""
+
+    def current(self) -> str:
+        """The id of the key that seals new data."""
+        ...
+
+    def count_by_key(self) -> dict[str, int]:
+        """How many records are sealed under each key id."""
+        ...
+
+    def add_key(self) -> str:
+        """Make a new current key where keys live in a key file; returns its id. Raises
+        :class:`AdapterError` where keys come from settings."""
+        ...
+
+    def reseal(self, batch: int) -> int:
+        """Re-seal up to ``batch`` records not under the current key, in one transaction;
+        returns how many. Run until it returns 0; safe to stop and run again."""
+        ...
 
 
 class HealthCheck(Protocol):

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccountNotFound",
     "AdapterError",
     "CommunityNotFound",
     "ConcurrentUpdate",
@@ -33,6 +34,7 @@ __all__ = [
     "InvalidImport",
     "InvalidInput",
     "NotFound",
+    "PersonalDataUnreadable",
     "ProductNotFound",
     "SchemaOutOfDate",
     "SellerNotFound",
@@ -106,6 +108,10 @@ class SkuNotFound(NotFound):
     code = "sku-not-found"
 
 
+class AccountNotFound(NotFound):
+    code = "account-not-found"
+
+
 class Forbidden(ShequError):
     code = "forbidden"
 
@@ -136,3 +142,9 @@ class StorageUnavailable(AdapterError):
 
 class SchemaOutOfDate(AdapterError):
     code = "schema-out-of-date"
+
+
+class PersonalDataUnreadable(AdapterError):
+    """Sealed personal data did not open: a missing or wrong key, or a moved value."""
+
+    code = "personal-data-unreadable"

@@ -8,10 +8,19 @@ from typing import NewType
 
 from shequ.domain.errors import InvalidInput
 
-__all__ = ["CommunityId", "ProductId", "SellerId", "SkuId", "check_id", "new_id"]
+__all__ = [
+    "AccountId",
+    "CommunityId",
+    "ProductId",
+    "SellerId",
+    "SkuId",
+    "check_id",
+    "new_id",
+]
 
 _ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
+AccountId = NewType("AccountId", str)
 CommunityId = NewType("CommunityId", str)
 SellerId = NewType("SellerId", str)
 ProductId = NewType("ProductId", str)

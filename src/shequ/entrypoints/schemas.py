@@ -13,9 +13,18 @@ from pydantic import BaseModel, ConfigDict
 from shequ.application.catalog.browse import ProductPage
 from shequ.application.catalog.products import ProductDetail
 from shequ.domain.catalog import Community, FreshFacts, Media, Product, Seller, Sku
+from shequ.domain.identity import Account, mask_name
 from shequ.domain.money import Money
 
-__all__ = ["CommunityOut", "ProductOut", "ProductPageOut", "SellerOut", "SkuOut"]
+__all__ = [
+    "AccountOut",
+    "CommunityOut",
+    "MembershipOut",
+    "ProductOut",
+    "ProductPageOut",
+    "SellerOut",
+    "SkuOut",
+]
 
 
 class _Out(BaseModel):
@@ -162,4 +171,36 @@ class ProductPageOut(_Out):
     def of(cls, page: ProductPage) -> ProductPageOut:
         return cls(
             items=[ProductOut.of_detail(d) for d in page.items], next_cursor=page.next_cursor
+        )
+
+
+class MembershipOut(_Out):
+    role: str
+    community_id: str | None
+    scope_id: str | None
+
+
+class AccountOut(_Out):
+    """An account as others see it: the phone number masked, the name cut to its first
+    character."""
+
+    id: str
+    phone: str
+    name: str
+    status: str
+    memberships: list[MembershipOut]
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, a: Account) -> AccountOut:
+        return cls(
+            id=a.id,
+            phone=a.masked_phone,
+            name=mask_name(a.name),
+            status=a.status.value,
+            memberships=[
+                MembershipOut(role=m.role.value, community_id=m.community_id, scope_id=m.scope_id)
+                for m in a.memberships
+            ],
+            created_at=a.created_at,
         )

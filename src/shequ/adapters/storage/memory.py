@@ -22,6 +22,8 @@ from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSo
 from shequ.application.ports import EventPublisher, OutboxMessage
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
+    AccountNotFound,
+    AdapterError,
     CommunityNotFound,
     ConcurrentUpdate,
     Duplicate,
@@ -31,9 +33,16 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.identity import Account
 from shequ.domain.ids import CommunityId, ProductId, SkuId
 
-__all__ = ["InMemoryHealthCheck", "InMemorySchemaMigrations", "InMemoryStore", "InMemoryUnitOfWork"]
+__all__ = [
+    "InMemoryHealthCheck",
+    "InMemoryPersonalDataKeys",
+    "InMemorySchemaMigrations",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+]
 
 
 class _Aggregate(Protocol):
@@ -129,6 +138,23 @@ class _Sellers(_Repository[Seller]):
         return sorted(found, key=lambda s: (s.name, s.id))
 
 
+class _Accounts(_Repository[Account]):
+    def find_by_phone(self, phone: str) -> Account | None:
+        for account in self.added.values():
+            if account.phone == phone:
+                return account
+        found = self._all(lambda a: a.phone == phone)
+        return found[0] if found else None
+
+    def list(self, community_id: CommunityId | None = None) -> list[Account]:
+        found = self._all(
+            lambda a: (
+                community_id is None or any(m.community_id == community_id for m in a.memberships)
+            )
+        )
+        return sorted(found, key=lambda a: (a.created_at, a.id))
+
+
 class _Skus(_Repository[Sku]):
     def get_for_update(self, sku_id: SkuId) -> Sku:
         self.hold_lock()
@@ -203,6 +229,7 @@ class InMemoryUnitOfWork:
     sellers: _Sellers
     products: _Products
     skus: _Skus
+    accounts: _Accounts
     outbox: _Outbox
 
     def __init__(self, store: InMemoryStore, publisher: EventPublisher | None = None) -> None:
@@ -220,6 +247,7 @@ class InMemoryUnitOfWork:
         self.sellers = _Sellers(self._store, "sellers", SellerNotFound, "seller", hold)
         self.products = _Products(self._store, "products", ProductNotFound, "product", hold)
         self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU", hold)
+        self.accounts = _Accounts(self._store, "accounts", AccountNotFound, "account", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -233,7 +261,7 @@ class InMemoryUnitOfWork:
             self._store.lock.release()
 
     def _repositories(self) -> tuple[_Repository[Any], ...]:
-        return (self.communities, self.sellers, self.products, self.skus)
+        return (self.communities, self.sellers, self.products, self.skus, self.accounts)
 
     def __enter__(self) -> Self:
         self._begin()
@@ -256,6 +284,7 @@ class InMemoryUnitOfWork:
             for repo in self._repositories():
                 self._check(repo)
             self._check_specs()
+            self._check_phones()
             for repo in self._repositories():
                 rows = repo._rows()
                 for obj in repo.touched():
@@ -305,8 +334,31 @@ class InMemoryUnitOfWork:
             if owner.setdefault(key, sku.id) != sku.id:
                 raise Duplicate("the product has a SKU with this spec already", spec=sku.spec)
 
+    def _check_phones(self) -> None:
+        """One account per phone number (a unique constraint in SQL)."""
+        owner = {a.phone: a.id for a in self._store.tables["accounts"].values()}
+        for account in self.accounts.added.values():
+            if owner.setdefault(account.phone, account.id) != account.id:
+                raise Duplicate("an account with this phone number exists already")
+
     def rollback(self) -> None:
         self._begin()
+
+
+class InMemoryPersonalDataKeys:
+    """Memory keeps nothing at rest, so nothing is sealed and nothing needs re-sealing."""
+
+    def current(self) -> str:
+        return "memory"
+
+    def count_by_key(self) -> dict[str, int]:
+        return {}
+
+    def add_key(self) -> str:
+        raise AdapterError("memory storage seals nothing; it has no keys")
+
+    def reseal(self, batch: int) -> int:
+        return 0
 
 
 class InMemoryHealthCheck:

@@ -153,9 +153,17 @@ def progress(total: int, label: str) -> tuple[Callable[[int], None] | None, Call
 
 
 def _register() -> None:
-    from shequ.entrypoints.cli import catalog, community, system
+    from shequ.entrypoints.cli import accounts, catalog, community, keys, system
 
-    for group in (catalog.catalog, community.community, community.seller, system.db):
+    groups = (
+        accounts.accounts,
+        catalog.catalog,
+        community.community,
+        community.seller,
+        keys.keys,
+        system.db,
+    )
+    for group in groups:
         cli.add_command(group)
     for command in (system.demo, system.serve):
         cli.add_command(command)

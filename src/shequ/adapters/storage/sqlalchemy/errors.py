@@ -25,6 +25,11 @@ _CONSTRAINTS: tuple[tuple[str, tuple[str, ...], ShequError], ...] = (
         ("skus.product_id, skus.spec",),
         Duplicate("the product has a SKU with this spec already"),
     ),
+    (
+        "uq_accounts_phone_lookup",
+        ("accounts.phone_lookup",),
+        Duplicate("an account with this phone number exists already"),
+    ),
     ("ck_skus_price_positive", (), InvalidInput("price must be more than zero")),
     ("ck_skus_list_price_not_below_price", (), InvalidInput("list price is below the price")),
     ("ck_skus_stock_not_negative", (), InvalidInput("stock cannot go below zero")),

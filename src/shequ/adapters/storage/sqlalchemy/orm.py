@@ -28,9 +28,10 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
+from shequ.domain.identity import Account, AccountStatus, Membership, Role
 from shequ.domain.money import Money
 
-__all__ = ["MediaList", "UTCDateTime", "metadata", "start_mappers"]
+__all__ = ["MediaList", "MembershipList", "UTCDateTime", "metadata", "start_mappers"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,6 +79,25 @@ class MediaList(sa.TypeDecorator[tuple[Media, ...]]):
             Media(uri=m["uri"], kind=MediaKind(m["kind"]), alt_text=m["alt_text"])
             for m in value or ()
         )
+
+
+class MembershipList(sa.TypeDecorator[list[Membership]]):
+    """An account's roles, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Membership] | None, dialect: Dialect) -> Any:
+        return [
+            {"role": m.role.value, "community_id": m.community_id, "scope_id": m.scope_id}
+            for m in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            Membership(role=Role(m["role"]), community_id=m["community_id"], scope_id=m["scope_id"])
+            for m in value or ()
+        ]
 
 
 def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
@@ -172,6 +192,23 @@ sku_listings = sa.Table(
     sa.Column("listed_at", UTCDateTime(), nullable=False),
 )
 
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    _id(primary_key=True),
+    # personal data, sealed by FieldCipher; found through a keyed hash, never by value
+    sa.Column("phone_sealed", sa.LargeBinary, nullable=False),
+    sa.Column("phone_lookup", sa.String(64), nullable=False),
+    sa.Column("name_sealed", sa.LargeBinary, nullable=False),
+    sa.Column("pii_key_id", sa.String(16), nullable=False, index=True),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("status", _enum(AccountStatus, "account_status"), nullable=False),
+    sa.Column("memberships", MembershipList(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("phone_lookup", name="uq_accounts_phone_lookup"),
+)
+
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -246,6 +283,20 @@ def start_mappers() -> None:
                 ),
             },
         )
-        for cls in (Product, Sku):
+        mapper_registry.map_imperatively(
+            Account,
+            accounts,
+            version_id_col=accounts.c.version,
+            version_id_generator=False,
+            # phone and name stay plain attributes: the accounts repository seals them into
+            # these columns on flush and opens them on load
+            properties={
+                "_phone_sealed": accounts.c.phone_sealed,
+                "_phone_lookup": accounts.c.phone_lookup,
+                "_name_sealed": accounts.c.name_sealed,
+                "_pii_key_id": accounts.c.pii_key_id,
+            },
+        )
+        for cls in (Product, Sku, Account):
             event.listen(cls, "load", _restore_events)
         _started = True

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from shequ.adapters.security.cipher import FieldCipher, Keyring
 from shequ.adapters.storage.sqlalchemy.errors import translate
 from shequ.adapters.storage.sqlalchemy.orm import (
+    accounts,
     communities,
     outbox,
     products,
@@ -25,6 +27,8 @@ from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSo
 from shequ.application.ports import EventPublisher, OutboxMessage
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
+    AccountNotFound,
+    AdapterError,
     CommunityNotFound,
     NotFound,
     ProductNotFound,
@@ -32,9 +36,10 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.identity import Account
 from shequ.domain.ids import CommunityId, ProductId, SkuId
 
-__all__ = ["SqlUnitOfWork"]
+__all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -195,6 +200,76 @@ class _Products(_Repository[Product]):
         return [ProductHit(product=self._track(p), key=k) for p, k in rows]
 
 
+class _Accounts(_Repository[Account]):
+    """Accounts, whose phone and name are sealed at rest and found by a keyed hash."""
+
+    model, not_found, label = Account, AccountNotFound, "account"
+
+    def __init__(self, session: Session, cipher: FieldCipher) -> None:
+        super().__init__(session)
+        self._cipher = cipher
+
+    def _track(self, obj: Account) -> Account:
+        if obj.id not in self.seen and "_phone_sealed" in vars(obj):
+            self._open(obj)
+        return super()._track(obj)
+
+    def _open(self, account: Account) -> None:
+        cipher, sealed = self._cipher, vars(account)
+        account.phone = cipher.open(
+            sealed["_phone_sealed"], cipher.context("accounts", "phone", account.id)
+        )
+        account.name = cipher.open(
+            sealed["_name_sealed"], cipher.context("accounts", "name", account.id)
+        )
+        account._opened = (account.phone, account.name)  # type: ignore[attr-defined]
+
+    def seal(self) -> None:
+        """Seal the personal data of new accounts and of accounts whose data changed."""
+        cipher = self._cipher
+        for account in self.seen.values():
+            if getattr(account, "_opened", None) == (account.phone, account.name):
+                continue
+            account._phone_sealed = cipher.seal(  # type: ignore[attr-defined]
+                account.phone, cipher.context("accounts", "phone", account.id)
+            )
+            account._name_sealed = cipher.seal(  # type: ignore[attr-defined]
+                account.name, cipher.context("accounts", "name", account.id)
+            )
+            account._phone_lookup = cipher.lookup(account.phone)  # type: ignore[attr-defined]
+            account._pii_key_id = cipher.keyring.current  # type: ignore[attr-defined]
+            account._opened = (account.phone, account.name)  # type: ignore[attr-defined]
+
+    def sealed_under_old_keys(self, limit: int) -> list[Account]:
+        """Accounts sealed under a key that is no longer current, locked, by id."""
+        stmt = (
+            sa.select(Account)
+            .where(accounts.c.pii_key_id != self._cipher.keyring.current)
+            .order_by(accounts.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        found = self._many(stmt)
+        for account in found:
+            account._opened = None  # type: ignore[attr-defined]  # seal() seals it afresh
+        return found
+
+    @_translating
+    def find_by_phone(self, phone: str) -> Account | None:
+        for account in self.added.values():
+            if account.phone == phone:
+                return account
+        stmt = sa.select(Account).where(accounts.c.phone_lookup == self._cipher.lookup(phone))
+        found = self._many(stmt)
+        return found[0] if found else None
+
+    def list(self, community_id: CommunityId | None = None) -> list[Account]:
+        found = self._many(sa.select(Account).order_by(accounts.c.created_at, accounts.c.id))
+        if community_id is None:
+            return found
+        return [a for a in found if any(m.community_id == community_id for m in a.memberships)]
+
+
 class _Outbox:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -222,6 +297,10 @@ class _Outbox:
             )
 
 
+def _no_keys() -> Keyring:
+    raise AdapterError("personal data needs keys: build SqlUnitOfWork with a FieldCipher")
+
+
 class SqlUnitOfWork:
     """A database transaction through one SQLAlchemy session."""
 
@@ -229,12 +308,17 @@ class SqlUnitOfWork:
     sellers: _Sellers
     products: _Products
     skus: _Skus
+    accounts: _Accounts
     outbox: _Outbox
 
     def __init__(
-        self, session_factory: sessionmaker[Session], publisher: EventPublisher | None = None
+        self,
+        session_factory: sessionmaker[Session],
+        publisher: EventPublisher | None = None,
+        cipher: FieldCipher | None = None,
     ) -> None:
         self._session_factory, self._publisher = session_factory, publisher
+        self._cipher = cipher or FieldCipher(_no_keys)
         self._session: Session | None = None
         self._flushed_events: list[DomainEvent] = []
 
@@ -248,6 +332,7 @@ class SqlUnitOfWork:
     def _begin(self, session: Session) -> None:
         self.communities, self.sellers = _Communities(session), _Sellers(session)
         self.products, self.skus = _Products(session), _Skus(session)
+        self.accounts = _Accounts(session, self._cipher)
         self.outbox = _Outbox(session)
         self._flushed_events = []
 
@@ -265,7 +350,7 @@ class SqlUnitOfWork:
             raise translate(exc) from exc
 
     def _repositories(self) -> tuple[_Repository[Any], ...]:
-        return (self.communities, self.sellers, self.products, self.skus)
+        return (self.communities, self.sellers, self.products, self.skus, self.accounts)
 
     def _touched(self) -> Iterator[Any]:
         for repo in self._repositories():
@@ -276,6 +361,7 @@ class SqlUnitOfWork:
         session = self._require_session()
         events = [event for obj in self._touched() for event in getattr(obj, "events", ())]
         try:
+            self.accounts.seal()
             for repo in self._repositories():
                 repo.flush_added()
             session.flush()
@@ -326,3 +412,30 @@ class SqlUnitOfWork:
         if self._session is None:
             raise RuntimeError("enter the unit of work (`with uow:`) first")
         return self._session
+
+
+class SqlPersonalDataKeys:
+    """Key status and re-sealing for the SQL storage."""
+
+    def __init__(self, session_factory: sessionmaker[Session], cipher: FieldCipher) -> None:
+        self._sessions, self._cipher = session_factory, cipher
+
+    def current(self) -> str:
+        return self._cipher.keyring.current
+
+    def count_by_key(self) -> dict[str, int]:
+        stmt = sa.select(accounts.c.pii_key_id, sa.func.count()).group_by(accounts.c.pii_key_id)
+        try:
+            with self._sessions() as session:
+                return {str(row[0]): int(row[1]) for row in session.execute(stmt)}
+        except sa_exc.SQLAlchemyError as e:
+            raise translate(e) from e
+
+    def add_key(self) -> str:
+        return self._cipher.add_key()
+
+    def reseal(self, batch: int) -> int:
+        with SqlUnitOfWork(self._sessions, None, self._cipher) as uow:
+            found = uow.accounts.sealed_under_old_keys(batch)
+            uow.commit()
+        return len(found)

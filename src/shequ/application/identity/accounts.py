@@ -1,0 +1,136 @@
+"""Open accounts, grant and revoke roles, list accounts."""
+
+from __future__ import annotations
+
+import attrs
+
+from shequ.application.ports import Clock, PasswordHasher, UnitOfWork
+from shequ.application.retry import retry_on_conflict
+from shequ.domain.errors import AccountNotFound, Duplicate, InvalidInput
+from shequ.domain.identity import Account, Membership, Role, normalise_phone
+from shequ.domain.ids import AccountId, CommunityId, SellerId, new_id
+
+__all__ = [
+    "ChangeRole",
+    "ChangeRoleHandler",
+    "GetAccountHandler",
+    "ListAccountsHandler",
+    "OpenAccount",
+    "OpenAccountHandler",
+    "check_password",
+]
+
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters", field="password"
+        )
+    if password.strip() != password or password.isdigit():
+        raise InvalidInput(
+            "a password may not start or end with a space, nor be only digits", field="password"
+        )
+    return password
+
+
+@attrs.frozen
+class OpenAccount:
+    phone: str
+    name: str = ""
+    password: str | None = attrs.field(default=None, repr=False)
+    memberships: tuple[Membership, ...] = ()
+    account_id: AccountId | None = None
+
+
+class _AccountCase:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    def _check_scope(self, uow: UnitOfWork, membership: Membership) -> None:
+        if membership.community_id is not None:
+            uow.communities.get(membership.community_id)
+        if membership.role is Role.MERCHANT and membership.scope_id is not None:
+            uow.sellers.get(SellerId(membership.scope_id))
+
+
+class OpenAccountHandler(_AccountCase):
+    """Open an account for a phone number; one account per number."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, passwords: PasswordHasher) -> None:
+        super().__init__(uow, clock)
+        self._passwords = passwords
+
+    def __call__(self, cmd: OpenAccount) -> Account:
+        now = self._clock.now()
+        password_hash = (
+            None if cmd.password is None else self._passwords.hash(check_password(cmd.password))
+        )
+        account = Account.open(
+            id=cmd.account_id or AccountId(new_id()),
+            phone=cmd.phone,
+            name=cmd.name,
+            password_hash=password_hash,
+            memberships=cmd.memberships,
+            now=now,
+        )
+        with self._uow as uow:
+            if uow.accounts.find_by_phone(account.phone) is not None:
+                raise Duplicate("an account with this phone number exists already")
+            for membership in cmd.memberships:
+                self._check_scope(uow, membership)
+            uow.accounts.add(account)
+            uow.commit()
+        return account
+
+
+@attrs.frozen
+class ChangeRole:
+    """Grant (``granted=True``) or revoke a role."""
+
+    account_id: AccountId
+    membership: Membership
+    granted: bool = True
+
+
+class ChangeRoleHandler(_AccountCase):
+    def __call__(self, cmd: ChangeRole) -> Account:
+        def attempt() -> Account:
+            with self._uow as uow:
+                account = uow.accounts.get(cmd.account_id)
+                if cmd.granted:
+                    self._check_scope(uow, cmd.membership)
+                    account.grant(cmd.membership, now=self._clock.now())
+                else:
+                    account.revoke(cmd.membership, now=self._clock.now())
+                uow.commit()
+            return account
+
+        return retry_on_conflict(attempt)
+
+
+class GetAccountHandler:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __call__(self, account_id: AccountId | None = None, *, phone: str | None = None) -> Account:
+        """By id, or by phone number."""
+        with self._uow as uow:
+            if account_id is not None:
+                return uow.accounts.get(account_id)
+            found = uow.accounts.find_by_phone(normalise_phone(phone or ""))
+        if found is None:
+            raise AccountNotFound("no account has this phone number")
+        return found
+
+
+class ListAccountsHandler:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __call__(self, community_id: CommunityId | None = None) -> list[Account]:
+        with self._uow as uow:
+            if community_id is not None:
+                uow.communities.get(community_id)
+            return uow.accounts.list(community_id)

@@ -1,0 +1,221 @@
+"""Identity: accounts, the roles they hold in communities, and personal data rules.
+
+Phone numbers and names are personal data. The domain holds them in plain text; storage
+adapters encrypt them at rest, and everything shown to someone other than the owner is
+masked (:func:`mask_phone`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+
+import attrs
+
+from shequ.domain.errors import Conflict, InvalidInput
+from shequ.domain.events import DomainEvent
+from shequ.domain.ids import AccountId, CommunityId, check_id
+
+__all__ = [
+    "Account",
+    "AccountCreated",
+    "AccountStatus",
+    "Membership",
+    "Role",
+    "RoleGranted",
+    "RoleRevoked",
+    "mask_name",
+    "mask_phone",
+    "normalise_phone",
+]
+
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def normalise_phone(text: str) -> str:
+    """A mainland China mobile number as its 11 digits: ``+86 138-1234-5678`` → ``13812345678``."""
+    digits = re.sub(r"[\s\-()]", "", text if isinstance(text, str) else "")
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            digits = digits[len(prefix) :]
+    if not _MOBILE.fullmatch(digits):
+        raise InvalidInput("a phone number is 11 digits starting with 13 to 19", field="phone")
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    """``13812345678`` → ``138****5678``: what anyone but the owner sees."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
+
+
+def mask_name(name: str) -> str:
+    """``张伟`` → ``张*``: a name as shown to anyone but its owner."""
+    return f"{name[0]}*" if name else ""
+
+
+class Role(enum.StrEnum):
+    """What an account may do, and where (see :class:`Membership`)."""
+
+    RESIDENT = "resident"
+    LEADER = "leader"  # 团长: a group leader or a pickup point operator
+    MERCHANT = "merchant"  # a merchant or one of its staff
+    SUPPLIER = "supplier"
+    RIDER = "rider"
+    OPERATOR = "operator"  # runs one community for the platform
+    ADMIN = "admin"  # platform-wide
+
+    @property
+    def platform_wide(self) -> bool:
+        return self in (Role.ADMIN, Role.SUPPLIER)
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+@attrs.frozen
+class Membership:
+    """A role held in one community (``community_id``), or platform-wide (``None``).
+
+    ``scope_id`` narrows it further where the role needs it: the seller a merchant works
+    for, or the pickup point a leader runs.
+    """
+
+    role: Role
+    community_id: CommunityId | None = None
+    scope_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.role.platform_wide and self.community_id is not None:
+            raise InvalidInput(f"the {self.role} role is platform-wide", field="community_id")
+        if not self.role.platform_wide and self.community_id is None:
+            raise InvalidInput(f"the {self.role} role is held in a community", field="community_id")
+        if self.role is Role.MERCHANT and not self.scope_id:
+            raise InvalidInput("a merchant role names the seller it works for", field="scope_id")
+
+
+@attrs.frozen(kw_only=True)
+class AccountCreated(DomainEvent):
+    account_id: AccountId
+
+
+@attrs.frozen(kw_only=True)
+class RoleGranted(DomainEvent):
+    account_id: AccountId
+    role: Role
+    community_id: CommunityId | None
+    scope_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class RoleRevoked(DomainEvent):
+    account_id: AccountId
+    role: Role
+    community_id: CommunityId | None
+    scope_id: str | None
+
+
+def _name(value: str) -> str:
+    cleaned = value.strip() if isinstance(value, str) else ""
+    if len(cleaned) > 40 or any(ord(c) < 32 or "\ud800" <= c <= "\udfff" for c in cleaned):
+        raise InvalidInput("a name is at most 40 printable characters", field="name")
+    return cleaned
+
+
+@attrs.define(slots=False, eq=False)
+class Account:
+    """Someone who signs in: a resident, a leader, a merchant's staff, a rider, an operator.
+
+    Events carry ids only, never personal data: the outbox is not encrypted.
+    """
+
+    id: AccountId
+    phone: str
+    created_at: dt.datetime
+    name: str = ""
+    password_hash: str | None = attrs.field(default=None, repr=False)
+    status: AccountStatus = AccountStatus.ACTIVE
+    memberships: list[Membership] = attrs.Factory(list)
+    version: int = 1
+    events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: AccountId,
+        phone: str,
+        now: dt.datetime,
+        name: str = "",
+        password_hash: str | None = None,
+        memberships: tuple[Membership, ...] = (),
+    ) -> Account:
+        check_id(id, "account")
+        held = list(dict.fromkeys(memberships))
+        account = cls(
+            id=id,
+            phone=normalise_phone(phone),
+            name=_name(name),
+            created_at=now,
+            password_hash=password_hash,
+            memberships=held,
+        )
+        account.events.append(AccountCreated(occurred_at=now, account_id=id))
+        account.events.extend(
+            RoleGranted(
+                occurred_at=now,
+                account_id=id,
+                role=m.role,
+                community_id=m.community_id,
+                scope_id=m.scope_id,
+            )
+            for m in held
+        )
+        return account
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def roles_in(self, community_id: CommunityId | None) -> frozenset[Role]:
+        return frozenset(m.role for m in self.memberships if m.community_id == community_id)
+
+    def grant(self, membership: Membership, *, now: dt.datetime) -> None:
+        if membership in self.memberships:
+            return
+        self.memberships = [*self.memberships, membership]  # replaced, never mutated
+        self._touch(
+            now,
+            RoleGranted(
+                occurred_at=now,
+                account_id=self.id,
+                role=membership.role,
+                community_id=membership.community_id,
+                scope_id=membership.scope_id,
+            ),
+        )
+
+    def revoke(self, membership: Membership, *, now: dt.datetime) -> None:
+        if membership not in self.memberships:
+            raise Conflict(f"the account does not hold {membership.role} there")
+        self.memberships = [m for m in self.memberships if m != membership]
+        self._touch(
+            now,
+            RoleRevoked(
+                occurred_at=now,
+                account_id=self.id,
+                role=membership.role,
+                community_id=membership.community_id,
+                scope_id=membership.scope_id,
+            ),
+        )
+
+    def set_password_hash(self, password_hash: str, *, now: dt.datetime) -> None:
+        self.password_hash = password_hash
+        self.version += 1
+
+    def _touch(self, now: dt.datetime, event: DomainEvent) -> None:
+        self.version += 1
+        self.events.append(event)

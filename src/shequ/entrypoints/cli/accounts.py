@@ -1,0 +1,151 @@
+"""``shequ accounts …``: open accounts and grant or revoke their roles."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from shequ.application.identity.accounts import (
+    ChangeRole,
+    ChangeRoleHandler,
+    ListAccountsHandler,
+    OpenAccount,
+    OpenAccountHandler,
+)
+from shequ.domain.identity import Account, Membership, Role
+from shequ.domain.ids import AccountId, CommunityId
+from shequ.entrypoints.cli.main import emit_json, get, table
+from shequ.entrypoints.schemas import AccountOut
+
+__all__ = ["accounts"]
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+role_options = [
+    click.option("--role", type=click.Choice([r.value for r in Role]), help="The role."),
+    click.option("--community", "community_id", help="Where (every role but admin, supplier)."),
+    click.option("--scope", "scope_id", help="The seller a merchant works for."),
+]
+
+
+def _with_role_options(f: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(role_options):
+        f = option(f)
+    return f
+
+
+def _membership(role: str, community_id: str | None, scope_id: str | None) -> Membership:
+    return Membership(
+        role=Role(role),
+        community_id=CommunityId(community_id) if community_id else None,
+        scope_id=scope_id,
+    )
+
+
+def _show(account: Account, as_json: bool, verb: str) -> None:
+    if as_json:
+        emit_json(AccountOut.of(account))
+        return
+    roles = ", ".join(f"{m.role}@{m.community_id or 'platform'}" for m in account.memberships)
+    click.echo(f"{verb} account {account.id} ({account.masked_phone}): {roles or 'no roles'}")
+
+
+@click.group()
+def accounts() -> None:
+    """Accounts and the roles they hold."""
+
+
+@accounts.command("create")
+@click.option("--phone", required=True, help="Mainland mobile number.")
+@click.option("--name", default="")
+@_with_role_options
+@click.option(
+    "--password-stdin", is_flag=True, help="Read a password from the first line of standard input."
+)
+@json_option
+@click.pass_context
+def create(
+    ctx: click.Context,
+    phone: str,
+    name: str,
+    role: str | None,
+    community_id: str | None,
+    scope_id: str | None,
+    password_stdin: bool,
+    as_json: bool,
+) -> None:
+    """Open an account, with one role if --role is given."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    memberships = (_membership(role, community_id, scope_id),) if role else ()
+    account = get(ctx, OpenAccountHandler)(
+        OpenAccount(phone=phone, name=name, password=password, memberships=memberships)
+    )
+    _show(account, as_json, "opened")
+
+
+@accounts.command("grant")
+@click.argument("account_id")
+@_with_role_options
+@json_option
+@click.pass_context
+def grant(
+    ctx: click.Context,
+    account_id: str,
+    role: str | None,
+    community_id: str | None,
+    scope_id: str | None,
+    as_json: bool,
+) -> None:
+    """Give an account a role."""
+    if role is None:
+        raise click.UsageError("--role is required")
+    account = get(ctx, ChangeRoleHandler)(
+        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=True)
+    )
+    _show(account, as_json, "granted")
+
+
+@accounts.command("revoke")
+@click.argument("account_id")
+@_with_role_options
+@json_option
+@click.pass_context
+def revoke(
+    ctx: click.Context,
+    account_id: str,
+    role: str | None,
+    community_id: str | None,
+    scope_id: str | None,
+    as_json: bool,
+) -> None:
+    """Take a role away from an account."""
+    if role is None:
+        raise click.UsageError("--role is required")
+    account = get(ctx, ChangeRoleHandler)(
+        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=False)
+    )
+    _show(account, as_json, "revoked")
+
+
+@accounts.command("list")
+@click.option("--community", "community_id", help="Accounts holding a role there.")
+@json_option
+@click.pass_context
+def list_accounts(ctx: click.Context, community_id: str | None, as_json: bool) -> None:
+    """List accounts, phone numbers masked."""
+    found = get(ctx, ListAccountsHandler)(CommunityId(community_id) if community_id else None)
+    if as_json:
+        emit_json([AccountOut.of(a) for a in found], AccountOut)
+        return
+    table(
+        ["ACCOUNT", "PHONE", "NAME", "ROLES"],
+        [
+            [
+                a.id,
+                a.masked_phone,
+                AccountOut.of(a).name,
+                ", ".join(f"{m.role}@{m.community_id or 'platform'}" for m in a.memberships),
+            ]
+            for a in found
+        ],
+    )
