@@ -20,8 +20,10 @@ from injector import Binder, Injector, Module, inject, provider, singleton
 from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
+from shequ.adapters.notify import ConsoleNotifier
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
+from shequ.adapters.security.tokens import JwtTokenIssuer
 from shequ.adapters.storage.memory import (
     InMemoryHealthCheck,
     InMemoryPersonalDataKeys,
@@ -66,13 +68,25 @@ from shequ.application.identity.accounts import (
     ListAccountsHandler,
     OpenAccountHandler,
 )
+from shequ.application.identity.sign_in import (
+    AuthenticateHandler,
+    RefreshTokensHandler,
+    RequestSignInCodeHandler,
+    SignInHandler,
+    SignOutEverywhereHandler,
+    SignOutHandler,
+    SignUpHandler,
+)
 from shequ.application.ports import (
     Clock,
     EventPublisher,
     HealthCheck,
+    Notifier,
     PasswordHasher,
     PersonalDataKeys,
     SchemaMigrations,
+    SecretDigest,
+    TokenIssuer,
     UnitOfWork,
 )
 from shequ.domain.errors import StorageUnavailable
@@ -94,6 +108,7 @@ __all__ = [
 HANDLERS: tuple[type, ...] = (
     AddSkuHandler,
     AdjustStockHandler,
+    AuthenticateHandler,
     BrowseProductsHandler,
     ChangeRoleHandler,
     ChangeSkuPriceHandler,
@@ -110,9 +125,15 @@ HANDLERS: tuple[type, ...] = (
     ListCommunitiesHandler,
     ListSellersHandler,
     OpenAccountHandler,
+    RefreshTokensHandler,
+    RequestSignInCodeHandler,
     SeedDemoHandler,
     SetSkuListingHandler,
     SetSkuOnSaleHandler,
+    SignInHandler,
+    SignOutEverywhereHandler,
+    SignOutHandler,
+    SignUpHandler,
 )
 
 
@@ -150,6 +171,20 @@ class SecurityModule(Module):
     def cipher(self) -> FieldCipher:
         return field_cipher(self._settings)
 
+    @provider
+    def digest(self, cipher: FieldCipher) -> SecretDigest:
+        return cipher
+
+    @singleton
+    @provider
+    def tokens(self, cipher: FieldCipher) -> TokenIssuer:
+        return JwtTokenIssuer(cipher)
+
+    @singleton
+    @provider
+    def notifier(self) -> Notifier:
+        return ConsoleNotifier()
+
 
 def field_cipher(settings: Settings) -> FieldCipher:
     """The cipher for the configured keys; they are read on first use, not here."""
@@ -162,6 +197,8 @@ def field_cipher(settings: Settings) -> FieldCipher:
         )
     path = settings.key_file
     if path is None:
+        if settings.storage == "memory":
+            return FieldCipher(Keyring.generate)  # nothing at rest: keys for this process
         url = make_url(settings.database_url)
         if url.get_backend_name() != "sqlite" or not url.database:
             return FieldCipher(_keys_required)

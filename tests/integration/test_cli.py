@@ -206,7 +206,7 @@ def test_a_database_without_the_schema_says_how_to_fix_it(app: injector.Injector
         "or an old one; run `shequ db upgrade`"
     )
     upgraded = run(app, "db", "upgrade")
-    assert upgraded.exit_code == 0 and "0002" in upgraded.stdout
+    assert upgraded.exit_code == 0 and "database schema at 0" in upgraded.stdout
     assert run(app, "catalog", "list").exit_code == 0
 
 

@@ -24,7 +24,7 @@ def test_upgrade_matches_the_models_and_downgrade_empties(
     assert migrations.current() is None
     migrations.upgrade()
     migrations.upgrade()  # a second run changes nothing
-    assert migrations.current() == migrations.head() == "0002"
+    assert migrations.current() == migrations.head() is not None
     with engine.connect() as connection:
         diff = compare_metadata(
             MigrationContext.configure(connection, opts={"compare_type": True}), metadata

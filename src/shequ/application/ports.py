@@ -10,25 +10,33 @@ from typing import Any, Protocol, Self
 import attrs
 
 from shequ.application.catalog.search import ProductHit, ProductQuery
+from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
 from shequ.domain.identity import Account
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 
 __all__ = [
+    "AccessClaims",
     "AccountRepository",
     "Clock",
     "CommunityRepository",
     "EventPublisher",
     "HealthCheck",
+    "Notifier",
     "Outbox",
     "OutboxMessage",
     "PasswordHasher",
     "PersonalDataKeys",
     "ProductRepository",
+    "RefreshSessionRepository",
     "SchemaMigrations",
+    "SecretDigest",
     "SellerRepository",
+    "SignInCodeRepository",
     "SkuRepository",
+    "ThrottleRepository",
+    "TokenIssuer",
     "UnitOfWork",
 ]
 
@@ -125,6 +133,59 @@ class AccountRepository(Protocol):
         ...
 
 
+class ThrottleRepository(Protocol):
+    def find(self, throttle_id: str) -> Throttle | None: ...
+
+    def add(self, throttle: Throttle) -> None: ...
+
+
+class SignInCodeRepository(Protocol):
+    def find(self, code_id: str) -> SignInCode | None: ...
+
+    def add(self, code: SignInCode) -> None: ...
+
+
+class RefreshSessionRepository(Protocol):
+    def find(self, session_id: str) -> RefreshSession | None: ...
+
+    def add(self, session: RefreshSession) -> None: ...
+
+    def of_account(self, account_id: AccountId) -> list[RefreshSession]:
+        """The account's sessions that are not revoked."""
+        ...
+
+
+class Notifier(Protocol):
+    def send_sign_in_code(self, phone: str, code: str) -> None:
+        """Deliver a one-time code (by SMS in production)."""
+        ...
+
+
+class SecretDigest(Protocol):
+    def digest(self, value: str) -> str:
+        """A keyed hash: equal for equal values, useless without the key."""
+        ...
+
+
+@attrs.frozen
+class AccessClaims:
+    account_id: AccountId
+    generation: int
+    expires_at: dt.datetime
+
+
+class TokenIssuer(Protocol):
+    def issue(
+        self, account_id: AccountId, generation: int, now: dt.datetime
+    ) -> tuple[str, dt.datetime]:
+        """A signed, short-lived access token and when it expires."""
+        ...
+
+    def verify(self, token: str, now: dt.datetime) -> AccessClaims:
+        """Raises :class:`Unauthenticated` for a tampered, expired or foreign token."""
+        ...
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
@@ -133,6 +194,11 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, password_hash: str) -> bool: ...
+
+    def spend_verification(self, password: str) -> None:
+        """Take as long as :meth:`verify` does, for an account that has no password, so
+        timing does not tell which numbers have accounts."""
+        ...
 
 
 @attrs.frozen
@@ -175,6 +241,15 @@ class UnitOfWork(Protocol):
 
     @property
     def accounts(self) -> AccountRepository: ...
+
+    @property
+    def throttles(self) -> ThrottleRepository: ...
+
+    @property
+    def codes(self) -> SignInCodeRepository: ...
+
+    @property
+    def sessions(self) -> RefreshSessionRepository: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -6,8 +6,9 @@
     ├─ DomainError        a rule refused (out-of-stock, …)
     │   └─ InvalidInput   input-shaped rules (bad amount, bad quantity, bad cursor, …)
     ├─ NotFound
+    ├─ Unauthenticated    no valid identity
     ├─ Forbidden
-    ├─ Conflict           concurrent change, duplicate
+    ├─ Conflict           concurrent change, duplicate, too many attempts
     └─ AdapterError       storage, a provider or a courier failed
 
 Entrypoints map the families to HTTP statuses and CLI exit codes; ``docs/errors.md``
@@ -36,11 +37,13 @@ __all__ = [
     "NotFound",
     "PersonalDataUnreadable",
     "ProductNotFound",
+    "RateLimited",
     "SchemaOutOfDate",
     "SellerNotFound",
     "ShequError",
     "SkuNotFound",
     "StorageUnavailable",
+    "Unauthenticated",
 ]
 
 
@@ -112,6 +115,12 @@ class AccountNotFound(NotFound):
     code = "account-not-found"
 
 
+class Unauthenticated(ShequError):
+    """No valid identity: a missing, expired, tampered or revoked token, or a failed sign-in."""
+
+    code = "unauthenticated"
+
+
 class Forbidden(ShequError):
     code = "forbidden"
 
@@ -124,6 +133,12 @@ class Conflict(ShequError):
 
 class ConcurrentUpdate(Conflict):
     code = "concurrent-update"
+
+
+class RateLimited(Conflict):
+    """Too many attempts; ``details["retry_after"]`` says how many seconds to wait."""
+
+    code = "rate-limited"
 
 
 class Duplicate(Conflict):

@@ -138,6 +138,7 @@ class Account:
     password_hash: str | None = attrs.field(default=None, repr=False)
     status: AccountStatus = AccountStatus.ACTIVE
     memberships: list[Membership] = attrs.Factory(list)
+    token_generation: int = 0  # access tokens of older generations are void
     version: int = 1
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
@@ -215,6 +216,15 @@ class Account:
     def set_password_hash(self, password_hash: str, *, now: dt.datetime) -> None:
         self.password_hash = password_hash
         self.version += 1
+
+    def sign_out_everywhere(self) -> None:
+        """Void every access token issued so far."""
+        self.token_generation += 1
+        self.version += 1
+
+    @property
+    def may_sign_in(self) -> bool:
+        return self.status is AccountStatus.ACTIVE
 
     def _touch(self, now: dt.datetime, event: DomainEvent) -> None:
         self.version += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal
 
 from argon2 import PasswordHasher, profiles
@@ -16,6 +17,7 @@ class Argon2PasswordHasher:
     def __init__(self, profile: Literal["production", "cheap"] = "production") -> None:
         chosen = profiles.RFC_9106_LOW_MEMORY if profile == "production" else profiles.CHEAPEST
         self._hasher = PasswordHasher.from_parameters(chosen)
+        self._decoy: str | None = None
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -28,3 +30,8 @@ class Argon2PasswordHasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
+
+    def spend_verification(self, password: str) -> None:
+        if self._decoy is None:
+            self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
+        self.verify(self._decoy, password)

@@ -20,6 +20,7 @@ import attrs
 
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
 from shequ.application.ports import EventPublisher, OutboxMessage
+from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
     AccountNotFound,
@@ -34,7 +35,7 @@ from shequ.domain.errors import (
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account
-from shequ.domain.ids import CommunityId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, ProductId, SkuId
 
 __all__ = [
     "InMemoryHealthCheck",
@@ -155,6 +156,11 @@ class _Accounts(_Repository[Account]):
         return sorted(found, key=lambda a: (a.created_at, a.id))
 
 
+class _Sessions(_Repository[RefreshSession]):
+    def of_account(self, account_id: AccountId) -> list[RefreshSession]:
+        return self._all(lambda s: s.account_id == account_id and s.revoked_at is None)
+
+
 class _Skus(_Repository[Sku]):
     def get_for_update(self, sku_id: SkuId) -> Sku:
         self.hold_lock()
@@ -230,6 +236,9 @@ class InMemoryUnitOfWork:
     products: _Products
     skus: _Skus
     accounts: _Accounts
+    throttles: _Repository[Throttle]
+    codes: _Repository[SignInCode]
+    sessions: _Sessions
     outbox: _Outbox
 
     def __init__(self, store: InMemoryStore, publisher: EventPublisher | None = None) -> None:
@@ -248,6 +257,9 @@ class InMemoryUnitOfWork:
         self.products = _Products(self._store, "products", ProductNotFound, "product", hold)
         self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU", hold)
         self.accounts = _Accounts(self._store, "accounts", AccountNotFound, "account", hold)
+        self.throttles = _Repository[Throttle](self._store, "throttles", NotFound, "throttle", hold)
+        self.codes = _Repository[SignInCode](self._store, "codes", NotFound, "code", hold)
+        self.sessions = _Sessions(self._store, "sessions", NotFound, "session", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -261,7 +273,16 @@ class InMemoryUnitOfWork:
             self._store.lock.release()
 
     def _repositories(self) -> tuple[_Repository[Any], ...]:
-        return (self.communities, self.sellers, self.products, self.skus, self.accounts)
+        return (
+            self.communities,
+            self.sellers,
+            self.products,
+            self.skus,
+            self.accounts,
+            self.throttles,
+            self.codes,
+            self.sessions,
+        )
 
     def __enter__(self) -> Self:
         self._begin()

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import composite, registry, relationship
 
+from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import (
     Community,
     FreshFacts,
@@ -204,9 +205,42 @@ accounts = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=True),
     sa.Column("status", _enum(AccountStatus, "account_status"), nullable=False),
     sa.Column("memberships", MembershipList(), nullable=False),
+    sa.Column("token_generation", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.UniqueConstraint("phone_lookup", name="uq_accounts_phone_lookup"),
+)
+
+throttles = sa.Table(
+    "throttles",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("window_started_at", UTCDateTime(), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sign_in_codes = sa.Table(
+    "sign_in_codes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("code_digest", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("tries_left", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+refresh_sessions = sa.Table(
+    "refresh_sessions",
+    metadata,
+    _id(primary_key=True),
+    _id("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("secret_digest", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
 )
 
 outbox = sa.Table(
@@ -297,6 +331,15 @@ def start_mappers() -> None:
                 "_pii_key_id": accounts.c.pii_key_id,
             },
         )
-        for cls in (Product, Sku, Account):
-            event.listen(cls, "load", _restore_events)
+        plain: tuple[tuple[type, sa.Table], ...] = (
+            (Throttle, throttles),
+            (SignInCode, sign_in_codes),
+            (RefreshSession, refresh_sessions),
+        )
+        for record, table in plain:
+            mapper_registry.map_imperatively(
+                record, table, version_id_col=table.c.version, version_id_generator=False
+            )
+        for aggregate in (Product, Sku, Account):
+            event.listen(aggregate, "load", _restore_events)
         _started = True

@@ -19,12 +19,14 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     communities,
     outbox,
     products,
+    refresh_sessions,
     sellers,
     sku_listings,
     skus,
 )
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
 from shequ.application.ports import EventPublisher, OutboxMessage
+from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
     AccountNotFound,
@@ -37,7 +39,7 @@ from shequ.domain.errors import (
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account
-from shequ.domain.ids import CommunityId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, ProductId, SkuId
 
 __all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
 
@@ -270,6 +272,25 @@ class _Accounts(_Repository[Account]):
         return [a for a in found if any(m.community_id == community_id for m in a.memberships)]
 
 
+class _Throttles(_Repository[Throttle]):
+    model, not_found, label = Throttle, NotFound, "throttle"
+
+
+class _Codes(_Repository[SignInCode]):
+    model, not_found, label = SignInCode, NotFound, "sign-in code"
+
+
+class _Sessions(_Repository[RefreshSession]):
+    model, not_found, label = RefreshSession, NotFound, "session"
+
+    def of_account(self, account_id: AccountId) -> list[RefreshSession]:
+        return self._many(
+            sa.select(RefreshSession).where(
+                refresh_sessions.c.account_id == account_id, refresh_sessions.c.revoked_at.is_(None)
+            )
+        )
+
+
 class _Outbox:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -309,6 +330,9 @@ class SqlUnitOfWork:
     products: _Products
     skus: _Skus
     accounts: _Accounts
+    throttles: _Throttles
+    codes: _Codes
+    sessions: _Sessions
     outbox: _Outbox
 
     def __init__(
@@ -333,6 +357,8 @@ class SqlUnitOfWork:
         self.communities, self.sellers = _Communities(session), _Sellers(session)
         self.products, self.skus = _Products(session), _Skus(session)
         self.accounts = _Accounts(session, self._cipher)
+        self.throttles, self.codes = _Throttles(session), _Codes(session)
+        self.sessions = _Sessions(session)
         self.outbox = _Outbox(session)
         self._flushed_events = []
 
@@ -350,7 +376,16 @@ class SqlUnitOfWork:
             raise translate(exc) from exc
 
     def _repositories(self) -> tuple[_Repository[Any], ...]:
-        return (self.communities, self.sellers, self.products, self.skus, self.accounts)
+        return (
+            self.communities,
+            self.sellers,
+            self.products,
+            self.skus,
+            self.accounts,
+            self.throttles,
+            self.codes,
+            self.sessions,
+        )
 
     def _touched(self) -> Iterator[Any]:
         for repo in self._repositories():
