@@ -22,6 +22,7 @@ from shequ.domain.errors import (
     InvalidImport,
     NotFound,
     ShequError,
+    Unauthenticated,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ H = TypeVar("H")
 EXIT_CODES: tuple[tuple[type[ShequError], int], ...] = (
     (DomainError, 65),  # InvalidInput included
     (NotFound, 66),
+    (Unauthenticated, 77),
     (Forbidden, 77),
     (Conflict, 75),
     (AdapterError, 69),

@@ -19,9 +19,11 @@ from shequ.domain.errors import (
     InvalidImport,
     InvalidInput,
     NotFound,
+    RateLimited,
     SchemaOutOfDate,
     ShequError,
     StorageUnavailable,
+    Unauthenticated,
 )
 
 __all__ = ["STATUSES", "install_problem_handlers", "problem", "status_for"]
@@ -34,7 +36,9 @@ STATUSES: tuple[tuple[type[ShequError], int], ...] = (
     (InvalidInput, 422),
     (DomainError, 409),
     (NotFound, 404),
+    (Unauthenticated, 401),
     (Forbidden, 403),
+    (RateLimited, 429),
     (Conflict, 409),
     (StorageUnavailable, 503),
     (SchemaOutOfDate, 503),
@@ -42,11 +46,13 @@ STATUSES: tuple[tuple[type[ShequError], int], ...] = (
 )
 _TITLES = {
     400: "Bad request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service unavailable",
@@ -57,7 +63,9 @@ def status_for(error: ShequError) -> int:
     return next((status for family, status in STATUSES if isinstance(error, family)), 500)
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {
         "type": f"urn:shequ:error:{code}",
         "title": _TITLES.get(status, "Error"),
@@ -66,7 +74,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
         "code": code,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def _shequ_error(_: Request, error: Exception) -> JSONResponse:
@@ -78,7 +86,13 @@ async def _shequ_error(_: Request, error: Exception) -> JSONResponse:
         ]
     elif "field" in error.details:
         extra["field"] = error.details["field"]
-    return problem(status_for(error), error.code, error.message, **extra)
+    headers = None
+    if isinstance(error, Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(error, RateLimited):
+        extra["retry_after"] = error.details.get("retry_after", 60)
+        headers = {"Retry-After": str(extra["retry_after"])}
+    return problem(status_for(error), error.code, error.message, headers, **extra)
 
 
 async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
