@@ -21,6 +21,7 @@ from shequ import (
     bootstrap,
 )
 from shequ.adapters.clock import FixedClock
+from shequ.application.policy import CONSOLE
 from shequ.application.ports import Clock
 from shequ.domain.catalog import Community, Product, Seller, SellerKind, Sku
 
@@ -58,14 +59,18 @@ class Catalog:
         self.app, self.clock = app, clock
 
     def community(self, name: str = "阳光花园") -> Community:
-        return self.app.get(CreateCommunityHandler)(CreateCommunity(name=name, city="杭州"))
+        return self.app.get(CreateCommunityHandler)(
+            CreateCommunity(name=name, city="杭州"), actor=CONSOLE
+        )
 
     def seller(self, name: str = "老王生鲜铺", community: Community | None = None) -> Seller:
         if community is None:
             return self.app.get(CreateSellerHandler)(
-                CreateSeller(name=name, kind=SellerKind.PLATFORM)
+                CreateSeller(name=name, kind=SellerKind.PLATFORM), actor=CONSOLE
             )
-        return self.app.get(CreateSellerHandler)(CreateSeller(name=name, community_id=community.id))
+        return self.app.get(CreateSellerHandler)(
+            CreateSeller(name=name, community_id=community.id), actor=CONSOLE
+        )
 
     def product(
         self,
@@ -77,7 +82,7 @@ class Catalog:
     ) -> Product:
         self.clock.advance(later)
         return self.app.get(CreateProductHandler)(
-            CreateProduct(seller_id=seller.id, name=name, category=category)
+            CreateProduct(seller_id=seller.id, name=name, category=category), actor=CONSOLE
         )
 
     def sku(
@@ -99,5 +104,6 @@ class Catalog:
                 stock=stock,
                 on_sale=on_sale,
                 community_ids=tuple(c.id for c in communities),
-            )
+            ),
+            actor=CONSOLE,
         )

@@ -77,6 +77,7 @@ from shequ.application.identity.sign_in import (
     SignOutHandler,
     SignUpHandler,
 )
+from shequ.application.policy import Policy
 from shequ.application.ports import (
     Clock,
     EventPublisher,
@@ -98,6 +99,7 @@ __all__ = [
     "EventsModule",
     "HandlersModule",
     "MemoryStorageModule",
+    "PolicyModule",
     "SecurityModule",
     "SqlStorageModule",
     "bootstrap",
@@ -142,6 +144,15 @@ class ClockModule(Module):
     @provider
     def clock(self) -> Clock:
         return SystemClock()
+
+
+class PolicyModule(Module):
+    """The one authorization policy; bind a subclass of :class:`Policy` for other rules."""
+
+    @singleton
+    @provider
+    def policy(self) -> Policy:
+        return Policy()
 
 
 class EventsModule(Module):
@@ -293,6 +304,7 @@ def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
     modules: list[Module] = [
         ClockModule(),
         EventsModule(),
+        PolicyModule(),
         SecurityModule(settings),
         storage_module(settings),
         HandlersModule(),

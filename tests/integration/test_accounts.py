@@ -17,6 +17,7 @@ from shequ.application.identity.accounts import (
     OpenAccount,
     OpenAccountHandler,
 )
+from shequ.application.policy import CONSOLE
 from shequ.application.ports import PasswordHasher, UnitOfWork
 from shequ.domain.errors import AccountNotFound, CommunityNotFound, Duplicate
 from shequ.domain.identity import Membership, Role
@@ -34,10 +35,13 @@ def test_an_account_round_trips_with_its_roles(app: injector.Injector, catalog: 
             name=NAME,
             password="correct horse",
             memberships=(Membership(Role.RESIDENT, home.id),),
-        )
+        ),
+        actor=CONSOLE,
     )
-    app.get(ChangeRoleHandler)(ChangeRole(account.id, Membership(Role.LEADER, home.id, "p1")))
-    loaded = app.get(GetAccountHandler)(phone=PHONE)
+    app.get(ChangeRoleHandler)(
+        ChangeRole(account.id, Membership(Role.LEADER, home.id, "p1")), actor=CONSOLE
+    )
+    loaded = app.get(GetAccountHandler)(phone=PHONE, actor=CONSOLE)
     assert (loaded.id, loaded.phone, loaded.name) == (account.id, PHONE, NAME)
     assert loaded.memberships == [
         Membership(Role.RESIDENT, home.id),
@@ -45,17 +49,17 @@ def test_an_account_round_trips_with_its_roles(app: injector.Injector, catalog: 
     ]
     assert loaded.password_hash is not None
     assert app.get(PasswordHasher).verify(loaded.password_hash, "correct horse")
-    assert [a.id for a in app.get(ListAccountsHandler)(home.id)] == [account.id]
-    assert app.get(ListAccountsHandler)(catalog.community("别处").id) == []
+    assert [a.id for a in app.get(ListAccountsHandler)(home.id, actor=CONSOLE)] == [account.id]
+    assert app.get(ListAccountsHandler)(catalog.community("别处").id, actor=CONSOLE) == []
     with app.get(UnitOfWork) as uow:
         events = [m.name for m in uow.outbox.pending() if m.name.startswith(("Account", "Role"))]
     assert events == ["AccountCreated", "RoleGranted", "RoleGranted"]
 
 
 def test_one_account_per_phone_number(app: injector.Injector) -> None:
-    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE))
+    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE), actor=CONSOLE)
     with pytest.raises(Duplicate):
-        app.get(OpenAccountHandler)(OpenAccount(phone="+8613812345678"))
+        app.get(OpenAccountHandler)(OpenAccount(phone="+8613812345678"), actor=CONSOLE)
 
 
 @pytest.mark.parametrize("backend", ["memory", "postgres"], indirect=True)
@@ -75,14 +79,17 @@ def test_two_units_opening_the_same_number_cannot_both_win(
 
 def test_unknown_accounts_and_places(app: injector.Injector) -> None:
     with pytest.raises(AccountNotFound):
-        app.get(GetAccountHandler)(phone="13900000000")
+        app.get(GetAccountHandler)(phone="13900000000", actor=CONSOLE)
     with pytest.raises(AccountNotFound):
-        app.get(ChangeRoleHandler)(ChangeRole(AccountId("nobody"), Membership(Role.ADMIN)))
+        app.get(ChangeRoleHandler)(
+            ChangeRole(AccountId("nobody"), Membership(Role.ADMIN)), actor=CONSOLE
+        )
     with pytest.raises(CommunityNotFound):
         app.get(OpenAccountHandler)(
             OpenAccount(
                 phone=PHONE, memberships=(Membership(Role.RESIDENT, CommunityId("nowhere")),)
-            )
+            ),
+            actor=CONSOLE,
         )
 
 
@@ -99,7 +106,7 @@ def raw_rows(app: injector.Injector) -> bytes:
 def test_no_phone_number_or_name_is_stored_in_plain_text(
     app: injector.Injector, backend: str, tmp_path: Path
 ) -> None:
-    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, name=NAME))
+    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, name=NAME), actor=CONSOLE)
     stored = raw_rows(app)
     for secret in (PHONE, NAME, PHONE[-4:] + PHONE[:3]):
         assert secret.encode() not in stored
@@ -114,8 +121,10 @@ def test_no_phone_number_or_name_is_stored_in_plain_text(
 def test_a_sealed_value_moved_to_another_row_does_not_open(app: injector.Injector) -> None:
     from shequ.domain.errors import PersonalDataUnreadable
 
-    first = app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, name=NAME))
-    second = app.get(OpenAccountHandler)(OpenAccount(phone="13900000000", name="李娜"))
+    first = app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, name=NAME), actor=CONSOLE)
+    second = app.get(OpenAccountHandler)(
+        OpenAccount(phone="13900000000", name="李娜"), actor=CONSOLE
+    )
     engine = app.get(Database).engine
     with engine.begin() as connection:
         sealed = connection.execute(
@@ -126,4 +135,4 @@ def test_a_sealed_value_moved_to_another_row_does_not_open(app: injector.Injecto
             {"s": sealed, "i": second.id},
         )
     with pytest.raises(PersonalDataUnreadable):
-        app.get(GetAccountHandler)(second.id)
+        app.get(GetAccountHandler)(second.id, actor=CONSOLE)

@@ -22,7 +22,9 @@ from tests.support import container
 
 @pytest.fixture
 def app(tmp_path: Path, clock: FixedClock) -> injector.Injector:
-    return container(Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}"), clock)
+    return container(
+        Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}", password_profile="cheap"), clock
+    )
 
 
 def run(app: injector.Injector, *args: str) -> Result:
@@ -329,7 +331,11 @@ def test_communities_and_sellers(app: injector.Injector) -> None:
 def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
     exe = shutil.which("shequ", path=os.path.dirname(sys.executable))
     assert exe is not None, "install the project (pip install -e .) so that `shequ` exists"
-    env = {**os.environ, "SHEQU_DATABASE_URL": f"sqlite:///{tmp_path / 'sub.db'}"}
+    env = {
+        **os.environ,
+        "SHEQU_DATABASE_URL": f"sqlite:///{tmp_path / 'sub.db'}",
+        "SHEQU_PASSWORD_PROFILE": "cheap",
+    }
     demo = subprocess.run(
         [exe, "demo"], env=env, capture_output=True, text=True, timeout=120, check=False
     )

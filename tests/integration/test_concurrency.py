@@ -9,6 +9,7 @@ import injector
 import pytest
 
 from shequ import AdjustStock, AdjustStockHandler, StockReason, UnitOfWork
+from shequ.application.policy import CONSOLE
 from shequ.errors import InsufficientStock
 from tests.support import Catalog
 
@@ -36,7 +37,9 @@ def race(workers: int, work: Callable[[int], None]) -> list[BaseException | None
 def test_the_last_units_are_removed_exactly_once(app: injector.Injector, catalog: Catalog) -> None:
     sku = catalog.sku(catalog.product(catalog.seller()), stock=10)
     handlers = [app.get(AdjustStockHandler) for _ in range(30)]
-    outcomes = race(30, lambda i: handlers[i](AdjustStock(sku.id, -1, StockReason.DAMAGE)))
+    outcomes = race(
+        30, lambda i: handlers[i](AdjustStock(sku.id, -1, StockReason.DAMAGE), actor=CONSOLE)
+    )
     assert sum(o is None for o in outcomes) == 10
     assert sum(isinstance(o, InsufficientStock) for o in outcomes) == 20, outcomes
     with app.get(UnitOfWork) as uow:
@@ -48,7 +51,9 @@ def test_the_last_units_are_removed_exactly_once(app: injector.Injector, catalog
 def test_concurrent_restocks_all_count(app: injector.Injector, catalog: Catalog) -> None:
     sku = catalog.sku(catalog.product(catalog.seller()), stock=0)
     handlers = [app.get(AdjustStockHandler) for _ in range(8)]
-    outcomes = race(8, lambda i: handlers[i](AdjustStock(sku.id, i + 1, StockReason.RESTOCK)))
+    outcomes = race(
+        8, lambda i: handlers[i](AdjustStock(sku.id, i + 1, StockReason.RESTOCK), actor=CONSOLE)
+    )
     assert outcomes == [None] * 8
     with app.get(UnitOfWork) as uow:
         assert uow.skus.get(sku.id).stock == sum(range(1, 9))

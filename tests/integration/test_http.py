@@ -12,15 +12,36 @@ from fastapi.testclient import TestClient
 
 from shequ import SeedDemoHandler, Settings
 from shequ.adapters.clock import FixedClock
+from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
+from shequ.application.policy import CONSOLE
+from shequ.domain.identity import Membership, Role
 from shequ.entrypoints.http import create_app
 from tests.support import container
 
 PROBLEM = "application/problem+json"
 
 
+ADMIN_PHONE, ADMIN_PASSWORD = "13800000009", "admin password"
+
+
+def sign_in(client: TestClient, phone: str, password: str) -> None:
+    """Sign the client in; later requests carry its access token."""
+    response = client.post("/v1/auth/sign-in", json={"phone": phone, "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+
 @pytest.fixture
 def client(app: injector.Injector) -> Iterator[TestClient]:
+    """A client signed in as a platform admin."""
+    app.get(OpenAccountHandler)(
+        OpenAccount(
+            phone=ADMIN_PHONE, password=ADMIN_PASSWORD, memberships=(Membership(Role.ADMIN),)
+        ),
+        actor=CONSOLE,
+    )
     with TestClient(create_app(app), raise_server_exceptions=False) as c:
+        sign_in(c, ADMIN_PHONE, ADMIN_PASSWORD)
         yield c
 
 
@@ -97,10 +118,16 @@ def test_a_catalog_is_built_and_browsed_over_http(client: TestClient) -> None:
 def demo_client(tmp_path: Path, clock: FixedClock) -> Iterator[TestClient]:
     from shequ.application.ports import SchemaMigrations
 
-    app = container(Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}"), clock)
+    app = container(
+        Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}", password_profile="cheap"),
+        clock,
+    )
     app.get(SchemaMigrations).upgrade()
-    app.get(SeedDemoHandler)()
+    made = app.get(SeedDemoHandler)(actor=CONSOLE)
+    admin = next(a for a in made.accounts if a.role is Role.ADMIN)
+    assert admin.password is not None
     with TestClient(create_app(app), raise_server_exceptions=False) as c:
+        sign_in(c, admin.phone, admin.password)
         yield c
 
 
@@ -285,7 +312,8 @@ def test_health_is_503_on_a_database_without_the_schema(tmp_path: Path, clock: F
     app = container(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}"), clock)
     with TestClient(create_app(app), raise_server_exceptions=False) as c:
         is_problem(c.get("/healthz"), 503, "schema-out-of-date")
-        is_problem(c.get("/v1/products"), 503, "schema-out-of-date")
+        signing_in = c.post("/v1/auth/sign-in", json={"phone": ADMIN_PHONE, "password": "x" * 9})
+        is_problem(signing_in, 503, "schema-out-of-date")
 
 
 def test_an_unexpected_failure_is_a_500_problem_with_a_reference(

@@ -7,6 +7,7 @@ import pytest
 
 from shequ import ImportCatalog, ImportCatalogHandler, ImportRow, UnitOfWork
 from shequ.application.catalog.search import ProductQuery
+from shequ.application.policy import CONSOLE
 from shequ.errors import InvalidImport
 from tests.support import Catalog
 
@@ -41,7 +42,9 @@ def test_a_large_import_writes_every_row_and_event(
     app: injector.Injector, catalog: Catalog
 ) -> None:
     seller = catalog.seller()
-    report = app.get(ImportCatalogHandler)(ImportCatalog(seller_id=seller.id, rows=rows(1201)))
+    report = app.get(ImportCatalogHandler)(
+        ImportCatalog(seller_id=seller.id, rows=rows(1201)), actor=CONSOLE
+    )
     assert (report.products, report.skus) == (601, 1201)
     assert counts(app) == (601, 1201)
     with app.get(UnitOfWork) as uow:
@@ -55,7 +58,7 @@ def test_a_bad_row_late_in_a_large_file_writes_nothing(
     seller = catalog.seller()
     with pytest.raises(InvalidImport) as caught:
         app.get(ImportCatalogHandler)(
-            ImportCatalog(seller_id=seller.id, rows=rows(1100, bad_at=1050))
+            ImportCatalog(seller_id=seller.id, rows=rows(1100, bad_at=1050)), actor=CONSOLE
         )
     assert caught.value.details["rows"] == [(1052, caught.value.details["rows"][0][1])]
     assert counts(app) == (0, 0)

@@ -25,6 +25,7 @@ from shequ import (
     UnitOfWork,
 )
 from shequ.application.catalog.search import ProductQuery
+from shequ.application.policy import CONSOLE
 from shequ.errors import ConcurrentUpdate, Duplicate, ProductNotFound
 from tests.support import Catalog
 
@@ -44,10 +45,11 @@ def test_every_field_survives_the_round_trip(app: injector.Injector, catalog: Ca
             description="当季\n冷冻",
             media=media,
             fresh=FreshFacts(StorageMethod.FROZEN, 180, harvested),
-        )
+        ),
+        actor=CONSOLE,
     )
     plain = app.get(CreateProductHandler)(
-        CreateProduct(seller_id=seller.id, name="卷纸", category="日用品")
+        CreateProduct(seller_id=seller.id, name="卷纸", category="日用品"), actor=CONSOLE
     )
     sku = catalog.sku(product, price="59.00", stock=7, communities=(community,))
     with app.get(UnitOfWork) as uow:
@@ -152,7 +154,8 @@ def test_the_same_id_twice_is_a_duplicate(app: injector.Injector, catalog: Catal
     product = catalog.product(seller)
     with pytest.raises(Duplicate):
         app.get(CreateProductHandler)(
-            CreateProduct(seller_id=seller.id, name="x", category="y", product_id=product.id)
+            CreateProduct(seller_id=seller.id, name="x", category="y", product_id=product.id),
+            actor=CONSOLE,
         )
 
 
@@ -205,7 +208,7 @@ def names(
     sort: ProductSort = ProductSort.NEWEST,
 ) -> list[str]:
     page = app.get(BrowseProductsHandler)(
-        BrowseProducts(filter=f or ProductFilter(), sort=sort, limit=100)
+        BrowseProducts(filter=f or ProductFilter(), sort=sort, limit=100), actor=CONSOLE
     )
     return [d.product.name for d in page.items]
 
@@ -257,7 +260,8 @@ def test_the_matching_skus_come_with_each_product(
     app: injector.Injector, shelf: dict[str, object]
 ) -> None:
     page = app.get(BrowseProductsHandler)(
-        BrowseProducts(filter=ProductFilter(in_stock=True), sort=ProductSort.PRICE, limit=100)
+        BrowseProducts(filter=ProductFilter(in_stock=True), sort=ProductSort.PRICE, limit=100),
+        actor=CONSOLE,
     )
     assert [[s.spec for s in d.skus] for d in page.items] == [
         ["1颗"],
@@ -291,7 +295,7 @@ def test_pages_cover_every_match_once_in_order(
     seen: list[str] = []
     cursor = None
     for _ in range(10):
-        page = browse(BrowseProducts(sort=sort, cursor=cursor, limit=size))
+        page = browse(BrowseProducts(sort=sort, cursor=cursor, limit=size), actor=CONSOLE)
         seen += [d.product.name for d in page.items]
         cursor = page.next_cursor
         if cursor is None:

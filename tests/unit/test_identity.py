@@ -132,7 +132,8 @@ def test_sealed_text_opens_in_its_own_place_only(text: str) -> None:
     here = CIPHER.context("accounts", "phone", "a1")
     sealed = CIPHER.seal(text, here)
     assert CIPHER.open(sealed, here) == text
-    assert text.encode() not in sealed[20:] or text == ""
+    if len(text.encode()) >= 8:  # shorter strings may turn up in random bytes by chance
+        assert text.encode() not in sealed
     for elsewhere in (
         CIPHER.context("accounts", "phone", "a2"),
         CIPHER.context("accounts", "name", "a1"),

@@ -12,6 +12,7 @@ from shequ import (
     Money,
     UnitOfWork,
 )
+from shequ.application.policy import CONSOLE
 from shequ.domain.catalog import StorageMethod
 from shequ.errors import InvalidImport, SellerNotFound
 from tests.support import Catalog
@@ -54,7 +55,7 @@ def rows(*dicts: dict[str, str]) -> tuple[ImportRow, ...]:
 
 
 def products_in(app: injector.Injector) -> list[str]:
-    page = app.get(BrowseProductsHandler)(BrowseProducts(limit=100))
+    page = app.get(BrowseProductsHandler)(BrowseProducts(limit=100), actor=CONSOLE)
     return sorted(f"{d.product.name}:{len(d.skus)}" for d in page.items)
 
 
@@ -64,11 +65,12 @@ def test_rows_of_the_same_product_become_one_product_with_several_skus(
     seller = catalog.seller()
     community = catalog.community()
     report = app.get(ImportCatalogHandler)(
-        ImportCatalog(seller_id=seller.id, rows=rows(*GOOD), community_ids=(community.id,))
+        ImportCatalog(seller_id=seller.id, rows=rows(*GOOD), community_ids=(community.id,)),
+        actor=CONSOLE,
     )
     assert (report.products, report.skus, report.problems) == (2, 3, ())
     assert products_in(app) == ["五常大米:1", "赣南脐橙:2"]
-    page = app.get(BrowseProductsHandler)(BrowseProducts(limit=100))
+    page = app.get(BrowseProductsHandler)(BrowseProducts(limit=100), actor=CONSOLE)
     rice = next(d for d in page.items if d.product.name == "五常大米")
     assert (rice.skus[0].price, rice.skus[0].list_price, rice.skus[0].on_sale) == (
         Money(6990),
@@ -102,7 +104,7 @@ def test_a_bad_row_in_the_middle_writes_nothing_and_names_its_line(
     bad = {**GOOD[2], **change}
     with pytest.raises(InvalidImport) as caught:
         app.get(ImportCatalogHandler)(
-            ImportCatalog(seller_id=seller.id, rows=rows(GOOD[0], bad, GOOD[1]))
+            ImportCatalog(seller_id=seller.id, rows=rows(GOOD[0], bad, GOOD[1])), actor=CONSOLE
         )
     [(line, reason)] = caught.value.details["rows"]
     assert line == 3 and says in reason
@@ -117,7 +119,8 @@ def test_skipping_bad_rows_loads_the_rest_and_reports_them(
     seller = catalog.seller()
     bad = {**GOOD[2], "price": "12.345"}
     report = app.get(ImportCatalogHandler)(
-        ImportCatalog(seller_id=seller.id, rows=rows(GOOD[0], bad, GOOD[1]), skip_bad_rows=True)
+        ImportCatalog(seller_id=seller.id, rows=rows(GOOD[0], bad, GOOD[1]), skip_bad_rows=True),
+        actor=CONSOLE,
     )
     assert (report.products, report.skus) == (1, 2)
     assert [(p.line, "12.345" in p.reason) for p in report.problems] == [(3, True)]
@@ -132,7 +135,7 @@ def test_rows_that_disagree_about_their_product_are_bad(
     twin = dict(GOOD[0])
     with pytest.raises(InvalidImport) as caught:
         app.get(ImportCatalogHandler)(
-            ImportCatalog(seller_id=seller.id, rows=rows(GOOD[0], other, twin))
+            ImportCatalog(seller_id=seller.id, rows=rows(GOOD[0], other, twin)), actor=CONSOLE
         )
     assert [line for line, _ in caught.value.details["rows"]] == [3, 4]
     assert "line 2" in caught.value.details["rows"][0][1]
@@ -146,17 +149,24 @@ def test_a_bad_header_is_refused_whole(app: injector.Injector, catalog: Catalog)
             ImportCatalog(
                 seller_id=seller.id,
                 rows=rows({"name": "x", "category": "y", "spec": "z", "colour": "red"}),
-            )
+            ),
+            actor=CONSOLE,
         )
 
 
-def test_an_empty_file_and_an_unknown_seller_are_refused(app: injector.Injector) -> None:
+def test_an_empty_file_and_an_unknown_seller_are_refused(
+    app: injector.Injector, catalog: Catalog
+) -> None:
     from shequ import SellerId
 
     with pytest.raises(InvalidImport, match="no rows"):
-        app.get(ImportCatalogHandler)(ImportCatalog(seller_id=SellerId("s"), rows=()))
+        app.get(ImportCatalogHandler)(
+            ImportCatalog(seller_id=catalog.seller().id, rows=()), actor=CONSOLE
+        )
     with pytest.raises(SellerNotFound):
-        app.get(ImportCatalogHandler)(ImportCatalog(seller_id=SellerId("s"), rows=rows(GOOD[0])))
+        app.get(ImportCatalogHandler)(
+            ImportCatalog(seller_id=SellerId("s"), rows=rows(GOOD[0])), actor=CONSOLE
+        )
 
 
 def test_a_row_with_too_many_values_is_bad(app: injector.Injector, catalog: Catalog) -> None:
@@ -165,7 +175,8 @@ def test_a_row_with_too_many_values_is_bad(app: injector.Injector, catalog: Cata
         app.get(ImportCatalogHandler)(
             ImportCatalog(
                 seller_id=seller.id, rows=(ImportRow(line=2, fields=GOOD[0], extra_values=1),)
-            )
+            ),
+            actor=CONSOLE,
         )
     assert "1 value(s) more" in caught.value.details["rows"][0][1]
 
@@ -175,7 +186,9 @@ def test_progress_is_reported_for_every_row_written(
 ) -> None:
     ticks: list[int] = []
     app.get(ImportCatalogHandler)(
-        ImportCatalog(seller_id=catalog.seller().id, rows=rows(*GOOD)), progress=ticks.append
+        ImportCatalog(seller_id=catalog.seller().id, rows=rows(*GOOD)),
+        progress=ticks.append,
+        actor=CONSOLE,
     )
     assert sum(ticks) == 2 * len(GOOD)
 
@@ -188,5 +201,6 @@ def test_progress_counts_skipped_rows_too(app: injector.Injector, catalog: Catal
             seller_id=catalog.seller().id, rows=rows(GOOD[0], bad, GOOD[1]), skip_bad_rows=True
         ),
         progress=ticks.append,
+        actor=CONSOLE,
     )
     assert sum(ticks) == 2 * 3

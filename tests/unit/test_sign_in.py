@@ -24,6 +24,7 @@ from shequ.application.identity.sign_in import (
     SignUpHandler,
     Tokens,
 )
+from shequ.application.policy import CONSOLE
 from shequ.application.ports import Notifier
 from shequ.domain.errors import Duplicate, RateLimited, Unauthenticated
 from tests.support import Catalog, ClockModule, settings
@@ -54,7 +55,7 @@ def app(clock: FixedClock, sent: RecordingNotifier) -> injector.Injector:
 
 @pytest.fixture
 def account(app: injector.Injector) -> None:
-    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, password=PASSWORD))
+    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, password=PASSWORD), actor=CONSOLE)
 
 
 def sign_in(app: injector.Injector, **kwargs: str) -> Tokens:
@@ -154,7 +155,7 @@ def test_signing_out_ends_the_session(app: injector.Injector) -> None:
 @pytest.mark.usefixtures("account")
 def test_signing_out_everywhere_voids_every_token(app: injector.Injector) -> None:
     phone_tokens, laptop_tokens = sign_in(app, password=PASSWORD), sign_in(app, password=PASSWORD)
-    app.get(SignOutEverywhereHandler)(phone_tokens.account_id)
+    app.get(SignOutEverywhereHandler)(phone_tokens.account_id, actor=CONSOLE)
     for tokens in (phone_tokens, laptop_tokens):
         with pytest.raises(Unauthenticated):
             who(app, tokens)

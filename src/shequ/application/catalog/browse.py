@@ -14,6 +14,7 @@ from shequ.application.catalog.search import (
     decode_cursor,
     encode_cursor,
 )
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import UnitOfWork
 from shequ.domain.errors import InvalidInput
 
@@ -38,10 +39,11 @@ class ProductPage:
 
 
 class BrowseProductsHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
 
-    def __call__(self, query: BrowseProducts) -> ProductPage:
+    def __call__(self, query: BrowseProducts, *, actor: Actor) -> ProductPage:
+        self._policy.require(actor, Permission.BROWSE)
         if type(query.limit) is not int or not 1 <= query.limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"page size must be 1 to {MAX_PAGE_SIZE}", field="limit")
         after = decode_cursor(query.cursor, query.filter, query.sort) if query.cursor else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.catalog import Community, Seller, SellerKind
 from shequ.domain.errors import Duplicate
@@ -28,10 +29,11 @@ class CreateCommunity:
 
 
 class CreateCommunityHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
-    def __call__(self, cmd: CreateCommunity) -> Community:
+    def __call__(self, cmd: CreateCommunity, *, actor: Actor) -> Community:
+        self._policy.require(actor, Permission.MANAGE_COMMUNITY)
         community = Community(
             id=cmd.community_id or CommunityId(new_id()),
             name=cmd.name,
@@ -56,10 +58,11 @@ class CreateSeller:
 
 
 class CreateSellerHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
-    def __call__(self, cmd: CreateSeller) -> Seller:
+    def __call__(self, cmd: CreateSeller, *, actor: Actor) -> Seller:
+        self._policy.require(actor, Permission.MANAGE_SELLER, community_id=cmd.community_id)
         seller = Seller(
             id=cmd.seller_id or SellerId(new_id()),
             name=cmd.name,
@@ -78,19 +81,21 @@ class CreateSellerHandler:
 
 
 class ListCommunitiesHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
 
-    def __call__(self) -> list[Community]:
+    def __call__(self, *, actor: Actor) -> list[Community]:
+        self._policy.require(actor, Permission.BROWSE)
         with self._uow as uow:
             return uow.communities.list()
 
 
 class ListSellersHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
 
-    def __call__(self, community_id: CommunityId | None = None) -> list[Seller]:
+    def __call__(self, community_id: CommunityId | None = None, *, actor: Actor) -> list[Seller]:
+        self._policy.require(actor, Permission.BROWSE)
         with self._uow as uow:
             if community_id is not None:
                 uow.communities.get(community_id)

@@ -6,11 +6,13 @@ Ids are derived from names, so seeding twice finds the first seeding and writes 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 
 import attrs
 
-from shequ.application.ports import Clock, UnitOfWork
+from shequ.application.policy import Actor, Permission, Policy
+from shequ.application.ports import Clock, PasswordHasher, UnitOfWork
 from shequ.domain.catalog import (
     Community,
     FreshFacts,
@@ -21,10 +23,11 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
-from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.identity import Account, Membership, Role
+from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
 
-__all__ = ["DemoCatalog", "SeedDemoHandler"]
+__all__ = ["DemoAccount", "DemoCatalog", "SeedDemoHandler"]
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-0d1b-4c39-9a53-2f7b0e5d8c41")
 A, C, F = StorageMethod.AMBIENT, StorageMethod.CHILLED, StorageMethod.FROZEN
@@ -118,21 +121,36 @@ def _demo_id(*names: str) -> str:
 
 
 @attrs.frozen
+class DemoAccount:
+    """A demo account; its password is known only to the seeding that made it."""
+
+    role: Role
+    phone: str
+    password: str | None = attrs.field(repr=False)
+
+
+@attrs.frozen
 class DemoCatalog:
-    """What the demo holds; ``created`` is false when it was already there."""
+    """What the demo holds; ``created`` is false when it was already there (then the
+    passwords are ``None``: they were shown once, when the demo was made)."""
 
     created: bool
     community: Community
     sellers: tuple[Seller, ...]
     products: int
     skus: int
+    accounts: tuple[DemoAccount, ...] = ()
 
 
 class SeedDemoHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, policy: Policy, passwords: PasswordHasher
+    ) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
+        self._passwords = passwords
 
-    def __call__(self) -> DemoCatalog:
+    def __call__(self, *, actor: Actor) -> DemoCatalog:
+        self._policy.require(actor, Permission.CONSOLE)
         community_id = CommunityId(_demo_id("community", "阳光花园"))
         with self._uow as uow:
             existing = uow.communities.find(community_id)
@@ -144,6 +162,12 @@ class SeedDemoHandler:
                     sellers=sellers,
                     products=len(_PRODUCTS),
                     skus=sum(len(p[-1]) for p in _PRODUCTS),
+                    accounts=tuple(
+                        DemoAccount(role, phone, None)
+                        for role, phone, _ in self._people(
+                            community_id, SellerId(_demo_id("seller", "老王生鲜铺"))
+                        )
+                    ),
                 )
             now = self._clock.now()
             community = Community(
@@ -203,6 +227,20 @@ class SeedDemoHandler:
                         )
                     )
                     skus += 1
+            people = []
+            for role, phone, membership in self._people(community_id, grocer.id):
+                password = secrets.token_urlsafe(9)
+                uow.accounts.add(
+                    Account.open(
+                        id=AccountId(_demo_id("account", phone)),
+                        phone=phone,
+                        name=f"演示{role.value}",
+                        password_hash=self._passwords.hash(password),
+                        memberships=(membership,),
+                        now=now,
+                    )
+                )
+                people.append(DemoAccount(role, phone, password))
             uow.commit()
         return DemoCatalog(
             created=True,
@@ -210,4 +248,16 @@ class SeedDemoHandler:
             sellers=(platform, grocer),
             products=len(_PRODUCTS),
             skus=skus,
+            accounts=tuple(people),
         )
+
+    @staticmethod
+    def _people(
+        community_id: CommunityId, grocer_id: SellerId
+    ) -> list[tuple[Role, str, Membership]]:
+        return [
+            (Role.ADMIN, "13800000001", Membership(Role.ADMIN)),
+            (Role.OPERATOR, "13800000002", Membership(Role.OPERATOR, community_id)),
+            (Role.MERCHANT, "13800000003", Membership(Role.MERCHANT, community_id, grocer_id)),
+            (Role.RESIDENT, "13800000004", Membership(Role.RESIDENT, community_id)),
+        ]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.catalog import FreshFacts, Media, Product, Sku, StorageMethod, read_time
 from shequ.domain.errors import InvalidImport, ShequError
@@ -115,11 +116,15 @@ def _yes_no(text: str) -> bool:
 
 
 class ImportCatalogHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
     def __call__(
-        self, cmd: ImportCatalog, progress: Callable[[int], None] | None = None
+        self,
+        cmd: ImportCatalog,
+        progress: Callable[[int], None] | None = None,
+        *,
+        actor: Actor,
     ) -> ImportReport:
         """Validate every row, then write the good ones in one transaction.
 
@@ -128,6 +133,7 @@ class ImportCatalogHandler:
         call. Raises :class:`InvalidImport` (``details["rows"]``: ``(line, reason)`` pairs)
         when a row is bad and ``skip_bad_rows`` is false; nothing is written then.
         """
+        self._authorize(cmd, actor)
         if not cmd.rows:
             raise InvalidImport("the file has no rows to import", rows=[])
         self._check_columns(cmd.rows[0])
@@ -156,6 +162,17 @@ class ImportCatalogHandler:
                 advance(len(chunk))
             uow.commit()
         return ImportReport(products=len(products), skus=len(parsed), problems=tuple(problems))
+
+    def _authorize(self, cmd: ImportCatalog, actor: Actor) -> None:
+        with self._uow as uow:
+            seller = uow.sellers.get(cmd.seller_id)
+            for community_id in cmd.community_ids:
+                uow.communities.get(community_id)
+        self._policy.require(actor, Permission.MANAGE_PRODUCTS, seller=seller)
+        for community_id in cmd.community_ids:
+            self._policy.require(
+                actor, Permission.LIST_IN_COMMUNITY, community_id=community_id, seller=seller
+            )
 
     @staticmethod
     def _check_columns(first: ImportRow) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.catalog import KEEP, FreshFacts, Keep, Media, Product, Sku
 from shequ.domain.errors import Duplicate
@@ -41,10 +42,10 @@ class CreateProduct:
 
 
 class CreateProductHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
-    def __call__(self, cmd: CreateProduct) -> Product:
+    def __call__(self, cmd: CreateProduct, *, actor: Actor) -> Product:
         product = Product.create(
             id=cmd.product_id or ProductId(new_id()),
             seller_id=cmd.seller_id,
@@ -58,7 +59,8 @@ class CreateProductHandler:
             now=self._clock.now(),
         )
         with self._uow as uow:
-            uow.sellers.get(cmd.seller_id)
+            seller = uow.sellers.get(cmd.seller_id)
+            self._policy.require(actor, Permission.MANAGE_PRODUCTS, seller=seller)
             if uow.products.find(product.id) is not None:
                 raise Duplicate(f"product {product.id} exists already")
             uow.products.add(product)
@@ -81,12 +83,14 @@ class EditProduct:
 
 
 class EditProductHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
-    def __call__(self, cmd: EditProduct) -> Product:
+    def __call__(self, cmd: EditProduct, *, actor: Actor) -> Product:
         with self._uow as uow:
             product = uow.products.get(cmd.product_id)
+            seller = uow.sellers.get(product.seller_id)
+            self._policy.require(actor, Permission.MANAGE_PRODUCTS, seller=seller)
             product.edit(
                 now=self._clock.now(),
                 name=cmd.name,
@@ -102,10 +106,11 @@ class EditProductHandler:
 
 
 class GetProductHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
 
-    def __call__(self, product_id: ProductId) -> ProductDetail:
+    def __call__(self, product_id: ProductId, *, actor: Actor) -> ProductDetail:
+        self._policy.require(actor, Permission.BROWSE)
         with self._uow as uow:
             product = uow.products.get(product_id)
             skus = uow.skus.for_products([product_id])[product_id]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import attrs
 
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.application.retry import retry_on_conflict
 from shequ.domain.catalog import KEEP, Keep, Sku, StockReason
@@ -43,10 +44,10 @@ class AddSku:
 
 
 class AddSkuHandler:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
-    def __call__(self, cmd: AddSku) -> Sku:
+    def __call__(self, cmd: AddSku, *, actor: Actor) -> Sku:
         sku = Sku.create(
             id=cmd.sku_id or SkuId(new_id()),
             product_id=cmd.product_id,
@@ -59,9 +60,14 @@ class AddSkuHandler:
             now=self._clock.now(),
         )
         with self._uow as uow:
-            uow.products.get(cmd.product_id)
+            product = uow.products.get(cmd.product_id)
+            seller = uow.sellers.get(product.seller_id)
+            self._policy.require(actor, Permission.MANAGE_PRODUCTS, seller=seller)
             for community_id in sku.community_ids:
                 uow.communities.get(community_id)
+                self._policy.require(
+                    actor, Permission.LIST_IN_COMMUNITY, community_id=community_id, seller=seller
+                )
             if uow.skus.find(sku.id) is not None:
                 raise Duplicate(f"SKU {sku.id} exists already")
             if any(
@@ -75,15 +81,30 @@ class AddSkuHandler:
 
 
 class _SkuChange:
-    """Lock one SKU, change it, commit; start again should a concurrent change still win."""
+    """Lock one SKU, check who asks, change it, commit; start again should a concurrent
+    change still win. ``listing_in`` asks for the right to list in that community instead
+    of the right to manage the seller's products."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
-    def _change(self, sku_id: SkuId, change: Callable[[Sku, UnitOfWork], None]) -> Sku:
+    def _change(
+        self,
+        sku_id: SkuId,
+        change: Callable[[Sku, UnitOfWork], None],
+        actor: Actor,
+        listing_in: CommunityId | None = None,
+    ) -> Sku:
         def attempt() -> Sku:
             with self._uow as uow:
                 sku = uow.skus.get_for_update(sku_id)
+                seller = uow.sellers.get(uow.products.get(sku.product_id).seller_id)
+                if listing_in is None:
+                    self._policy.require(actor, Permission.MANAGE_PRODUCTS, seller=seller)
+                else:
+                    self._policy.require(
+                        actor, Permission.LIST_IN_COMMUNITY, community_id=listing_in, seller=seller
+                    )
                 change(sku, uow)
                 uow.commit()
             return sku
@@ -101,10 +122,11 @@ class ChangeSkuPrice:
 
 
 class ChangeSkuPriceHandler(_SkuChange):
-    def __call__(self, cmd: ChangeSkuPrice) -> Sku:
+    def __call__(self, cmd: ChangeSkuPrice, *, actor: Actor) -> Sku:
         return self._change(
             cmd.sku_id,
             lambda sku, _: sku.change_price(cmd.price, cmd.list_price, now=self._clock.now()),
+            actor,
         )
 
 
@@ -115,14 +137,14 @@ class SetSkuOnSale:
 
 
 class SetSkuOnSaleHandler(_SkuChange):
-    def __call__(self, cmd: SetSkuOnSale) -> Sku:
+    def __call__(self, cmd: SetSkuOnSale, *, actor: Actor) -> Sku:
         def change(sku: Sku, _: UnitOfWork) -> None:
             if cmd.on_sale:
                 sku.put_on_sale(now=self._clock.now())
             else:
                 sku.take_off_sale(now=self._clock.now())
 
-        return self._change(cmd.sku_id, change)
+        return self._change(cmd.sku_id, change, actor)
 
 
 @attrs.frozen
@@ -135,7 +157,7 @@ class SetSkuListing:
 
 
 class SetSkuListingHandler(_SkuChange):
-    def __call__(self, cmd: SetSkuListing) -> Sku:
+    def __call__(self, cmd: SetSkuListing, *, actor: Actor) -> Sku:
         def change(sku: Sku, uow: UnitOfWork) -> None:
             if cmd.listed:
                 uow.communities.get(cmd.community_id)
@@ -143,7 +165,7 @@ class SetSkuListingHandler(_SkuChange):
             else:
                 sku.unlist(cmd.community_id, now=self._clock.now())
 
-        return self._change(cmd.sku_id, change)
+        return self._change(cmd.sku_id, change, actor, listing_in=cmd.community_id)
 
 
 @attrs.frozen
@@ -157,12 +179,13 @@ class AdjustStock:
 
 
 class AdjustStockHandler(_SkuChange):
-    def __call__(self, cmd: AdjustStock) -> Sku:
+    def __call__(self, cmd: AdjustStock, *, actor: Actor) -> Sku:
         return self._change(
             cmd.sku_id,
             lambda sku, _: sku.adjust_stock(
                 cmd.delta, cmd.reason, now=self._clock.now(), note=cmd.note
             ),
+            actor,
         )
 
 
@@ -176,17 +199,19 @@ class CountStock:
 
 
 class CountStockHandler(_SkuChange):
-    def __call__(self, cmd: CountStock) -> Sku:
+    def __call__(self, cmd: CountStock, *, actor: Actor) -> Sku:
         return self._change(
             cmd.sku_id,
             lambda sku, _: sku.count_stock(cmd.counted, now=self._clock.now(), note=cmd.note),
+            actor,
         )
 
 
 class GetSkuHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
 
-    def __call__(self, sku_id: SkuId) -> Sku:
+    def __call__(self, sku_id: SkuId, *, actor: Actor) -> Sku:
+        self._policy.require(actor, Permission.BROWSE)
         with self._uow as uow:
             return uow.skus.get(sku_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, PasswordHasher, UnitOfWork
 from shequ.application.retry import retry_on_conflict
 from shequ.domain.errors import AccountNotFound, Duplicate, InvalidInput
@@ -45,8 +46,8 @@ class OpenAccount:
 
 
 class _AccountCase:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow, self._clock = uow, clock
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
     def _check_scope(self, uow: UnitOfWork, membership: Membership) -> None:
         if membership.community_id is not None:
@@ -58,11 +59,14 @@ class _AccountCase:
 class OpenAccountHandler(_AccountCase):
     """Open an account for a phone number; one account per number."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, passwords: PasswordHasher) -> None:
-        super().__init__(uow, clock)
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, policy: Policy, passwords: PasswordHasher
+    ) -> None:
+        super().__init__(uow, clock, policy)
         self._passwords = passwords
 
-    def __call__(self, cmd: OpenAccount) -> Account:
+    def __call__(self, cmd: OpenAccount, *, actor: Actor) -> Account:
+        self._policy.require(actor, Permission.MANAGE_ACCOUNTS, roles=cmd.memberships)
         now = self._clock.now()
         password_hash = (
             None if cmd.password is None else self._passwords.hash(check_password(cmd.password))
@@ -95,7 +99,9 @@ class ChangeRole:
 
 
 class ChangeRoleHandler(_AccountCase):
-    def __call__(self, cmd: ChangeRole) -> Account:
+    def __call__(self, cmd: ChangeRole, *, actor: Actor) -> Account:
+        self._policy.require(actor, Permission.MANAGE_ACCOUNTS, roles=(cmd.membership,))
+
         def attempt() -> Account:
             with self._uow as uow:
                 account = uow.accounts.get(cmd.account_id)
@@ -111,25 +117,38 @@ class ChangeRoleHandler(_AccountCase):
 
 
 class GetAccountHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    """One account, to itself, to admins and to the operators of its communities. To anyone
+    else it does not exist: a lookup by phone number must not tell who has an account."""
 
-    def __call__(self, account_id: AccountId | None = None, *, phone: str | None = None) -> Account:
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
+
+    def __call__(
+        self, account_id: AccountId | None = None, *, phone: str | None = None, actor: Actor
+    ) -> Account:
         """By id, or by phone number."""
         with self._uow as uow:
             if account_id is not None:
-                return uow.accounts.get(account_id)
-            found = uow.accounts.find_by_phone(normalise_phone(phone or ""))
-        if found is None:
-            raise AccountNotFound("no account has this phone number")
+                found = uow.accounts.find(account_id)
+            else:
+                found = uow.accounts.find_by_phone(normalise_phone(phone or ""))
+        if found is None or not self._may_see(actor, found):
+            raise AccountNotFound("no such account")
         return found
+
+    def _may_see(self, actor: Actor, account: Account) -> bool:
+        return actor.account_id == account.id or any(
+            self._policy.allows(actor, Permission.READ_ACCOUNTS, community_id=m.community_id)
+            for m in [*account.memberships, Membership(Role.ADMIN)]
+        )
 
 
 class ListAccountsHandler:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
 
-    def __call__(self, community_id: CommunityId | None = None) -> list[Account]:
+    def __call__(self, community_id: CommunityId | None = None, *, actor: Actor) -> list[Account]:
+        self._policy.require(actor, Permission.READ_ACCOUNTS, community_id=community_id)
         with self._uow as uow:
             if community_id is not None:
                 uow.communities.get(community_id)

@@ -14,6 +14,7 @@ import secrets
 import attrs
 
 from shequ.application.identity.accounts import check_password
+from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import (
     Clock,
     Notifier,
@@ -318,9 +319,23 @@ class SignOutHandler(_Auth):
 
 
 class SignOutEverywhereHandler(_Auth):
-    """End every session of an account and void its access tokens at once."""
+    """End every session of an account and void its access tokens at once: the account
+    itself, or an admin, may ask."""
 
-    def __call__(self, account_id: AccountId) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        digest: SecretDigest,
+        tokens: TokenIssuer,
+        policy: Policy,
+    ) -> None:
+        super().__init__(uow, clock, digest, tokens)
+        self._policy = policy
+
+    def __call__(self, account_id: AccountId, *, actor: Actor) -> None:
+        if actor.account_id != account_id:
+            self._policy.require(actor, Permission.MANAGE_ACCOUNTS)
         with self._uow as uow:
             account = uow.accounts.get(account_id)
             for session in uow.sessions.of_account(account_id):

@@ -13,6 +13,7 @@ from shequ.application.identity.accounts import (
     OpenAccount,
     OpenAccountHandler,
 )
+from shequ.application.policy import CONSOLE
 from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import AccountId, CommunityId
 from shequ.entrypoints.cli.main import emit_json, get, table
@@ -78,7 +79,8 @@ def create(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     memberships = (_membership(role, community_id, scope_id),) if role else ()
     account = get(ctx, OpenAccountHandler)(
-        OpenAccount(phone=phone, name=name, password=password, memberships=memberships)
+        OpenAccount(phone=phone, name=name, password=password, memberships=memberships),
+        actor=CONSOLE,
     )
     _show(account, as_json, "opened")
 
@@ -100,7 +102,8 @@ def grant(
     if role is None:
         raise click.UsageError("--role is required")
     account = get(ctx, ChangeRoleHandler)(
-        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=True)
+        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=True),
+        actor=CONSOLE,
     )
     _show(account, as_json, "granted")
 
@@ -122,7 +125,8 @@ def revoke(
     if role is None:
         raise click.UsageError("--role is required")
     account = get(ctx, ChangeRoleHandler)(
-        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=False)
+        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=False),
+        actor=CONSOLE,
     )
     _show(account, as_json, "revoked")
 
@@ -133,7 +137,9 @@ def revoke(
 @click.pass_context
 def list_accounts(ctx: click.Context, community_id: str | None, as_json: bool) -> None:
     """List accounts, phone numbers masked."""
-    found = get(ctx, ListAccountsHandler)(CommunityId(community_id) if community_id else None)
+    found = get(ctx, ListAccountsHandler)(
+        CommunityId(community_id) if community_id else None, actor=CONSOLE
+    )
     if as_json:
         emit_json([AccountOut.of(a) for a in found], AccountOut)
         return

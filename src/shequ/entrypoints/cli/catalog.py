@@ -38,6 +38,7 @@ from shequ.application.catalog.skus import (
     SetSkuOnSale,
     SetSkuOnSaleHandler,
 )
+from shequ.application.policy import CONSOLE
 from shequ.domain.catalog import (
     KEEP,
     FreshFacts,
@@ -187,7 +188,8 @@ def add_product(
             description=description or "",
             media=_media(images, videos, name),
             fresh=_fresh(storage, shelf_life_days, harvested_at),
-        )
+        ),
+        actor=CONSOLE,
     )
     _show_product(product, (), as_json)
 
@@ -232,7 +234,7 @@ def edit_product(
         fresh = _fresh(storage, shelf_life_days, harvested_at)
     media: tuple[Media, ...] | Keep = KEEP
     if images or videos:
-        alt = name or get(ctx, GetProductHandler)(ProductId(product_id)).product.name
+        alt = name or get(ctx, GetProductHandler)(ProductId(product_id), actor=CONSOLE).product.name
         media = _media(images, videos, alt)
     product = get(ctx, EditProductHandler)(
         EditProduct(
@@ -244,9 +246,10 @@ def edit_product(
             description=keep(description),
             media=media,
             fresh=fresh,
-        )
+        ),
+        actor=CONSOLE,
     )
-    detail = get(ctx, GetProductHandler)(product.id)
+    detail = get(ctx, GetProductHandler)(product.id, actor=CONSOLE)
     _show_product(detail.product, detail.skus, as_json)
 
 
@@ -281,7 +284,8 @@ def add_sku(
             stock=stock,
             on_sale=on_sale,
             community_ids=tuple(CommunityId(c) for c in communities),
-        )
+        ),
+        actor=CONSOLE,
     )
     _show_sku(sku, as_json, "added")
 
@@ -308,7 +312,8 @@ def price(
     if list_price is not None:
         new_list_price = Money.parse(list_price)
     sku = get(ctx, ChangeSkuPriceHandler)(
-        ChangeSkuPrice(sku_id=SkuId(sku_id), price=Money.parse(price), list_price=new_list_price)
+        ChangeSkuPrice(sku_id=SkuId(sku_id), price=Money.parse(price), list_price=new_list_price),
+        actor=CONSOLE,
     )
     _show_sku(sku, as_json, "priced")
 
@@ -320,7 +325,9 @@ def price(
 def on_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
     """Put a SKU on sale."""
     _show_sku(
-        get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=True)), as_json, "on sale"
+        get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=True), actor=CONSOLE),
+        as_json,
+        "on sale",
     )
 
 
@@ -331,7 +338,7 @@ def on_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
 def off_sale(ctx: click.Context, sku_id: str, as_json: bool) -> None:
     """Take a SKU off sale."""
     _show_sku(
-        get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=False)),
+        get(ctx, SetSkuOnSaleHandler)(SetSkuOnSale(SkuId(sku_id), on_sale=False), actor=CONSOLE),
         as_json,
         "off sale",
     )
@@ -350,7 +357,8 @@ def list_in(
     sku = get(ctx, SetSkuListingHandler)(
         SetSkuListing(
             sku_id=SkuId(sku_id), community_id=CommunityId(community_id), listed=not remove
-        )
+        ),
+        actor=CONSOLE,
     )
     _show_sku(sku, as_json, "unlisted" if remove else "listed")
 
@@ -386,7 +394,7 @@ def stock(
         raise click.UsageError("--set records a stocktake; it takes no --reason")
     if counted is not None:
         sku = get(ctx, CountStockHandler)(
-            CountStock(sku_id=SkuId(sku_id), counted=counted, note=note)
+            CountStock(sku_id=SkuId(sku_id), counted=counted, note=note), actor=CONSOLE
         )
     else:
         for value, option in ((add, "--add"), (remove, "--remove")):
@@ -402,7 +410,8 @@ def stock(
                 delta=delta,
                 reason=StockReason(reason) if reason else default,
                 note=note,
-            )
+            ),
+            actor=CONSOLE,
         )
     _show_sku(sku, as_json, "stock adjusted")
 
@@ -452,11 +461,14 @@ def list_products(
     query = BrowseProducts(
         filter=query_filter, sort=ProductSort(sort), cursor=cursor, limit=limit or 100
     )
-    page = browse(query)
+    page = browse(query, actor=CONSOLE)
     items = list(page.items)
     while limit is None and page.next_cursor is not None:
         page = browse(
-            BrowseProducts(filter=query_filter, sort=query.sort, cursor=page.next_cursor, limit=100)
+            BrowseProducts(
+                filter=query_filter, sort=query.sort, cursor=page.next_cursor, limit=100
+            ),
+            actor=CONSOLE,
         )
         items.extend(page.items)
     next_cursor = page.next_cursor if limit is not None else None
@@ -490,7 +502,7 @@ def list_products(
 @click.pass_context
 def show(ctx: click.Context, product_id: str, as_json: bool) -> None:
     """Show one product with all its SKUs."""
-    detail = get(ctx, GetProductHandler)(ProductId(product_id))
+    detail = get(ctx, GetProductHandler)(ProductId(product_id), actor=CONSOLE)
     _show_product(detail.product, detail.skus, as_json)
 
 
@@ -559,6 +571,7 @@ def import_csv(
                 community_ids=tuple(CommunityId(c) for c in communities),
             ),
             progress=advance,
+            actor=CONSOLE,
         )
     finally:
         done()

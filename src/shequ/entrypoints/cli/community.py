@@ -12,6 +12,7 @@ from shequ.application.catalog.communities import (
     ListCommunitiesHandler,
     ListSellersHandler,
 )
+from shequ.application.policy import CONSOLE
 from shequ.domain.catalog import SellerKind
 from shequ.domain.ids import CommunityId
 from shequ.entrypoints.cli.main import emit_json, get, table
@@ -36,7 +37,7 @@ def community() -> None:
 def add_community(ctx: click.Context, name: str, city: str, district: str, as_json: bool) -> None:
     """Create a community."""
     created = get(ctx, CreateCommunityHandler)(
-        CreateCommunity(name=name, city=city, district=district)
+        CreateCommunity(name=name, city=city, district=district), actor=CONSOLE
     )
     if as_json:
         emit_json(CommunityOut.of(created))
@@ -49,7 +50,7 @@ def add_community(ctx: click.Context, name: str, city: str, district: str, as_js
 @click.pass_context
 def list_communities(ctx: click.Context, as_json: bool) -> None:
     """List communities by name."""
-    found = get(ctx, ListCommunitiesHandler)()
+    found = get(ctx, ListCommunitiesHandler)(actor=CONSOLE)
     if as_json:
         emit_json([CommunityOut.of(c) for c in found], CommunityOut)
     else:
@@ -84,7 +85,8 @@ def add_seller(
             name=name,
             kind=SellerKind(kind),
             community_id=CommunityId(community_id) if community_id else None,
-        )
+        ),
+        actor=CONSOLE,
     )
     if as_json:
         emit_json(SellerOut.of(created))
@@ -98,7 +100,9 @@ def add_seller(
 @click.pass_context
 def list_sellers(ctx: click.Context, community_id: str | None, as_json: bool) -> None:
     """List sellers by name."""
-    found = get(ctx, ListSellersHandler)(CommunityId(community_id) if community_id else None)
+    found = get(ctx, ListSellersHandler)(
+        CommunityId(community_id) if community_id else None, actor=CONSOLE
+    )
     if as_json:
         emit_json([SellerOut.of(s) for s in found], SellerOut)
     else:

@@ -7,6 +7,7 @@ import json
 import click
 
 from shequ.application.catalog.demo import SeedDemoHandler
+from shequ.application.policy import CONSOLE
 from shequ.application.ports import SchemaMigrations
 from shequ.domain.errors import AdapterError
 from shequ.entrypoints.cli.main import get
@@ -47,7 +48,10 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     Upgrades the schema first. Running it again finds the demo and writes nothing.
     """
     get(ctx, SchemaMigrations).upgrade()
-    made = get(ctx, SeedDemoHandler)()
+    made = get(ctx, SeedDemoHandler)(actor=CONSOLE)
+    people = [
+        {"role": a.role.value, "phone": a.phone, "password": a.password} for a in made.accounts
+    ]
     if as_json:
         click.echo(
             json.dumps(
@@ -57,6 +61,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                     "sellers": [SellerOut.of(s).model_dump(mode="json") for s in made.sellers],
                     "products": made.products,
                     "skus": made.skus,
+                    "accounts": people,
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -68,7 +73,17 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     for s in made.sellers:
         click.echo(f"  seller {s.name} ({s.kind.value}): {s.id}")
     click.echo(f"  {made.products} products with {made.skus} SKUs in 生鲜, 粮油 and 日用品")
-    click.echo("next: shequ catalog list   ·   shequ serve, then GET /v1/products")
+    if made.created:
+        click.echo("  accounts (the passwords are shown this once):")
+    else:
+        click.echo(
+            "  accounts (passwords were shown when the demo was made; or sign in "
+            "with a code, which the console notifier logs):"
+        )
+    for person in people:
+        secret = f"  password {person['password']}" if person["password"] else ""
+        click.echo(f"    {person['role']:<9} phone {person['phone']}{secret}")
+    click.echo("next: shequ catalog list   ·   shequ serve, then POST /v1/auth/sign-in")
 
 
 @click.command()

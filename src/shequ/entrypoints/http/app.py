@@ -11,6 +11,7 @@ from injector import Injector
 
 from shequ.application.ports import HealthCheck
 from shequ.domain.errors import ShequError
+from shequ.entrypoints.http.auth import router as auth_router
 from shequ.entrypoints.http.catalog import router as catalog_router
 from shequ.entrypoints.http.deps import resolve
 from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
@@ -28,6 +29,7 @@ def create_app(container: Injector) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
+    app.include_router(auth_router)
     app.include_router(catalog_router)
 
     @app.get("/healthz", tags=["health"])

@@ -42,7 +42,7 @@ from shequ.domain.catalog import KEEP, SellerKind
 from shequ.domain.errors import InvalidInput
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
-from shequ.entrypoints.http.deps import resolve
+from shequ.entrypoints.http.deps import CurrentActor, resolve
 from shequ.entrypoints.http.models import (
     CommunityIn,
     OnSaleIn,
@@ -66,24 +66,28 @@ def _fen(value: int | None) -> Money | None:
 
 @router.post("/communities", status_code=201, tags=["communities"])
 def create_community(
+    actor: CurrentActor,
     body: CommunityIn,
     create: Annotated[CreateCommunityHandler, Depends(resolve(CreateCommunityHandler))],
 ) -> CommunityOut:
     return CommunityOut.of(
-        create(CreateCommunity(name=body.name, city=body.city, district=body.district))
+        create(CreateCommunity(name=body.name, city=body.city, district=body.district), actor=actor)
     )
 
 
 @router.get("/communities", tags=["communities"])
 def list_communities(
+    actor: CurrentActor,
     list_all: Annotated[ListCommunitiesHandler, Depends(resolve(ListCommunitiesHandler))],
 ) -> list[CommunityOut]:
-    return [CommunityOut.of(c) for c in list_all()]
+    return [CommunityOut.of(c) for c in list_all(actor=actor)]
 
 
 @router.post("/sellers", status_code=201, tags=["sellers"])
 def create_seller(
-    body: SellerIn, create: Annotated[CreateSellerHandler, Depends(resolve(CreateSellerHandler))]
+    actor: CurrentActor,
+    body: SellerIn,
+    create: Annotated[CreateSellerHandler, Depends(resolve(CreateSellerHandler))],
 ) -> SellerOut:
     return SellerOut.of(
         create(
@@ -91,21 +95,27 @@ def create_seller(
                 name=body.name,
                 kind=SellerKind(body.kind),
                 community_id=CommunityId(body.community_id) if body.community_id else None,
-            )
+            ),
+            actor=actor,
         )
     )
 
 
 @router.get("/sellers", tags=["sellers"])
 def list_sellers(
+    actor: CurrentActor,
     list_sellers: Annotated[ListSellersHandler, Depends(resolve(ListSellersHandler))],
     community: str | None = None,
 ) -> list[SellerOut]:
-    return [SellerOut.of(s) for s in list_sellers(CommunityId(community) if community else None)]
+    return [
+        SellerOut.of(s)
+        for s in list_sellers(CommunityId(community) if community else None, actor=actor)
+    ]
 
 
 @router.get("/products", tags=["products"])
 def browse_products(
+    actor: CurrentActor,
     browse: Annotated[BrowseProductsHandler, Depends(resolve(BrowseProductsHandler))],
     community: str | None = None,
     category: str | None = None,
@@ -135,13 +145,15 @@ def browse_products(
                 sort=sort,
                 cursor=cursor,
                 limit=limit,
-            )
+            ),
+            actor=actor,
         )
     )
 
 
 @router.post("/products", status_code=201, tags=["products"])
 def create_product(
+    actor: CurrentActor,
     body: ProductIn,
     create: Annotated[CreateProductHandler, Depends(resolve(CreateProductHandler))],
 ) -> ProductOut:
@@ -156,20 +168,24 @@ def create_product(
                 description=body.description,
                 media=tuple(m.to_domain() for m in body.media),
                 fresh=body.fresh.to_domain() if body.fresh else None,
-            )
+            ),
+            actor=actor,
         )
     )
 
 
 @router.get("/products/{product_id}", tags=["products"])
 def get_product(
-    product_id: str, get: Annotated[GetProductHandler, Depends(resolve(GetProductHandler))]
+    actor: CurrentActor,
+    product_id: str,
+    get: Annotated[GetProductHandler, Depends(resolve(GetProductHandler))],
 ) -> ProductOut:
-    return ProductOut.of_detail(get(ProductId(product_id)))
+    return ProductOut.of_detail(get(ProductId(product_id), actor=actor))
 
 
 @router.patch("/products/{product_id}", tags=["products"])
 def edit_product(
+    actor: CurrentActor,
     product_id: str,
     body: ProductPatch,
     edit: Annotated[EditProductHandler, Depends(resolve(EditProductHandler))],
@@ -189,14 +205,18 @@ def edit_product(
             description=body.description if body.description is not None else KEEP,
             media=tuple(m.to_domain() for m in body.media) if body.media is not None else KEEP,
             fresh=(body.fresh.to_domain() if body.fresh else None) if "fresh" in given else KEEP,
-        )
+        ),
+        actor=actor,
     )
-    return ProductOut.of_detail(get(ProductId(product_id)))
+    return ProductOut.of_detail(get(ProductId(product_id), actor=actor))
 
 
 @router.post("/products/{product_id}/skus", status_code=201, tags=["skus"])
 def add_sku(
-    product_id: str, body: SkuIn, add: Annotated[AddSkuHandler, Depends(resolve(AddSkuHandler))]
+    actor: CurrentActor,
+    product_id: str,
+    body: SkuIn,
+    add: Annotated[AddSkuHandler, Depends(resolve(AddSkuHandler))],
 ) -> SkuOut:
     return SkuOut.of(
         add(
@@ -208,18 +228,22 @@ def add_sku(
                 stock=body.stock,
                 on_sale=body.on_sale,
                 community_ids=tuple(CommunityId(c) for c in body.community_ids),
-            )
+            ),
+            actor=actor,
         )
     )
 
 
 @router.get("/skus/{sku_id}", tags=["skus"])
-def get_sku(sku_id: str, get: Annotated[GetSkuHandler, Depends(resolve(GetSkuHandler))]) -> SkuOut:
-    return SkuOut.of(get(SkuId(sku_id)))
+def get_sku(
+    actor: CurrentActor, sku_id: str, get: Annotated[GetSkuHandler, Depends(resolve(GetSkuHandler))]
+) -> SkuOut:
+    return SkuOut.of(get(SkuId(sku_id), actor=actor))
 
 
 @router.put("/skus/{sku_id}/price", tags=["skus"])
 def change_price(
+    actor: CurrentActor,
     sku_id: str,
     body: PriceIn,
     change: Annotated[ChangeSkuPriceHandler, Depends(resolve(ChangeSkuPriceHandler))],
@@ -232,22 +256,25 @@ def change_price(
                 list_price=_fen(body.list_price_fen)
                 if "list_price_fen" in body.model_fields_set
                 else KEEP,
-            )
+            ),
+            actor=actor,
         )
     )
 
 
 @router.put("/skus/{sku_id}/on-sale", tags=["skus"])
 def set_on_sale(
+    actor: CurrentActor,
     sku_id: str,
     body: OnSaleIn,
     change: Annotated[SetSkuOnSaleHandler, Depends(resolve(SetSkuOnSaleHandler))],
 ) -> SkuOut:
-    return SkuOut.of(change(SetSkuOnSale(sku_id=SkuId(sku_id), on_sale=body.on_sale)))
+    return SkuOut.of(change(SetSkuOnSale(sku_id=SkuId(sku_id), on_sale=body.on_sale), actor=actor))
 
 
 @router.post("/skus/{sku_id}/stock-adjustments", tags=["skus"])
 def adjust_stock(
+    actor: CurrentActor,
     sku_id: str,
     body: StockIn,
     adjust: Annotated[AdjustStockHandler, Depends(resolve(AdjustStockHandler))],
@@ -259,31 +286,40 @@ def adjust_stock(
         raise InvalidInput("give exactly one of delta or counted", field="delta")
     if body.counted is not None:
         return SkuOut.of(
-            count(CountStock(sku_id=SkuId(sku_id), counted=body.counted, note=body.note))
+            count(
+                CountStock(sku_id=SkuId(sku_id), counted=body.counted, note=body.note), actor=actor
+            )
         )
     if body.reason is None:
         raise InvalidInput("a stock change by delta needs a reason", field="reason")
     assert body.delta is not None  # noqa: S101 - checked above
     return SkuOut.of(
         adjust(
-            AdjustStock(sku_id=SkuId(sku_id), delta=body.delta, reason=body.reason, note=body.note)
+            AdjustStock(sku_id=SkuId(sku_id), delta=body.delta, reason=body.reason, note=body.note),
+            actor=actor,
         )
     )
 
 
 @router.put("/skus/{sku_id}/listings/{community_id}", tags=["skus"])
 def list_sku(
+    actor: CurrentActor,
     sku_id: str,
     community_id: str,
     change: Annotated[SetSkuListingHandler, Depends(resolve(SetSkuListingHandler))],
 ) -> SkuOut:
-    return SkuOut.of(change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), True)))
+    return SkuOut.of(
+        change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), True), actor=actor)
+    )
 
 
 @router.delete("/skus/{sku_id}/listings/{community_id}", tags=["skus"])
 def unlist_sku(
+    actor: CurrentActor,
     sku_id: str,
     community_id: str,
     change: Annotated[SetSkuListingHandler, Depends(resolve(SetSkuListingHandler))],
 ) -> SkuOut:
-    return SkuOut.of(change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), False)))
+    return SkuOut.of(
+        change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), False), actor=actor)
+    )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from injector import Injector
 
-__all__ = ["resolve"]
+from shequ.application.identity.sign_in import Authenticate, AuthenticateHandler
+from shequ.application.policy import Actor
+from shequ.domain.errors import Unauthenticated
+
+__all__ = ["CurrentActor", "client_of", "current_actor", "resolve"]
 
 H = TypeVar("H")
 
@@ -22,3 +27,26 @@ def resolve(kind: type[H]) -> Callable[[Request], H]:
 
     dependency.__name__ = f"resolve_{kind.__name__}"
     return dependency
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/sign-in")
+
+
+def current_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """The signed-in account behind the request's bearer token; 401 without a valid one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("sign in first: send Authorization: Bearer <access token>")
+    container: Injector = request.app.state.container
+    account = container.get(AuthenticateHandler)(Authenticate(credentials.credentials))
+    return Actor.of(account)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def client_of(request: Request) -> str:
+    """What identifies the caller for throttling: its address."""
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,149 @@
+"""The one authorization policy: who may do what, where.
+
+Every use case asks :class:`Policy` before it acts; entrypoints only say who asks
+(an :class:`Actor`). Embedding teams who need other rules bind their own subclass.
+
+==================  ============================================================
+permission          granted to
+==================  ============================================================
+browse              any signed-in account
+manage community    platform admins
+manage seller       admins; a community's operator, for merchants of it
+manage products     admins; the seller's own merchant staff; for a local
+                    merchant, the operator of its community
+list in community   admins; that community's operator; the seller's merchant
+                    staff, in the seller's own community
+manage accounts     admins; a community's operator, for the resident, leader,
+                    merchant and rider roles of that community
+read accounts       admins; a community's operator, for that community
+console             the operations console (the `shequ` command) only
+==================  ============================================================
+
+The console actor is the operator at the server's shell: it may do everything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from shequ.domain.catalog import Seller
+from shequ.domain.errors import Forbidden, Unauthenticated
+from shequ.domain.identity import Account, Membership, Role
+from shequ.domain.ids import AccountId, CommunityId
+
+__all__ = ["CONSOLE", "Actor", "Permission", "Policy"]
+
+
+@attrs.frozen
+class Actor:
+    """Who asks: a signed-in account and its roles, or the operations console."""
+
+    account_id: AccountId | None
+    memberships: frozenset[Membership] = frozenset()
+    console: bool = False
+
+    @classmethod
+    def of(cls, account: Account) -> Actor:
+        return cls(account_id=account.id, memberships=frozenset(account.memberships))
+
+    def holds(
+        self, role: Role, community_id: CommunityId | None = None, scope_id: str | None = None
+    ) -> bool:
+        return any(
+            m.role is role
+            and (community_id is None or m.community_id == community_id)
+            and (scope_id is None or m.scope_id == scope_id)
+            for m in self.memberships
+        )
+
+    @property
+    def admin(self) -> bool:
+        return self.console or self.holds(Role.ADMIN)
+
+
+CONSOLE = Actor(account_id=None, console=True)
+
+
+class Permission(enum.StrEnum):
+    BROWSE = "browse"
+    MANAGE_COMMUNITY = "manage community"
+    MANAGE_SELLER = "manage seller"
+    MANAGE_PRODUCTS = "manage products"
+    LIST_IN_COMMUNITY = "list in community"
+    MANAGE_ACCOUNTS = "manage accounts"
+    READ_ACCOUNTS = "read accounts"
+    CONSOLE = "console"
+
+
+_DELEGABLE = frozenset({Role.RESIDENT, Role.LEADER, Role.MERCHANT, Role.RIDER})
+
+
+class Policy:
+    """Decides; raises :class:`Forbidden` (or :class:`Unauthenticated`) when the answer is no."""
+
+    def require(
+        self,
+        actor: Actor,
+        permission: Permission,
+        *,
+        community_id: CommunityId | None = None,
+        seller: Seller | None = None,
+        roles: Iterable[Membership] = (),
+    ) -> None:
+        if not self.allows(
+            actor, permission, community_id=community_id, seller=seller, roles=roles
+        ):
+            if actor.account_id is None and not actor.console:
+                raise Unauthenticated("sign in first")
+            raise Forbidden(f"you may not {permission.value} here")
+
+    def allows(
+        self,
+        actor: Actor,
+        permission: Permission,
+        *,
+        community_id: CommunityId | None = None,
+        seller: Seller | None = None,
+        roles: Iterable[Membership] = (),
+    ) -> bool:
+        if actor.account_id is None and not actor.console:
+            return False
+        if actor.admin:
+            return permission is not Permission.CONSOLE or actor.console
+        match permission:
+            case Permission.BROWSE:
+                return True
+            case Permission.MANAGE_SELLER:
+                return community_id is not None and actor.holds(Role.OPERATOR, community_id)
+            case Permission.MANAGE_PRODUCTS:
+                return seller is not None and (
+                    actor.holds(Role.MERCHANT, seller.community_id, seller.id)
+                    or (
+                        seller.community_id is not None
+                        and actor.holds(Role.OPERATOR, seller.community_id)
+                    )
+                )
+            case Permission.LIST_IN_COMMUNITY:
+                return community_id is not None and (
+                    actor.holds(Role.OPERATOR, community_id)
+                    or (
+                        seller is not None
+                        and seller.community_id == community_id
+                        and actor.holds(Role.MERCHANT, community_id, seller.id)
+                    )
+                )
+            case Permission.MANAGE_ACCOUNTS:
+                wanted = list(roles)
+                return bool(wanted) and all(
+                    m.role in _DELEGABLE
+                    and m.community_id is not None
+                    and actor.holds(Role.OPERATOR, m.community_id)
+                    for m in wanted
+                )
+            case Permission.READ_ACCOUNTS:
+                return community_id is not None and actor.holds(Role.OPERATOR, community_id)
+            case _:
+                return False

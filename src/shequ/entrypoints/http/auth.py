@@ -1,0 +1,183 @@
+"""``/v1/auth`` and ``/v1/me``: signing in and out, and the signed-in account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, StrictStr
+
+from shequ.application.identity.accounts import GetAccountHandler
+from shequ.application.identity.sign_in import (
+    RefreshTokens,
+    RefreshTokensHandler,
+    RequestSignInCode,
+    RequestSignInCodeHandler,
+    SignIn,
+    SignInHandler,
+    SignOut,
+    SignOutEverywhereHandler,
+    SignOutHandler,
+    SignUp,
+    SignUpHandler,
+    Tokens,
+)
+from shequ.domain.ids import CommunityId
+from shequ.entrypoints.http.deps import CurrentActor, client_of, resolve
+from shequ.entrypoints.schemas import MembershipOut
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["auth"])
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CodeIn(_In):
+    phone: StrictStr
+
+
+class CodeOut(BaseModel):
+    expires_at: dt.datetime
+
+
+class SignInIn(_In):
+    """A password or a one-time code."""
+
+    phone: StrictStr
+    password: StrictStr | None = None
+    code: StrictStr | None = None
+
+
+class SignUpIn(_In):
+    phone: StrictStr
+    code: StrictStr
+    community_id: StrictStr
+    name: StrictStr = ""
+    password: StrictStr | None = None
+
+
+class RefreshIn(_In):
+    refresh_token: StrictStr
+
+
+class TokensOut(BaseModel):
+    account_id: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+    access_token: str
+    access_expires_at: dt.datetime
+    refresh_token: str
+    refresh_expires_at: dt.datetime
+
+    @classmethod
+    def of(cls, tokens: Tokens) -> TokensOut:
+        return cls(
+            account_id=tokens.account_id,
+            access_token=tokens.access_token,
+            access_expires_at=tokens.access_expires_at,
+            refresh_token=tokens.refresh_token,
+            refresh_expires_at=tokens.refresh_expires_at,
+        )
+
+
+class MeOut(BaseModel):
+    """The owner's own view: nothing masked."""
+
+    id: str
+    phone: str
+    name: str
+    memberships: list[MembershipOut]
+    created_at: dt.datetime
+
+
+@router.post("/auth/code", status_code=202)
+def request_code(
+    body: CodeIn,
+    request: Request,
+    send: Annotated[RequestSignInCodeHandler, Depends(resolve(RequestSignInCodeHandler))],
+) -> CodeOut:
+    """Send a one-time code by SMS; the answer is the same whether or not the number has an
+    account."""
+    return CodeOut(expires_at=send(RequestSignInCode(phone=body.phone, client=client_of(request))))
+
+
+@router.post("/auth/sign-in")
+def sign_in(
+    body: SignInIn,
+    request: Request,
+    sign: Annotated[SignInHandler, Depends(resolve(SignInHandler))],
+) -> TokensOut:
+    return TokensOut.of(
+        sign(
+            SignIn(
+                phone=body.phone, password=body.password, code=body.code, client=client_of(request)
+            )
+        )
+    )
+
+
+@router.post("/auth/sign-up", status_code=201)
+def sign_up(
+    body: SignUpIn,
+    request: Request,
+    join: Annotated[SignUpHandler, Depends(resolve(SignUpHandler))],
+) -> TokensOut:
+    """A resident joins a community with a code sent to their number."""
+    return TokensOut.of(
+        join(
+            SignUp(
+                phone=body.phone,
+                code=body.code,
+                community_id=CommunityId(body.community_id),
+                name=body.name,
+                password=body.password,
+                client=client_of(request),
+            )
+        )
+    )
+
+
+@router.post("/auth/refresh")
+def refresh(
+    body: RefreshIn, renew: Annotated[RefreshTokensHandler, Depends(resolve(RefreshTokensHandler))]
+) -> TokensOut:
+    """New tokens; the refresh token sent is used up."""
+    return TokensOut.of(renew(RefreshTokens(body.refresh_token)))
+
+
+@router.post("/auth/sign-out", status_code=204)
+def sign_out(
+    body: RefreshIn, end: Annotated[SignOutHandler, Depends(resolve(SignOutHandler))]
+) -> Response:
+    end(SignOut(body.refresh_token))
+    return Response(status_code=204)
+
+
+@router.post("/auth/sign-out-everywhere", status_code=204)
+def sign_out_everywhere(
+    actor: CurrentActor,
+    end: Annotated[SignOutEverywhereHandler, Depends(resolve(SignOutEverywhereHandler))],
+) -> Response:
+    assert actor.account_id is not None  # noqa: S101 - an HTTP actor is always an account
+    end(actor.account_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/me")
+def me(
+    actor: CurrentActor, get: Annotated[GetAccountHandler, Depends(resolve(GetAccountHandler))]
+) -> MeOut:
+    account = get(actor.account_id, actor=actor)
+    return MeOut(
+        id=account.id,
+        phone=account.phone,
+        name=account.name,
+        memberships=[
+            MembershipOut(role=m.role.value, community_id=m.community_id, scope_id=m.scope_id)
+            for m in account.memberships
+        ],
+        created_at=account.created_at,
+    )
