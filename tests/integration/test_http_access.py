@@ -1,0 +1,212 @@
+"""Every HTTP route against every role: the authorization matrix.
+
+A route added without an entry here fails `test_every_route_is_in_the_matrix`, so no route
+can skip the policy unnoticed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import injector
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from shequ import SeedDemoHandler, Settings
+from shequ.adapters.clock import FixedClock
+from shequ.application.catalog.communities import (
+    CreateCommunity,
+    CreateCommunityHandler,
+    CreateSeller,
+    CreateSellerHandler,
+)
+from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
+from shequ.application.policy import CONSOLE
+from shequ.application.ports import SchemaMigrations
+from shequ.domain.identity import Membership, Role
+from shequ.entrypoints.http import create_app
+from tests.support import container
+
+PASSWORD = "matrix password"
+ROLES = [
+    "anonymous",
+    "resident",
+    "leader",
+    "rider",
+    "merchant",
+    "other merchant",
+    "operator",
+    "other operator",
+    "admin",
+]
+EVERYONE = set(ROLES) - {"anonymous"}
+MANAGERS = {"admin", "operator", "merchant"}  # of the demo grocer's goods, in its community
+
+# (method, path template, body builder, roles allowed); ids come from the World below
+MATRIX: list[tuple[str, str, Callable[[dict[str, str]], Any] | None, set[str]]] = [
+    ("POST", "/v1/communities", lambda w: {"name": f"新区{uuid.uuid4().hex[:6]}"}, {"admin"}),
+    ("GET", "/v1/communities", None, EVERYONE),
+    (
+        "POST",
+        "/v1/sellers",
+        lambda w: {"name": f"商户{uuid.uuid4().hex[:6]}", "community_id": w["home"]},
+        {"admin", "operator"},
+    ),
+    ("GET", "/v1/sellers", None, EVERYONE),
+    ("GET", "/v1/products", None, EVERYONE),
+    (
+        "POST",
+        "/v1/products",
+        lambda w: {"seller_id": w["grocer"], "name": "测试品", "category": "生鲜"},
+        MANAGERS,
+    ),
+    ("GET", "/v1/products/{product}", None, EVERYONE),
+    ("PATCH", "/v1/products/{product}", lambda w: {"origin": "测试产地"}, MANAGERS),
+    (
+        "POST",
+        "/v1/products/{product}/skus",
+        lambda w: {"spec": f"规格{uuid.uuid4().hex[:6]}", "price_fen": 990},
+        MANAGERS,
+    ),
+    ("GET", "/v1/skus/{sku}", None, EVERYONE),
+    ("PUT", "/v1/skus/{sku}/price", lambda w: {"price_fen": 2890}, MANAGERS),
+    ("PUT", "/v1/skus/{sku}/on-sale", lambda w: {"on_sale": True}, MANAGERS),
+    (
+        "POST",
+        "/v1/skus/{sku}/stock-adjustments",
+        lambda w: {"delta": 1, "reason": "restock"},
+        MANAGERS,
+    ),
+    ("PUT", "/v1/skus/{sku}/listings/{home}", None, MANAGERS),
+    ("DELETE", "/v1/skus/{sku}/listings/{home}", None, MANAGERS),
+    ("GET", "/v1/me", None, EVERYONE),
+    ("POST", "/v1/auth/sign-out-everywhere", None, EVERYONE),
+]
+# open to anyone: they check a password, a code or a token themselves, or show nothing private
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/redoc"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("POST", "/v1/auth/code"),
+    ("POST", "/v1/auth/sign-in"),
+    ("POST", "/v1/auth/sign-up"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/sign-out"),
+}
+
+
+class World:
+    """The demo, a second community, and one signed-in client per role."""
+
+    def __init__(self, app: injector.Injector) -> None:
+        made = app.get(SeedDemoHandler)(actor=CONSOLE)
+        home = made.community.id
+        grocer = next(s for s in made.sellers if s.community_id == home)
+        away = app.get(CreateCommunityHandler)(CreateCommunity(name="远方小区"), actor=CONSOLE)
+        rival = app.get(CreateSellerHandler)(
+            CreateSeller(name="别家铺子", community_id=home), actor=CONSOLE
+        )
+        memberships = {
+            "resident": Membership(Role.RESIDENT, home),
+            "leader": Membership(Role.LEADER, home, "point-1"),
+            "rider": Membership(Role.RIDER, home),
+            "merchant": Membership(Role.MERCHANT, home, grocer.id),
+            "other merchant": Membership(Role.MERCHANT, home, rival.id),
+            "operator": Membership(Role.OPERATOR, home),
+            "other operator": Membership(Role.OPERATOR, away.id),
+            "admin": Membership(Role.ADMIN),
+        }
+        self.phones = {}
+        for i, (role, membership) in enumerate(memberships.items()):
+            phone = f"1370000{i:04d}"
+            app.get(OpenAccountHandler)(
+                OpenAccount(phone=phone, password=PASSWORD, memberships=(membership,)),
+                actor=CONSOLE,
+            )
+            self.phones[role] = phone
+        from shequ import BrowseProducts, BrowseProductsHandler, ProductFilter
+
+        page = app.get(BrowseProductsHandler)(
+            BrowseProducts(filter=ProductFilter(seller_id=grocer.id), limit=1), actor=CONSOLE
+        )
+        product = page.items[0]
+        self.ids = {
+            "home": home,
+            "grocer": grocer.id,
+            "product": product.product.id,
+            "sku": product.skus[0].id,
+        }
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: FixedClock) -> tuple[injector.Injector, World]:
+    app = container(
+        Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", password_profile="cheap"), clock
+    )
+    app.get(SchemaMigrations).upgrade()
+    return app, World(app)
+
+
+def client_as(app: injector.Injector, world: World, role: str) -> TestClient:
+    client = TestClient(create_app(app), raise_server_exceptions=False)
+    if role != "anonymous":
+        signed = client.post(
+            "/v1/auth/sign-in", json={"phone": world.phones[role], "password": PASSWORD}
+        )
+        assert signed.status_code == 200, signed.text
+        client.headers["Authorization"] = f"Bearer {signed.json()['access_token']}"
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_route_answers_each_role_as_the_policy_says(
+    world: tuple[injector.Injector, World], role: str
+) -> None:
+    app, w = world
+    client = client_as(app, w, role)
+    # sign-out-everywhere voids the client's token: run it last
+    for method, template, body, allowed in sorted(MATRIX, key=lambda r: "everywhere" in r[1]):
+        path = template.format(**w.ids)
+        response = client.request(method, path, json=body(w.ids) if body else None)
+        label = f"{role}: {method} {template} -> {response.status_code} {response.text[:200]}"
+        assert response.status_code < 500, label
+        if role == "anonymous":
+            assert response.status_code == 401, label
+            assert response.headers["www-authenticate"] == "Bearer", label
+        elif role in allowed:
+            assert 200 <= response.status_code < 300, label
+        else:
+            assert response.status_code == 403, label
+            assert response.json()["code"] == "forbidden", label
+
+
+def test_every_route_is_in_the_matrix(world: tuple[injector.Injector, World]) -> None:
+    app, _ = world
+    routes = {
+        (method, route.path)
+        for route in create_app(app).routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    known = {(method, path) for method, path, _, _ in MATRIX} | PUBLIC
+    assert routes - known == set(), "route(s) with no entry in the authorization matrix"
+
+
+def test_a_merchant_account_cannot_list_in_another_community(
+    world: tuple[injector.Injector, World],
+) -> None:
+    app, w = world
+    away = app.get(CreateCommunityHandler)(CreateCommunity(name="第三小区"), actor=CONSOLE)
+    client = client_as(app, w, "merchant")
+    response = client.put(f"/v1/skus/{w.ids['sku']}/listings/{away.id}")
+    assert response.status_code == 403
+    client = client_as(app, w, "operator")
+    assert client.put(f"/v1/skus/{w.ids['sku']}/listings/{away.id}").status_code == 403
+    client = client_as(app, w, "admin")
+    assert client.put(f"/v1/skus/{w.ids['sku']}/listings/{away.id}").status_code == 200
