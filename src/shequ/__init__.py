@@ -11,6 +11,7 @@ Every name below is public; everything else may change without notice.
 """
 
 from shequ.adapters.clock import FixedClock, SystemClock
+from shequ.adapters.notify import ConsoleNotifier, RecordingNotifier
 from shequ.adapters.storage.memory import InMemoryStore, InMemoryUnitOfWork
 from shequ.application.catalog.browse import BrowseProducts, BrowseProductsHandler, ProductPage
 from shequ.application.catalog.communities import (
@@ -21,7 +22,7 @@ from shequ.application.catalog.communities import (
     ListCommunitiesHandler,
     ListSellersHandler,
 )
-from shequ.application.catalog.demo import DemoCatalog, SeedDemoHandler
+from shequ.application.catalog.demo import DemoAccount, DemoCatalog, SeedDemoHandler
 from shequ.application.catalog.importing import (
     ImportCatalog,
     ImportCatalogHandler,
@@ -54,11 +55,39 @@ from shequ.application.catalog.skus import (
     SetSkuOnSaleHandler,
 )
 from shequ.application.events import EventDispatcher
+from shequ.application.identity.accounts import (
+    ChangeRole,
+    ChangeRoleHandler,
+    GetAccountHandler,
+    ListAccountsHandler,
+    OpenAccount,
+    OpenAccountHandler,
+)
+from shequ.application.identity.sign_in import (
+    Authenticate,
+    AuthenticateHandler,
+    RefreshTokens,
+    RefreshTokensHandler,
+    RequestSignInCode,
+    RequestSignInCodeHandler,
+    SignIn,
+    SignInHandler,
+    SignOut,
+    SignOutEverywhereHandler,
+    SignOutHandler,
+    SignUp,
+    SignUpHandler,
+    Tokens,
+)
+from shequ.application.policy import CONSOLE, Actor, Permission, Policy
 from shequ.application.ports import (
     Clock,
     EventPublisher,
     HealthCheck,
+    Notifier,
     OutboxMessage,
+    PasswordHasher,
+    PersonalDataKeys,
     SchemaMigrations,
     UnitOfWork,
 )
@@ -87,25 +116,36 @@ from shequ.domain.catalog import (
     StorageMethod,
 )
 from shequ.domain.events import DomainEvent
-from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.identity import Account, AccountStatus, Membership, Role, mask_phone
+from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
 from shequ.settings import Settings
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONSOLE",
     "KEEP",
+    "Account",
+    "AccountId",
+    "AccountStatus",
+    "Actor",
     "AddSku",
     "AddSkuHandler",
     "AdjustStock",
     "AdjustStockHandler",
+    "Authenticate",
+    "AuthenticateHandler",
     "BrowseProducts",
     "BrowseProductsHandler",
+    "ChangeRole",
+    "ChangeRoleHandler",
     "ChangeSkuPrice",
     "ChangeSkuPriceHandler",
     "Clock",
     "Community",
     "CommunityId",
+    "ConsoleNotifier",
     "CountStock",
     "CountStockHandler",
     "CreateCommunity",
@@ -114,6 +154,7 @@ __all__ = [
     "CreateProductHandler",
     "CreateSeller",
     "CreateSellerHandler",
+    "DemoAccount",
     "DemoCatalog",
     "DomainEvent",
     "EditProduct",
@@ -122,6 +163,7 @@ __all__ = [
     "EventPublisher",
     "FixedClock",
     "FreshFacts",
+    "GetAccountHandler",
     "GetProductHandler",
     "GetSkuHandler",
     "HealthCheck",
@@ -131,13 +173,22 @@ __all__ = [
     "ImportRow",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "ListAccountsHandler",
     "ListCommunitiesHandler",
     "ListSellersHandler",
     "Listing",
     "Media",
     "MediaKind",
+    "Membership",
     "Money",
+    "Notifier",
+    "OpenAccount",
+    "OpenAccountHandler",
     "OutboxMessage",
+    "PasswordHasher",
+    "Permission",
+    "PersonalDataKeys",
+    "Policy",
     "Product",
     "ProductCreated",
     "ProductDetail",
@@ -146,6 +197,12 @@ __all__ = [
     "ProductId",
     "ProductPage",
     "ProductSort",
+    "RecordingNotifier",
+    "RefreshTokens",
+    "RefreshTokensHandler",
+    "RequestSignInCode",
+    "RequestSignInCodeHandler",
+    "Role",
     "RowProblem",
     "SchemaMigrations",
     "SeedDemoHandler",
@@ -157,6 +214,13 @@ __all__ = [
     "SetSkuOnSale",
     "SetSkuOnSaleHandler",
     "Settings",
+    "SignIn",
+    "SignInHandler",
+    "SignOut",
+    "SignOutEverywhereHandler",
+    "SignOutHandler",
+    "SignUp",
+    "SignUpHandler",
     "Sku",
     "SkuAdded",
     "SkuId",
@@ -169,7 +233,9 @@ __all__ = [
     "StockReason",
     "StorageMethod",
     "SystemClock",
+    "Tokens",
     "UnitOfWork",
     "__version__",
     "bootstrap",
+    "mask_phone",
 ]
