@@ -38,6 +38,7 @@ from shequ.adapters.storage.sqlalchemy import (
     SqlUnitOfWork,
 )
 from shequ.adapters.storage.sqlalchemy.uow import SqlPersonalDataKeys
+from shequ.application.audit import SearchAuditHandler
 from shequ.application.catalog.browse import BrowseProductsHandler
 from shequ.application.catalog.communities import (
     CreateCommunityHandler,
@@ -108,6 +109,7 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    SearchAuditHandler,
     AddSkuHandler,
     AdjustStockHandler,
     AuthenticateHandler,

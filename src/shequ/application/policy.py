@@ -16,6 +16,7 @@ list in community   admins; that community's operator; the seller's merchant
 manage accounts     admins; a community's operator, for the resident, leader,
                     merchant and rider roles of that community
 read accounts       admins; a community's operator, for that community
+read the audit log  admins
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -44,10 +45,11 @@ class Actor:
     account_id: AccountId | None
     memberships: frozenset[Membership] = frozenset()
     console: bool = False
+    client: str = "unknown"  # where the request came from, for the audit log
 
     @classmethod
-    def of(cls, account: Account) -> Actor:
-        return cls(account_id=account.id, memberships=frozenset(account.memberships))
+    def of(cls, account: Account, client: str = "unknown") -> Actor:
+        return cls(account_id=account.id, memberships=frozenset(account.memberships), client=client)
 
     def holds(
         self, role: Role, community_id: CommunityId | None = None, scope_id: str | None = None
@@ -64,7 +66,7 @@ class Actor:
         return self.console or self.holds(Role.ADMIN)
 
 
-CONSOLE = Actor(account_id=None, console=True)
+CONSOLE = Actor(account_id=None, console=True, client="console")
 
 
 class Permission(enum.StrEnum):
@@ -75,6 +77,7 @@ class Permission(enum.StrEnum):
     LIST_IN_COMMUNITY = "list in community"
     MANAGE_ACCOUNTS = "manage accounts"
     READ_ACCOUNTS = "read accounts"
+    READ_AUDIT = "read the audit log"
     CONSOLE = "console"
 
 

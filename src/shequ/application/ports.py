@@ -10,6 +10,7 @@ from typing import Any, Protocol, Self
 import attrs
 
 from shequ.application.catalog.search import ProductHit, ProductQuery
+from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
@@ -19,6 +20,8 @@ from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 __all__ = [
     "AccessClaims",
     "AccountRepository",
+    "AuditLog",
+    "AuditQuery",
     "Clock",
     "CommunityRepository",
     "EventPublisher",
@@ -133,6 +136,25 @@ class AccountRepository(Protocol):
         ...
 
 
+@attrs.frozen
+class AuditQuery:
+    """Records matching every given criterion, newest first."""
+
+    actor_id: AccountId | None = None
+    subject: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 100
+
+
+class AuditLog(Protocol):
+    def append(self, record: AuditRecord) -> None:
+        """Written with the unit of work's other changes, at commit."""
+        ...
+
+    def search(self, query: AuditQuery) -> list[AuditRecord]: ...
+
+
 class ThrottleRepository(Protocol):
     def find(self, throttle_id: str) -> Throttle | None: ...
 
@@ -243,6 +265,9 @@ class UnitOfWork(Protocol):
     def accounts(self) -> AccountRepository: ...
 
     @property
+    def audit(self) -> AuditLog: ...
+
+    @property
     def throttles(self) -> ThrottleRepository: ...
 
     @property
@@ -313,4 +338,9 @@ class SchemaMigrations(Protocol):
 
     def head(self) -> str | None:
         """The newest revision this version of shequ ships."""
+        ...
+
+    def application_grants(self, role: str, schema: str = "public") -> list[str]:
+        """SQL that gives the application's own database user what it needs and no more
+        (PostgreSQL; empty where the database has no users)."""
         ...

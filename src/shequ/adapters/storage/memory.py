@@ -19,7 +19,8 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import attrs
 
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
-from shequ.application.ports import EventPublisher, OutboxMessage
+from shequ.application.ports import AuditQuery, EventPublisher, OutboxMessage
+from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
@@ -67,6 +68,7 @@ class InMemoryStore:
     lock: threading.RLock = attrs.Factory(threading.RLock)
     tables: defaultdict[str, dict[Any, Any]] = attrs.Factory(lambda: defaultdict(dict))
     outbox: list[_Published] = attrs.Factory(list)
+    audit: list[AuditRecord] = attrs.Factory(list)
     _ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
 
     def next_outbox_id(self) -> int:
@@ -209,6 +211,34 @@ class _Products(_Repository[Product]):
         return [ProductHit(product=self._load(h.product), key=h.key) for h in hits[: query.limit]]
 
 
+class _Audit:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: list[AuditRecord] = []
+
+    def append(self, record: AuditRecord) -> None:
+        self.pending.append(record)
+
+    def search(self, query: AuditQuery) -> list[AuditRecord]:
+        with self._store.lock:
+            found = [r for r in self._store.audit if _matches(r, query)]
+        return sorted(found, key=lambda r: (r.at, r.id or 0), reverse=True)[: query.limit]
+
+    def apply(self) -> None:
+        for record in self.pending:
+            self._store.audit.append(attrs.evolve(record, id=len(self._store.audit) + 1))
+        self.pending.clear()
+
+
+def _matches(record: AuditRecord, query: AuditQuery) -> bool:
+    return (
+        (query.actor_id is None or record.actor_id == query.actor_id)
+        and (query.subject is None or record.subject == query.subject)
+        and (query.since is None or record.at >= query.since)
+        and (query.until is None or record.at < query.until)
+    )
+
+
 class _Outbox:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -240,6 +270,7 @@ class InMemoryUnitOfWork:
     codes: _Repository[SignInCode]
     sessions: _Sessions
     outbox: _Outbox
+    audit: _Audit
 
     def __init__(self, store: InMemoryStore, publisher: EventPublisher | None = None) -> None:
         self._store, self._publisher = store, publisher
@@ -249,6 +280,7 @@ class InMemoryUnitOfWork:
     def _begin(self) -> None:
         self._release()
         self.outbox = _Outbox(self._store)
+        self.audit = _Audit(self._store)
         hold = self._hold
         self.communities = _Communities(
             self._store, "communities", CommunityNotFound, "community", hold
@@ -321,6 +353,7 @@ class InMemoryUnitOfWork:
                 )
                 self._store.outbox.append(_Published(message))
             self.outbox.apply()
+            self.audit.apply()
         for repo in self._repositories():
             for obj in repo.touched():
                 if hasattr(obj, "events"):
@@ -398,3 +431,6 @@ class InMemorySchemaMigrations:
 
     def head(self) -> str | None:
         return "memory"
+
+    def application_grants(self, role: str, schema: str = "public") -> list[str]:
+        return []

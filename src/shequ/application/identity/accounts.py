@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from shequ.application.audit import audit
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, PasswordHasher, UnitOfWork
 from shequ.application.retry import retry_on_conflict
@@ -85,6 +86,14 @@ class OpenAccountHandler(_AccountCase):
             for membership in cmd.memberships:
                 self._check_scope(uow, membership)
             uow.accounts.add(account)
+            audit(
+                uow,
+                actor,
+                "account.opened",
+                f"account:{account.id}",
+                now,
+                roles=[f"{m.role}@{m.community_id or 'platform'}" for m in account.memberships],
+            )
             uow.commit()
         return account
 
@@ -105,11 +114,22 @@ class ChangeRoleHandler(_AccountCase):
         def attempt() -> Account:
             with self._uow as uow:
                 account = uow.accounts.get(cmd.account_id)
+                now = self._clock.now()
                 if cmd.granted:
                     self._check_scope(uow, cmd.membership)
-                    account.grant(cmd.membership, now=self._clock.now())
+                    account.grant(cmd.membership, now=now)
                 else:
-                    account.revoke(cmd.membership, now=self._clock.now())
+                    account.revoke(cmd.membership, now=now)
+                audit(
+                    uow,
+                    actor,
+                    "role.granted" if cmd.granted else "role.revoked",
+                    f"account:{account.id}",
+                    now,
+                    role=cmd.membership.role.value,
+                    community_id=cmd.membership.community_id,
+                    scope_id=cmd.membership.scope_id,
+                )
                 uow.commit()
             return account
 
@@ -120,20 +140,22 @@ class GetAccountHandler:
     """One account, to itself, to admins and to the operators of its communities. To anyone
     else it does not exist: a lookup by phone number must not tell who has an account."""
 
-    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
-        self._uow, self._policy = uow, policy
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
     def __call__(
         self, account_id: AccountId | None = None, *, phone: str | None = None, actor: Actor
     ) -> Account:
-        """By id, or by phone number."""
+        """By id, or by phone number. Every read is audited."""
         with self._uow as uow:
             if account_id is not None:
                 found = uow.accounts.find(account_id)
             else:
                 found = uow.accounts.find_by_phone(normalise_phone(phone or ""))
-        if found is None or not self._may_see(actor, found):
-            raise AccountNotFound("no such account")
+            if found is None or not self._may_see(actor, found):
+                raise AccountNotFound("no such account")
+            audit(uow, actor, "account.read", f"account:{found.id}", self._clock.now())
+            uow.commit()
         return found
 
     def _may_see(self, actor: Actor, account: Account) -> bool:
@@ -144,12 +166,17 @@ class GetAccountHandler:
 
 
 class ListAccountsHandler:
-    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
-        self._uow, self._policy = uow, policy
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
     def __call__(self, community_id: CommunityId | None = None, *, actor: Actor) -> list[Account]:
+        """Audited: who listed which community's accounts."""
         self._policy.require(actor, Permission.READ_ACCOUNTS, community_id=community_id)
         with self._uow as uow:
             if community_id is not None:
                 uow.communities.get(community_id)
-            return uow.accounts.list(community_id)
+            found = uow.accounts.list(community_id)
+            subject = f"community:{community_id}" if community_id else "platform"
+            audit(uow, actor, "accounts.listed", subject, self._clock.now(), count=len(found))
+            uow.commit()
+        return found

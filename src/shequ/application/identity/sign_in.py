@@ -8,11 +8,13 @@ fifteen minutes lock that number or client out for fifteen minutes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import secrets
 
 import attrs
 
+from shequ.application.audit import audit
 from shequ.application.identity.accounts import check_password
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import (
@@ -78,13 +80,18 @@ class _Auth:
             found.append(throttle)
         return found
 
-    def _fail(self, uow: UnitOfWork, throttles: list[Throttle]) -> Unauthenticated:
+    def _fail(
+        self, uow: UnitOfWork, throttles: list[Throttle], account: Account | None, client: str
+    ) -> Unauthenticated:
+        now = self._clock.now()
         for throttle in throttles:
-            throttle.failed(self._clock.now())
+            throttle.failed(now)
+        subject = f"account:{account.id}" if account is not None else "unknown number"
+        audit(uow, Actor(account_id=None, client=client), "sign_in.failed", subject, now)
         uow.commit()  # the failure counts even though the call fails
         return Unauthenticated(WRONG)
 
-    def _start_session(self, uow: UnitOfWork, account: Account) -> Tokens:
+    def _start_session(self, uow: UnitOfWork, account: Account, client: str) -> Tokens:
         now = self._clock.now()
         secret = secrets.token_urlsafe(32)
         session = RefreshSession(
@@ -95,6 +102,7 @@ class _Auth:
             expires_at=now + REFRESH_LIFETIME,
         )
         uow.sessions.add(session)
+        audit(uow, Actor.of(account, client), "account.signed_in", f"account:{account.id}", now)
         return self._tokens_for(account, session, secret)
 
     def _tokens_for(self, account: Account, session: RefreshSession, secret: str) -> Tokens:
@@ -182,13 +190,14 @@ class SignInHandler(_Auth):
         with self._uow as uow:
             throttles = self._throttles(uow, phone, cmd.client)
             account = uow.accounts.find_by_phone(phone)
+            fail = functools.partial(self._fail, uow, throttles, account, cmd.client)
             if cmd.password is not None:
                 hashed = account.password_hash if account is not None else None
                 if hashed is None:
                     self._passwords.spend_verification(cmd.password)  # as slow as a real one
-                    raise self._fail(uow, throttles)
+                    raise fail()
                 if not self._passwords.verify(hashed, cmd.password):
-                    raise self._fail(uow, throttles)
+                    raise fail()
             else:
                 code = uow.codes.find(self._digest.digest(f"code:{phone}"))
                 try:
@@ -196,12 +205,12 @@ class SignInHandler(_Auth):
                         raise Unauthenticated(WRONG)
                     code.redeem(self._digest.digest(cmd.code or ""), self._clock.now())
                 except Unauthenticated:
-                    raise self._fail(uow, throttles) from None
+                    raise fail() from None
             if account is None or not account.may_sign_in:
-                raise self._fail(uow, throttles)
+                raise fail()
             for throttle in throttles:
                 throttle.succeeded()
-            tokens = self._start_session(uow, account)
+            tokens = self._start_session(uow, account, cmd.client)
             uow.commit()
         return tokens
 
@@ -243,7 +252,7 @@ class SignUpHandler(_Auth):
                     raise Unauthenticated(WRONG)
                 code.redeem(self._digest.digest(cmd.code), now)
             except Unauthenticated:
-                raise self._fail(uow, throttles) from None
+                raise self._fail(uow, throttles, None, cmd.client) from None
             uow.communities.get(cmd.community_id)
             if uow.accounts.find_by_phone(phone) is not None:
                 raise Duplicate("this number has an account already: sign in instead")
@@ -256,7 +265,15 @@ class SignUpHandler(_Auth):
                 memberships=(Membership(Role.RESIDENT, cmd.community_id),),
             )
             uow.accounts.add(account)
-            tokens = self._start_session(uow, account)
+            audit(
+                uow,
+                Actor.of(account, cmd.client),
+                "account.opened",
+                f"account:{account.id}",
+                now,
+                roles=[f"resident@{cmd.community_id}"],
+            )
+            tokens = self._start_session(uow, account, cmd.client)
             uow.commit()
         return tokens
 
@@ -341,6 +358,13 @@ class SignOutEverywhereHandler(_Auth):
             for session in uow.sessions.of_account(account_id):
                 session.revoke(self._clock.now())
             account.sign_out_everywhere()
+            audit(
+                uow,
+                actor,
+                "account.signed_out_everywhere",
+                f"account:{account_id}",
+                self._clock.now(),
+            )
             uow.commit()
 
 

@@ -155,10 +155,11 @@ def progress(total: int, label: str) -> tuple[Callable[[int], None] | None, Call
 
 
 def _register() -> None:
-    from shequ.entrypoints.cli import accounts, catalog, community, keys, system
+    from shequ.entrypoints.cli import accounts, audit, catalog, community, keys, system
 
     groups = (
         accounts.accounts,
+        audit.audit,
         catalog.catalog,
         community.community,
         community.seller,

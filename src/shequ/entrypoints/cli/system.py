@@ -39,6 +39,26 @@ def current(ctx: click.Context) -> None:
     click.echo(f"database at {migrations.current() or 'nothing'}; shequ needs {migrations.head()}")
 
 
+@db.command("grants")
+@click.argument("role")
+@click.option("--schema", default="public", show_default=True)
+@click.pass_context
+def grants(ctx: click.Context, role: str, schema: str) -> None:
+    """Print the PostgreSQL grants for the application's own user ROLE.
+
+    Run them as the owner of the tables after `shequ db upgrade`; then let the application
+    connect as ROLE: it may read and write every table but only append to the audit log.
+    """
+    try:
+        statements = get(ctx, SchemaMigrations).application_grants(role, schema)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+    if not statements:
+        click.echo("this database has no users to grant to (SQLite or memory)", err=True)
+    for statement in statements:
+        click.echo(f"{statement};")
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.pass_context

@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from shequ.adapters.storage.sqlalchemy.errors import translate
+from shequ.adapters.storage.sqlalchemy.grants import application_grants
 from shequ.domain.errors import SchemaOutOfDate
 
 __all__ = ["SqlHealthCheck", "SqlSchemaMigrations", "alembic_config"]
@@ -46,6 +47,11 @@ class SqlSchemaMigrations:
 
     def head(self) -> str | None:
         return ScriptDirectory.from_config(alembic_config(self._engine)).get_current_head()
+
+    def application_grants(self, role: str, schema: str = "public") -> list[str]:
+        if self._engine.dialect.name != "postgresql":
+            return []
+        return application_grants(role, schema)
 
 
 class SqlHealthCheck:

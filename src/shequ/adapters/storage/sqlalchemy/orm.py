@@ -243,6 +243,25 @@ refresh_sessions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor_id", sa.String(32), nullable=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(80), nullable=False),
+    sa.Column("client", sa.String(80), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_actor_id_at", "actor_id", "at"),
+    sa.Index("ix_audit_log_subject_at", "subject", "at"),
+)
+
 outbox = sa.Table(
     "outbox",
     metadata,

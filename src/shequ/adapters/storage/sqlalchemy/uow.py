@@ -16,6 +16,7 @@ from shequ.adapters.security.cipher import FieldCipher, Keyring
 from shequ.adapters.storage.sqlalchemy.errors import translate
 from shequ.adapters.storage.sqlalchemy.orm import (
     accounts,
+    audit_log,
     communities,
     outbox,
     products,
@@ -25,7 +26,8 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     skus,
 )
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
-from shequ.application.ports import EventPublisher, OutboxMessage
+from shequ.application.ports import AuditQuery, EventPublisher, OutboxMessage
+from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
@@ -291,6 +293,58 @@ class _Sessions(_Repository[RefreshSession]):
         )
 
 
+class _Audit:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.pending: list[AuditRecord] = []
+
+    def append(self, record: AuditRecord) -> None:
+        self.pending.append(record)
+
+    def write(self) -> None:
+        if self.pending:
+            self._session.execute(
+                audit_log.insert(),
+                [
+                    {
+                        "at": r.at,
+                        "actor_id": r.actor_id,
+                        "action": r.action,
+                        "subject": r.subject,
+                        "client": r.client[:80],
+                        "detail": dict(r.detail),
+                    }
+                    for r in self.pending
+                ],
+            )
+            self.pending.clear()
+
+    @_translating
+    def search(self, query: AuditQuery) -> list[AuditRecord]:
+        stmt = sa.select(audit_log)
+        if query.actor_id is not None:
+            stmt = stmt.where(audit_log.c.actor_id == query.actor_id)
+        if query.subject is not None:
+            stmt = stmt.where(audit_log.c.subject == query.subject)
+        if query.since is not None:
+            stmt = stmt.where(audit_log.c.at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(audit_log.c.at < query.until)
+        stmt = stmt.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(query.limit)
+        return [
+            AuditRecord(
+                id=r.id,
+                at=r.at,
+                actor_id=r.actor_id,
+                action=r.action,
+                subject=r.subject,
+                client=r.client,
+                detail=r.detail,
+            )
+            for r in self._session.execute(stmt)
+        ]
+
+
 class _Outbox:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -334,6 +388,7 @@ class SqlUnitOfWork:
     codes: _Codes
     sessions: _Sessions
     outbox: _Outbox
+    audit: _Audit
 
     def __init__(
         self,
@@ -360,6 +415,7 @@ class SqlUnitOfWork:
         self.throttles, self.codes = _Throttles(session), _Codes(session)
         self.sessions = _Sessions(session)
         self.outbox = _Outbox(session)
+        self.audit = _Audit(session)
         self._flushed_events = []
 
     def __exit__(
@@ -400,6 +456,7 @@ class SqlUnitOfWork:
             for repo in self._repositories():
                 repo.flush_added()
             session.flush()
+            self.audit.write()
             if events:
                 session.execute(
                     outbox.insert(),
