@@ -69,6 +69,11 @@ from shequ.application.identity.accounts import (
     ListAccountsHandler,
     OpenAccountHandler,
 )
+from shequ.application.identity.privacy import (
+    EraseMyAccountHandler,
+    ExportMyDataHandler,
+    GiveConsentHandler,
+)
 from shequ.application.identity.sign_in import (
     AuthenticateHandler,
     RefreshTokensHandler,
@@ -110,6 +115,9 @@ __all__ = [
 
 HANDLERS: tuple[type, ...] = (
     SearchAuditHandler,
+    EraseMyAccountHandler,
+    ExportMyDataHandler,
+    GiveConsentHandler,
     AddSkuHandler,
     AdjustStockHandler,
     AuthenticateHandler,

@@ -90,6 +90,7 @@ def test_a_code_signs_up_a_resident(
             "code": sent.sent[newcomer],
             "community_id": home.id,
             "name": "李娜",
+            "policy_version": "2026-11",
         },
     )
     assert joined.status_code == 201, joined.text
@@ -141,3 +142,29 @@ def test_expired_tampered_and_voided_tokens_get_401(client: TestClient, clock: F
 )
 def test_malformed_sign_ins_are_422(client: TestClient, body: dict[str, object]) -> None:
     assert client.post("/v1/auth/sign-in", json=body).status_code == 422
+
+
+def test_a_resident_consents_exports_and_erases(
+    client: TestClient, app: injector.Injector, tmp_path: Path
+) -> None:
+    signed = client.post("/v1/auth/sign-in", json={"phone": PHONE, "password": PASSWORD}).json()
+    auth = bearer(signed["access_token"])
+    consent = client.post("/v1/me/consents", json={"policy_version": "2026-11"}, headers=auth)
+    assert consent.status_code == 201 and consent.json() == {"policy_version": "2026-11"}
+    export = client.get("/v1/me/export", headers=auth).json()
+    assert export["account"]["phone"] == PHONE and export["account"]["name"] == "张伟"
+    assert [c["policy_version"] for c in export["consents"]] == ["2026-11"]
+    assert {"account.signed_in", "consent.given"} <= {a["action"] for a in export["activity"]}
+    assert client.delete("/v1/me", headers=auth).status_code == 204
+    assert client.get("/v1/me", headers=auth).status_code == 401
+    assert (
+        client.post("/v1/auth/sign-in", json={"phone": PHONE, "password": PASSWORD}).status_code
+        == 401
+    )
+    raw = b"".join(f.read_bytes() for f in tmp_path.glob("a.db*"))
+    assert PHONE.encode() not in raw and "张伟".encode() not in raw
+    # the number is free again: a new account may use it
+    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, password=PASSWORD), actor=CONSOLE)
+    again = client.post("/v1/auth/sign-in", json={"phone": PHONE, "password": PASSWORD})
+    assert again.status_code == 200
+    assert client.get("/v1/me", headers=bearer(again.json()["access_token"])).json()["name"] == ""

@@ -195,10 +195,20 @@ def test_a_resident_signs_up_with_a_code(
     home = catalog.community()
     app.get(RequestSignInCodeHandler)(RequestSignInCode(phone=PHONE))
     tokens = app.get(SignUpHandler)(
-        SignUp(phone=PHONE, code=sent.sent[PHONE], community_id=home.id, name="张伟")
+        SignUp(
+            phone=PHONE,
+            code=sent.sent[PHONE],
+            community_id=home.id,
+            name="张伟",
+            policy_version="2026-11",
+        )
     )
     account = app.get(AuthenticateHandler)(Authenticate(tokens.access_token))
     assert [m.role for m in account.memberships] == ["resident"]
     app.get(RequestSignInCodeHandler)(RequestSignInCode(phone=PHONE))
     with pytest.raises(Duplicate):
-        app.get(SignUpHandler)(SignUp(phone=PHONE, code=sent.sent[PHONE], community_id=home.id))
+        app.get(SignUpHandler)(
+            SignUp(
+                phone=PHONE, code=sent.sent[PHONE], community_id=home.id, policy_version="2026-11"
+            )
+        )

@@ -20,7 +20,10 @@ from shequ.domain.ids import AccountId, CommunityId, check_id
 __all__ = [
     "Account",
     "AccountCreated",
+    "AccountErased",
     "AccountStatus",
+    "Consent",
+    "ConsentGiven",
     "Membership",
     "Role",
     "RoleGranted",
@@ -73,6 +76,15 @@ class Role(enum.StrEnum):
 class AccountStatus(enum.StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"
+    ERASED = "erased"  # personal data removed at its owner's request
+
+
+@attrs.frozen
+class Consent:
+    """Agreement to a version of the privacy policy, and when it was given."""
+
+    policy_version: str
+    given_at: dt.datetime
 
 
 @attrs.frozen
@@ -98,6 +110,17 @@ class Membership:
 
 @attrs.frozen(kw_only=True)
 class AccountCreated(DomainEvent):
+    account_id: AccountId
+
+
+@attrs.frozen(kw_only=True)
+class ConsentGiven(DomainEvent):
+    account_id: AccountId
+    policy_version: str
+
+
+@attrs.frozen(kw_only=True)
+class AccountErased(DomainEvent):
     account_id: AccountId
 
 
@@ -139,6 +162,7 @@ class Account:
     status: AccountStatus = AccountStatus.ACTIVE
     memberships: list[Membership] = attrs.Factory(list)
     token_generation: int = 0  # access tokens of older generations are void
+    consents: list[Consent] = attrs.Factory(list)
     version: int = 1
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
@@ -225,6 +249,33 @@ class Account:
     @property
     def may_sign_in(self) -> bool:
         return self.status is AccountStatus.ACTIVE
+
+    def consent(self, policy_version: str, *, now: dt.datetime) -> None:
+        version = policy_version.strip() if isinstance(policy_version, str) else ""
+        if not version or len(version) > 20:
+            raise InvalidInput("name the privacy policy version agreed to", field="policy_version")
+        if self.consents and self.consents[-1].policy_version == version:
+            return
+        self.consents = [*self.consents, Consent(version, now)]
+        self.version += 1
+        self.events.append(
+            ConsentGiven(occurred_at=now, account_id=self.id, policy_version=version)
+        )
+
+    @property
+    def consented_to(self) -> str | None:
+        return self.consents[-1].policy_version if self.consents else None
+
+    def erase(self, *, now: dt.datetime) -> None:
+        """Remove the personal data and every role; what the law keeps stays, anonymous."""
+        if self.status is AccountStatus.ERASED:
+            return
+        self.phone, self.name, self.password_hash = "", "", None
+        self.memberships = []
+        self.status = AccountStatus.ERASED
+        self.token_generation += 1
+        self.version += 1
+        self.events.append(AccountErased(occurred_at=now, account_id=self.id))
 
     def _touch(self, now: dt.datetime, event: DomainEvent) -> None:
         self.version += 1

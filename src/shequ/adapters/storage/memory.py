@@ -143,6 +143,8 @@ class _Sellers(_Repository[Seller]):
 
 class _Accounts(_Repository[Account]):
     def find_by_phone(self, phone: str) -> Account | None:
+        if not phone:
+            return None
         for account in self.added.values():
             if account.phone == phone:
                 return account
@@ -390,7 +392,7 @@ class InMemoryUnitOfWork:
 
     def _check_phones(self) -> None:
         """One account per phone number (a unique constraint in SQL)."""
-        owner = {a.phone: a.id for a in self._store.tables["accounts"].values()}
+        owner = {a.phone: a.id for a in self._store.tables["accounts"].values() if a.phone}
         for account in self.accounts.added.values():
             if owner.setdefault(account.phone, account.id) != account.id:
                 raise Duplicate("an account with this phone number exists already")

@@ -222,6 +222,7 @@ class SignUp:
     phone: str
     code: str = attrs.field(repr=False)
     community_id: CommunityId
+    policy_version: str  # the privacy policy the resident agreed to
     name: str = ""
     password: str | None = attrs.field(default=None, repr=False)
     client: str = "unknown"
@@ -264,6 +265,7 @@ class SignUpHandler(_Auth):
                 now=now,
                 memberships=(Membership(Role.RESIDENT, cmd.community_id),),
             )
+            account.consent(cmd.policy_version, now=now)
             uow.accounts.add(account)
             audit(
                 uow,

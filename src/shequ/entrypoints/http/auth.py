@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from shequ.application.identity.accounts import GetAccountHandler
+from shequ.application.identity.privacy import (
+    EraseMyAccountHandler,
+    ExportMyDataHandler,
+    GiveConsentHandler,
+)
 from shequ.application.identity.sign_in import (
     RefreshTokens,
     RefreshTokensHandler,
@@ -56,6 +61,7 @@ class SignUpIn(_In):
     phone: StrictStr
     code: StrictStr
     community_id: StrictStr
+    policy_version: StrictStr
     name: StrictStr = ""
     password: StrictStr | None = None
 
@@ -132,6 +138,7 @@ def sign_up(
                 phone=body.phone,
                 code=body.code,
                 community_id=CommunityId(body.community_id),
+                policy_version=body.policy_version,
                 name=body.name,
                 password=body.password,
                 client=client_of(request),
@@ -181,3 +188,36 @@ def me(
         ],
         created_at=account.created_at,
     )
+
+
+class ConsentIn(_In):
+    policy_version: StrictStr
+
+
+@router.post("/me/consents", status_code=201)
+def give_consent(
+    body: ConsentIn,
+    actor: CurrentActor,
+    give: Annotated[GiveConsentHandler, Depends(resolve(GiveConsentHandler))],
+) -> dict[str, str | None]:
+    """Agree to a version of the privacy policy."""
+    return {"policy_version": give(body.policy_version, actor=actor).consented_to}
+
+
+@router.get("/me/export")
+def export_my_data(
+    actor: CurrentActor,
+    export: Annotated[ExportMyDataHandler, Depends(resolve(ExportMyDataHandler))],
+) -> dict[str, Any]:
+    """Everything held about the signed-in account."""
+    return export(actor=actor)
+
+
+@router.delete("/me", status_code=204)
+def erase_my_account(
+    actor: CurrentActor,
+    erase: Annotated[EraseMyAccountHandler, Depends(resolve(EraseMyAccountHandler))],
+) -> Response:
+    """Erase the signed-in account's personal data and end every session. Final."""
+    erase(actor=actor)
+    return Response(status_code=204)

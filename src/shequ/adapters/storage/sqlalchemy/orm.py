@@ -29,10 +29,17 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
-from shequ.domain.identity import Account, AccountStatus, Membership, Role
+from shequ.domain.identity import Account, AccountStatus, Consent, Membership, Role
 from shequ.domain.money import Money
 
-__all__ = ["MediaList", "MembershipList", "UTCDateTime", "metadata", "start_mappers"]
+__all__ = [
+    "ConsentList",
+    "MediaList",
+    "MembershipList",
+    "UTCDateTime",
+    "metadata",
+    "start_mappers",
+]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -98,6 +105,25 @@ class MembershipList(sa.TypeDecorator[list[Membership]]):
         return [
             Membership(role=Role(m["role"]), community_id=m["community_id"], scope_id=m["scope_id"])
             for m in value or ()
+        ]
+
+
+class ConsentList(sa.TypeDecorator[list[Consent]]):
+    """The privacy-policy versions an account agreed to, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Consent] | None, dialect: Dialect) -> Any:
+        return [
+            {"policy_version": c.policy_version, "given_at": c.given_at.isoformat()}
+            for c in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            Consent(c["policy_version"], dt.datetime.fromisoformat(c["given_at"]))
+            for c in value or ()
         ]
 
 
@@ -206,6 +232,7 @@ accounts = sa.Table(
     sa.Column("status", _enum(AccountStatus, "account_status"), nullable=False),
     sa.Column("memberships", MembershipList(), nullable=False),
     sa.Column("token_generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("consents", ConsentList(), nullable=False, server_default="[]"),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.UniqueConstraint("phone_lookup", name="uq_accounts_phone_lookup"),

@@ -240,7 +240,9 @@ class _Accounts(_Repository[Account]):
             account._name_sealed = cipher.seal(  # type: ignore[attr-defined]
                 account.name, cipher.context("accounts", "name", account.id)
             )
-            account._phone_lookup = cipher.lookup(account.phone)  # type: ignore[attr-defined]
+            # an erased account keeps a lookup of its own, so the number is free again
+            lookup = cipher.lookup(account.phone or f"erased:{account.id}")
+            account._phone_lookup = lookup  # type: ignore[attr-defined]
             account._pii_key_id = cipher.keyring.current  # type: ignore[attr-defined]
             account._opened = (account.phone, account.name)  # type: ignore[attr-defined]
 
