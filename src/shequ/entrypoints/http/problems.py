@@ -77,8 +77,9 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-async def _shequ_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ShequError)  # noqa: S101 - registered for this type only
+async def _shequ_error(request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, ShequError):  # registered for this type only
+        return await _unexpected(request, error)
     extra: dict[str, Any] = {}
     if isinstance(error, InvalidImport):
         extra["rows"] = [
@@ -95,8 +96,9 @@ async def _shequ_error(_: Request, error: Exception) -> JSONResponse:
     return problem(status_for(error), error.code, error.message, headers, **extra)
 
 
-async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)  # noqa: S101
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, RequestValidationError):
+        return await _unexpected(request, error)
     errors = [
         {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e["msg"]}
         for e in error.errors()
@@ -107,8 +109,9 @@ async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, HTTPException)  # noqa: S101
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, HTTPException):
+        return await _unexpected(request, error)
     code = {404: "route-not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
     return problem(error.status_code, code, str(error.detail))
 
