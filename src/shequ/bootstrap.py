@@ -20,6 +20,7 @@ from injector import Binder, Injector, Module, inject, provider, singleton
 from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
+from shequ.adapters.images import DirectoryBlobStore, InMemoryBlobStore, PillowImageInspector
 from shequ.adapters.notify import ConsoleNotifier
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
@@ -83,11 +84,14 @@ from shequ.application.identity.sign_in import (
     SignOutHandler,
     SignUpHandler,
 )
+from shequ.application.media import UploadPhotoHandler
 from shequ.application.policy import Policy
 from shequ.application.ports import (
+    BlobStore,
     Clock,
     EventPublisher,
     HealthCheck,
+    ImageInspector,
     Notifier,
     PasswordHasher,
     PersonalDataKeys,
@@ -110,11 +114,13 @@ __all__ = [
     "SqlStorageModule",
     "bootstrap",
     "field_cipher",
+    "media_dir",
     "storage_module",
 ]
 
 HANDLERS: tuple[type, ...] = (
     SearchAuditHandler,
+    UploadPhotoHandler,
     EraseMyAccountHandler,
     ExportMyDataHandler,
     GiveConsentHandler,
@@ -205,6 +211,28 @@ class SecurityModule(Module):
     @provider
     def notifier(self) -> Notifier:
         return ConsoleNotifier()
+
+    @singleton
+    @provider
+    def images(self) -> ImageInspector:
+        return PillowImageInspector()
+
+    @singleton
+    @provider
+    def blobs(self) -> BlobStore:
+        if self._settings.storage == "memory":
+            return InMemoryBlobStore()
+        return DirectoryBlobStore(media_dir(self._settings), self._settings.media_base_url)
+
+
+def media_dir(settings: Settings) -> Path:
+    if settings.media_dir is not None:
+        return Path(settings.media_dir)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        database = Path(url.database)
+        return database.with_name(f"{database.stem}-media")
+    return Path("shequ-media")
 
 
 def field_cipher(settings: Settings) -> FieldCipher:

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="where keys live when SHEQU_DATA_KEYS is not set; made on first use. "
         "Default: beside a SQLite database file (shequ.db -> shequ.keys)",
     )
+    media_dir: str | None = Field(
+        default=None,
+        description="where uploaded photos are stored. Default: beside a SQLite database file "
+        "(shequ.db -> shequ-media/), else ./shequ-media",
+    )
+    media_base_url: str = Field(default="/media/", description="where they are served from")
     password_profile: Literal["production", "cheap"] = Field(
         default="production", description="argon2id cost; `cheap` is for tests only"
     )

@@ -70,7 +70,11 @@ def app(
     if backend == "memory":
         chosen = settings(storage="memory")
     else:
-        chosen = settings(storage="sql", database_url=database_url(backend, request, tmp_path))
+        chosen = settings(
+            storage="sql",
+            database_url=database_url(backend, request, tmp_path),
+            media_dir=str(tmp_path / "media"),
+        )
     wired = container(chosen, clock)
     wired.get(SchemaMigrations).upgrade()
     yield wired

@@ -46,8 +46,21 @@ ROLES = [
 EVERYONE = set(ROLES) - {"anonymous"}
 MANAGERS = {"admin", "operator", "merchant"}  # of the demo grocer's goods, in its community
 
+
 # (method, path template, body builder, roles allowed); ids come from the World below
-MATRIX: list[tuple[str, str, Callable[[dict[str, str]], Any] | None, set[str]]] = [
+def _photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PHOTO = _photo()
+Body = Callable[[dict[str, str]], Any] | str | None
+MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("POST", "/v1/communities", lambda w: {"name": f"新区{uuid.uuid4().hex[:6]}"}, {"admin"}),
     ("GET", "/v1/communities", None, EVERYONE),
     (
@@ -86,6 +99,7 @@ MATRIX: list[tuple[str, str, Callable[[dict[str, str]], Any] | None, set[str]]] 
     ("GET", "/v1/me", None, EVERYONE),
     ("POST", "/v1/me/consents", lambda w: {"policy_version": "2026-11"}, EVERYONE),
     ("GET", "/v1/me/export", None, EVERYONE),
+    ("POST", "/v1/uploads/photos", "photo", EVERYONE),
     ("POST", "/v1/auth/sign-out-everywhere", None, EVERYONE),
     ("DELETE", "/v1/me", None, EVERYONE),
 ]
@@ -186,7 +200,10 @@ def test_each_route_answers_each_role_as_the_policy_says(
         if last(method, template):
             client = client_as(app, w, role)  # a fresh token for each of the last two
         path = template.format(**w.ids)
-        response = client.request(method, path, json=body(w.ids) if body else None)
+        if body == "photo":
+            response = client.request(method, path, content=PHOTO)
+        else:
+            response = client.request(method, path, json=body(w.ids) if body else None)
         label = f"{role}: {method} {template} -> {response.status_code} {response.text[:200]}"
         assert response.status_code < 500, label
         if role == "anonymous":

@@ -16,16 +16,19 @@ from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
 from shequ.domain.identity import Account
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.media import PhotoFacts
 
 __all__ = [
     "AccessClaims",
     "AccountRepository",
     "AuditLog",
     "AuditQuery",
+    "BlobStore",
     "Clock",
     "CommunityRepository",
     "EventPublisher",
     "HealthCheck",
+    "ImageInspector",
     "Notifier",
     "Outbox",
     "OutboxMessage",
@@ -205,6 +208,19 @@ class TokenIssuer(Protocol):
 
     def verify(self, token: str, now: dt.datetime) -> AccessClaims:
         """Raises :class:`Unauthenticated` for a tampered, expired or foreign token."""
+        ...
+
+
+class ImageInspector(Protocol):
+    def inspect(self, data: bytes) -> PhotoFacts:
+        """Decode enough of ``data`` to know its real format and size; raises
+        :class:`InvalidPhoto` for bytes that are no image it can read."""
+        ...
+
+
+class BlobStore(Protocol):
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        """Store ``data`` under ``name`` (idempotent); returns the URI it is served at."""
         ...
 
 

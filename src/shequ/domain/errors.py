@@ -34,6 +34,7 @@ __all__ = [
     "InvalidCursor",
     "InvalidImport",
     "InvalidInput",
+    "InvalidPhoto",
     "NotFound",
     "PersonalDataUnreadable",
     "ProductNotFound",
@@ -85,6 +86,12 @@ class InvalidImport(InvalidInput):
     """An import file has bad rows; ``details["rows"]`` lists ``(line, reason)`` pairs."""
 
     code = "invalid-import"
+
+
+class InvalidPhoto(InvalidInput):
+    """An upload that is not a photo we take: judged by its bytes, not its name."""
+
+    code = "invalid-photo"
 
 
 class InsufficientStock(DomainError):

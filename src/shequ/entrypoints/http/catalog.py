@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from shequ.application.catalog.browse import BrowseProducts, BrowseProductsHandler
 from shequ.application.catalog.communities import (
@@ -38,9 +40,11 @@ from shequ.application.catalog.skus import (
     SetSkuOnSale,
     SetSkuOnSaleHandler,
 )
+from shequ.application.media import UploadPhotoHandler
 from shequ.domain.catalog import KEEP, SellerKind
-from shequ.domain.errors import InvalidInput
+from shequ.domain.errors import InvalidInput, InvalidPhoto
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.media import MAX_PHOTO_BYTES
 from shequ.domain.money import Money
 from shequ.entrypoints.http.deps import CurrentActor, resolve
 from shequ.entrypoints.http.models import (
@@ -321,4 +325,50 @@ def unlist_sku(
 ) -> SkuOut:
     return SkuOut.of(
         change(SetSkuListing(SkuId(sku_id), CommunityId(community_id), False), actor=actor)
+    )
+
+
+class PhotoOut(BaseModel):
+    uri: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+
+@router.post(
+    "/uploads/photos",
+    status_code=201,
+    tags=["uploads"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/webp": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def upload_photo(
+    actor: CurrentActor,
+    request: Request,
+    upload: Annotated[UploadPhotoHandler, Depends(resolve(UploadPhotoHandler))],
+) -> PhotoOut:
+    """Send the image itself as the body. JPEG, PNG or WebP, judged by content; at most
+    5 MiB and 8000 pixels a side. Use the returned ``uri`` in a product's media."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > MAX_PHOTO_BYTES:
+            raise InvalidPhoto(f"a photo is at most {MAX_PHOTO_BYTES // 1024 // 1024} MiB")
+    stored = await run_in_threadpool(upload, bytes(data), actor=actor)
+    facts = stored.facts
+    return PhotoOut(
+        uri=stored.uri,
+        format=facts.format,
+        width=facts.width,
+        height=facts.height,
+        bytes=facts.size,
     )

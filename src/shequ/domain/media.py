@@ -1,0 +1,44 @@
+"""Rules for uploaded photos: what a photo may be, judged by its content, not its name."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from shequ.domain.errors import InvalidPhoto
+
+__all__ = ["MAX_PHOTO_BYTES", "MAX_PIXELS", "PHOTO_FORMATS", "PhotoFacts"]
+
+MAX_PHOTO_BYTES: Final = 5 * 1024 * 1024
+MAX_SIDE: Final = 8000
+MIN_SIDE: Final = 32
+MAX_PIXELS: Final = 40_000_000  # a decompression bomb stays out
+PHOTO_FORMATS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+@attrs.frozen
+class PhotoFacts:
+    """What the bytes really are, as an image decoder read them."""
+
+    format: str
+    width: int
+    height: int
+    size: int
+
+    def check(self) -> None:
+        if self.format not in PHOTO_FORMATS:
+            raise InvalidPhoto(f"a photo is a JPEG, PNG or WebP image, not {self.format}")
+        if self.size > MAX_PHOTO_BYTES:
+            raise InvalidPhoto(f"a photo is at most {MAX_PHOTO_BYTES // 1024 // 1024} MiB")
+        if not (MIN_SIDE <= self.width <= MAX_SIDE and MIN_SIDE <= self.height <= MAX_SIDE):
+            raise InvalidPhoto(
+                f"a photo is {MIN_SIDE} to {MAX_SIDE} pixels wide and high, "
+                f"not {self.width}×{self.height}"
+            )
+        if self.width * self.height > MAX_PIXELS:
+            raise InvalidPhoto("the photo has too many pixels")
+
+    @property
+    def extension(self) -> str:
+        return PHOTO_FORMATS[self.format]
