@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
 from shequ.adapters.images import DirectoryBlobStore, InMemoryBlobStore, PillowImageInspector
-from shequ.adapters.notify import ConsoleNotifier
+from shequ.adapters.notify import ConsoleNotifier, UnconfiguredNotifier
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
 from shequ.adapters.security.tokens import JwtTokenIssuer
@@ -210,7 +210,9 @@ class SecurityModule(Module):
     @singleton
     @provider
     def notifier(self) -> Notifier:
-        return ConsoleNotifier()
+        if self._settings.notifier == "console":
+            return ConsoleNotifier()
+        return UnconfiguredNotifier()
 
     @singleton
     @provider

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -43,6 +43,17 @@ class Settings(BaseSettings):
         "(shequ.db -> shequ-media/), else ./shequ-media",
     )
     media_base_url: str = Field(default="/media/", description="where they are served from")
+    notifier: Literal["none", "console"] = Field(
+        default="none",
+        description="how sign-in codes are sent: `none` refuses to send (bind your own SMS "
+        "Notifier), `console` writes them to the log (development only)",
+    )
     password_profile: Literal["production", "cheap"] = Field(
         default="production", description="argon2id cost; `cheap` is for tests only"
     )
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> Settings:
+        if (self.data_keys is None) != (self.lookup_key is None):
+            raise ValueError("set both SHEQU_DATA_KEYS and SHEQU_LOOKUP_KEY, or neither")
+        return self

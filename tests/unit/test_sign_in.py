@@ -7,6 +7,7 @@ import pytest
 
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.notify import RecordingNotifier
+from shequ.adapters.security import Argon2PasswordHasher
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.identity.sign_in import (
     Authenticate,
@@ -25,7 +26,7 @@ from shequ.application.identity.sign_in import (
     Tokens,
 )
 from shequ.application.policy import CONSOLE
-from shequ.application.ports import Notifier
+from shequ.application.ports import Notifier, PasswordHasher
 from shequ.domain.errors import Duplicate, RateLimited, Unauthenticated
 from tests.support import Catalog, ClockModule, settings
 
@@ -212,3 +213,64 @@ def test_a_resident_signs_up_with_a_code(
                 phone=PHONE, code=sent.sent[PHONE], community_id=home.id, policy_version="2026-11"
             )
         )
+
+
+def test_without_a_notifier_no_code_is_sent(clock: FixedClock) -> None:
+    from shequ import bootstrap
+    from shequ.domain.errors import AdapterError
+
+    plain = bootstrap(settings(storage="memory"), ClockModule(clock))
+    with pytest.raises(AdapterError, match="SHEQU_NOTIFIER=console"):
+        plain.get(RequestSignInCodeHandler)(RequestSignInCode(phone=PHONE))
+
+
+def test_codes_are_rationed_per_number(app: injector.Injector, sent: RecordingNotifier) -> None:
+    for i in range(5):
+        app.get(RequestSignInCodeHandler)(RequestSignInCode(phone=PHONE, client=f"c{i}"))
+    with pytest.raises(RateLimited):
+        app.get(RequestSignInCodeHandler)(RequestSignInCode(phone=PHONE, client="c9"))
+    app.get(RequestSignInCodeHandler)(RequestSignInCode(phone="13900000000", client="c8"))
+
+
+@pytest.mark.usefixtures("account")
+def test_a_success_does_not_clear_the_clients_failures(app: injector.Injector) -> None:
+    for i in range(4):
+        with pytest.raises(Unauthenticated):
+            sign_in(app, phone=f"1390000000{i}", password="wrong horse!", client="bot")
+    sign_in(app, password=PASSWORD, client="bot")  # the bot's own, valid account
+    with pytest.raises(Unauthenticated):
+        sign_in(app, phone="13900000008", password="wrong horse!", client="bot")
+    with pytest.raises(RateLimited):
+        sign_in(app, phone="13900000009", password="wrong horse!", client="bot")
+
+
+class Production(injector.Module):
+    @injector.provider
+    def passwords(self) -> PasswordHasher:
+        return Argon2PasswordHasher("production")
+
+
+def test_an_outdated_password_hash_is_upgraded_at_sign_in(clock: FixedClock) -> None:
+    from shequ import bootstrap
+    from shequ.application.ports import UnitOfWork
+
+    cheap_app = bootstrap(settings(storage="memory"), ClockModule(clock))
+    app = bootstrap(settings(storage="memory"), ClockModule(clock), Production())
+    cheap_hash = cheap_app.get(PasswordHasher).hash(PASSWORD)
+    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE), actor=CONSOLE)
+    with app.get(UnitOfWork) as uow:
+        uow.accounts.find_by_phone(PHONE).set_password_hash(cheap_hash, now=clock.now())  # type: ignore[union-attr]
+        uow.commit()
+    sign_in(app, password=PASSWORD)
+    with app.get(UnitOfWork) as uow:
+        upgraded = uow.accounts.find_by_phone(PHONE).password_hash  # type: ignore[union-attr]
+    assert upgraded != cheap_hash and not app.get(PasswordHasher).needs_rehash(upgraded or "")
+
+
+def test_keys_come_in_pairs() -> None:
+    from pydantic import ValidationError
+
+    from shequ import Settings
+
+    with pytest.raises(ValidationError, match="both"):
+        Settings(data_keys="k1:" + "A" * 43)

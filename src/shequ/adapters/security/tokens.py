@@ -33,7 +33,7 @@ class JwtTokenIssuer:
     def issue(
         self, account_id: AccountId, generation: int, now: dt.datetime
     ) -> tuple[str, dt.datetime]:
-        expires = now + self._lifetime
+        expires = (now + self._lifetime).replace(microsecond=0)  # what the token can say
         claims = {
             "sub": account_id,
             "gen": generation,

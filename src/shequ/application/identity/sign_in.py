@@ -144,6 +144,9 @@ class RequestSignInCodeHandler(_Auth):
         code = f"{secrets.randbelow(10**6):06d}"
         with self._uow as uow:
             self._throttles(uow, phone, cmd.client)
+            # every request counts: five codes a quarter-hour per number and per client
+            for sending in self._throttles(uow, f"sms:{phone}", f"sms:{cmd.client}"):
+                sending.failed(now)
             code_id = self._digest.digest(f"code:{phone}")
             existing = uow.codes.find(code_id)
             if existing is None:
@@ -208,8 +211,13 @@ class SignInHandler(_Auth):
                     raise fail() from None
             if account is None or not account.may_sign_in:
                 raise fail()
-            for throttle in throttles:
-                throttle.succeeded()
+            throttles[0].succeeded()  # the number's; a client's failures stand
+            if (
+                cmd.password is not None
+                and account.password_hash is not None
+                and self._passwords.needs_rehash(account.password_hash)
+            ):
+                account.set_password_hash(self._passwords.hash(cmd.password), now=self._clock.now())
             tokens = self._start_session(uow, account, cmd.client)
             uow.commit()
         return tokens

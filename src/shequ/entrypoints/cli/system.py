@@ -97,8 +97,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         click.echo("  accounts (the passwords are shown this once):")
     else:
         click.echo(
-            "  accounts (passwords were shown when the demo was made; or sign in "
-            "with a code, which the console notifier logs):"
+            "  accounts (passwords were shown when the demo was made; for a sign-in "
+            "code instead, run with SHEQU_NOTIFIER=console and read the log):"
         )
     for person in people:
         secret = f"  password {person['password']}" if person["password"] else ""
