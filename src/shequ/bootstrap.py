@@ -70,6 +70,11 @@ from shequ.application.identity.accounts import (
     ListAccountsHandler,
     OpenAccountHandler,
 )
+from shequ.application.identity.addresses import (
+    AddAddressHandler,
+    ListMyAddressesHandler,
+    RemoveAddressHandler,
+)
 from shequ.application.identity.privacy import (
     EraseMyAccountHandler,
     ExportMyDataHandler,
@@ -120,6 +125,9 @@ __all__ = [
 
 HANDLERS: tuple[type, ...] = (
     SearchAuditHandler,
+    AddAddressHandler,
+    ListMyAddressesHandler,
+    RemoveAddressHandler,
     UploadPhotoHandler,
     EraseMyAccountHandler,
     ExportMyDataHandler,

@@ -100,8 +100,17 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("POST", "/v1/me/consents", lambda w: {"policy_version": "2026-11"}, EVERYONE),
     ("GET", "/v1/me/export", None, EVERYONE),
     ("POST", "/v1/uploads/photos", "photo", EVERYONE),
+    ("GET", "/v1/me/addresses", None, EVERYONE),
+    (
+        "POST",
+        "/v1/me/addresses",
+        lambda w: {"recipient": "张伟", "phone": "13912345678", "detail": "3幢2单元501"},
+        EVERYONE,
+    ),
     ("POST", "/v1/auth/sign-out-everywhere", None, EVERYONE),
     ("DELETE", "/v1/me", None, EVERYONE),
+    # answers 404 to everyone: nobody may remove an address that is not theirs
+    ("DELETE", "/v1/me/addresses/{home}", None, set()),
 ]
 
 
@@ -209,6 +218,8 @@ def test_each_route_answers_each_role_as_the_policy_says(
         if role == "anonymous":
             assert response.status_code == 401, label
             assert response.headers["www-authenticate"] == "Bearer", label
+        elif template == "/v1/me/addresses/{home}":
+            assert response.status_code == 404, label
         elif role in allowed:
             assert 200 <= response.status_code < 300, label
         else:

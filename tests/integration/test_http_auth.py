@@ -168,3 +168,58 @@ def test_a_resident_consents_exports_and_erases(
     again = client.post("/v1/auth/sign-in", json={"phone": PHONE, "password": PASSWORD})
     assert again.status_code == 200
     assert client.get("/v1/me", headers=bearer(again.json()["access_token"])).json()["name"] == ""
+
+
+def test_addresses_belong_to_their_owner_alone(
+    client: TestClient, app: injector.Injector, tmp_path: Path
+) -> None:
+    mine = bearer(
+        client.post("/v1/auth/sign-in", json={"phone": PHONE, "password": PASSWORD}).json()[
+            "access_token"
+        ]
+    )
+    app.get(OpenAccountHandler)(OpenAccount(phone="13900000002", password=PASSWORD), actor=CONSOLE)
+    theirs = bearer(
+        client.post("/v1/auth/sign-in", json={"phone": "13900000002", "password": PASSWORD}).json()[
+            "access_token"
+        ]
+    )
+    added = client.post(
+        "/v1/me/addresses",
+        headers=mine,
+        json={
+            "recipient": "王芳",
+            "phone": "13912345678",
+            "detail": "阳光花园3幢2单元501",
+            "label": "家",
+        },
+    )
+    assert added.status_code == 201, added.text
+    address = added.json()
+    assert (address["recipient"], address["phone"]) == ("王芳", "13912345678")
+    assert client.get("/v1/me/addresses", headers=theirs).json() == []
+    assert client.delete(f"/v1/me/addresses/{address['id']}", headers=theirs).status_code == 404
+    export = client.get("/v1/me/export", headers=mine).json()
+    assert export["addresses"][0]["detail"] == "阳光花园3幢2单元501"
+    raw = b"".join(f.read_bytes() for f in tmp_path.glob("a.db*"))
+    for secret in ("王芳", "13912345678", "阳光花园3幢2单元501"):
+        assert secret.encode() not in raw
+    bad = client.post(
+        "/v1/me/addresses", headers=mine, json={"recipient": "", "phone": "123", "detail": ""}
+    )
+    assert bad.status_code == 422
+    assert client.delete(f"/v1/me/addresses/{address['id']}", headers=mine).status_code == 204
+    assert client.get("/v1/me/addresses", headers=mine).json() == []
+    client.post(
+        "/v1/me/addresses",
+        headers=mine,
+        json={"recipient": "王芳", "phone": "13912345678", "detail": "5幢101"},
+    )
+    assert client.delete("/v1/me", headers=mine).status_code == 204
+    app.get(OpenAccountHandler)(OpenAccount(phone=PHONE, password=PASSWORD), actor=CONSOLE)
+    again = bearer(
+        client.post("/v1/auth/sign-in", json={"phone": PHONE, "password": PASSWORD}).json()[
+            "access_token"
+        ]
+    )
+    assert client.get("/v1/me/addresses", headers=again).json() == []

@@ -14,13 +14,14 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
-from shequ.domain.identity import Account
+from shequ.domain.identity import Account, Address
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.media import PhotoFacts
 
 __all__ = [
     "AccessClaims",
     "AccountRepository",
+    "AddressRepository",
     "AuditLog",
     "AuditQuery",
     "BlobStore",
@@ -158,6 +159,20 @@ class AuditLog(Protocol):
     def search(self, query: AuditQuery) -> list[AuditRecord]: ...
 
 
+class AddressRepository(Protocol):
+    def add(self, address: Address) -> None: ...
+
+    def get(self, address_id: str) -> Address:
+        """Raises :class:`NotFound`."""
+        ...
+
+    def find(self, address_id: str) -> Address | None: ...
+
+    def of_account(self, account_id: AccountId) -> list[Address]:
+        """The account's addresses that were not removed, oldest first."""
+        ...
+
+
 class ThrottleRepository(Protocol):
     def find(self, throttle_id: str) -> Throttle | None: ...
 
@@ -279,6 +294,9 @@ class UnitOfWork(Protocol):
 
     @property
     def accounts(self) -> AccountRepository: ...
+
+    @property
+    def addresses(self) -> AddressRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

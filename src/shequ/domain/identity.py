@@ -22,6 +22,7 @@ __all__ = [
     "AccountCreated",
     "AccountErased",
     "AccountStatus",
+    "Address",
     "Consent",
     "ConsentGiven",
     "Membership",
@@ -270,7 +271,7 @@ class Account:
         """Remove the personal data and every role; what the law keeps stays, anonymous."""
         if self.status is AccountStatus.ERASED:
             return
-        self.phone, self.name, self.password_hash = "", "", None
+        self.phone, self.name, self.password_hash = "", "", None  # addresses: see EraseMyAccount
         self.memberships = []
         self.status = AccountStatus.ERASED
         self.token_generation += 1
@@ -280,3 +281,71 @@ class Account:
     def _touch(self, now: dt.datetime, event: DomainEvent) -> None:
         self.version += 1
         self.events.append(event)
+
+
+@attrs.define(slots=False, eq=False)
+class Address:
+    """Where a resident has goods delivered. Recipient, phone and the door (楼栋/单元/门牌)
+    are personal data, sealed at rest like an account's."""
+
+    id: str
+    account_id: AccountId
+    recipient: str
+    phone: str
+    detail: str
+    created_at: dt.datetime
+    label: str = ""
+    community_id: CommunityId | None = None
+    removed: bool = False
+    version: int = 1
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: str,
+        account_id: AccountId,
+        recipient: str,
+        phone: str,
+        detail: str,
+        now: dt.datetime,
+        label: str = "",
+        community_id: CommunityId | None = None,
+    ) -> Address:
+        check_id(id, "address")
+        cleaned = detail.strip() if isinstance(detail, str) else ""
+        if (
+            not cleaned
+            or len(cleaned) > 200
+            or any(ord(c) < 32 or "\ud800" <= c <= "\udfff" for c in cleaned)
+        ):
+            raise InvalidInput(
+                "an address names the door in at most 200 characters", field="detail"
+            )
+        title = label.strip() if isinstance(label, str) else ""
+        if len(title) > 20:
+            raise InvalidInput("a label has at most 20 characters", field="label")
+        name = _name(recipient)
+        if not name:
+            raise InvalidInput("an address names who receives the goods", field="recipient")
+        return cls(
+            id=id,
+            account_id=account_id,
+            recipient=name,
+            phone=normalise_phone(phone),
+            detail=cleaned,
+            label=title,
+            community_id=community_id,
+            created_at=now,
+        )
+
+    @property
+    def masked(self) -> str:
+        """The door, as a rider or a pickup point may see it before delivery: the start."""
+        return self.detail[:6] + "…" if len(self.detail) > 6 else self.detail
+
+    def remove(self) -> None:
+        """Forget it: the personal data goes at once."""
+        self.recipient, self.phone, self.detail = "", "", ""
+        self.removed = True
+        self.version += 1

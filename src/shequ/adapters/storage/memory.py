@@ -35,7 +35,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.identity import Account
+from shequ.domain.identity import Account, Address
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SkuId
 
 __all__ = [
@@ -160,6 +160,12 @@ class _Accounts(_Repository[Account]):
         return sorted(found, key=lambda a: (a.created_at, a.id))
 
 
+class _Addresses(_Repository[Address]):
+    def of_account(self, account_id: AccountId) -> list[Address]:
+        found = self._all(lambda a: a.account_id == account_id and not a.removed)
+        return sorted(found, key=lambda a: (a.created_at, a.id))
+
+
 class _Sessions(_Repository[RefreshSession]):
     def of_account(self, account_id: AccountId) -> list[RefreshSession]:
         return self._all(lambda s: s.account_id == account_id and s.revoked_at is None)
@@ -268,6 +274,7 @@ class InMemoryUnitOfWork:
     products: _Products
     skus: _Skus
     accounts: _Accounts
+    addresses: _Addresses
     throttles: _Repository[Throttle]
     codes: _Repository[SignInCode]
     sessions: _Sessions
@@ -291,6 +298,7 @@ class InMemoryUnitOfWork:
         self.products = _Products(self._store, "products", ProductNotFound, "product", hold)
         self.skus = _Skus(self._store, "skus", SkuNotFound, "SKU", hold)
         self.accounts = _Accounts(self._store, "accounts", AccountNotFound, "account", hold)
+        self.addresses = _Addresses(self._store, "addresses", NotFound, "address", hold)
         self.throttles = _Repository[Throttle](self._store, "throttles", NotFound, "throttle", hold)
         self.codes = _Repository[SignInCode](self._store, "codes", NotFound, "code", hold)
         self.sessions = _Sessions(self._store, "sessions", NotFound, "session", hold)
@@ -313,6 +321,7 @@ class InMemoryUnitOfWork:
             self.products,
             self.skus,
             self.accounts,
+            self.addresses,
             self.throttles,
             self.codes,
             self.sessions,

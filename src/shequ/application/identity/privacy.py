@@ -11,10 +11,15 @@ from shequ.domain.errors import Unauthenticated
 from shequ.domain.identity import Account
 from shequ.domain.ids import AccountId
 
-__all__ = ["EraseMyAccountHandler", "ExportMyDataHandler", "GiveConsentHandler"]
+__all__ = [
+    "EraseMyAccountHandler",
+    "ExportMyDataHandler",
+    "GiveConsentHandler",
+    "own_account_id",
+]
 
 
-def _own(actor: Actor) -> AccountId:
+def own_account_id(actor: Actor) -> AccountId:
     if actor.account_id is None:
         raise Unauthenticated("these rights are exercised by the account itself: sign in")
     return actor.account_id
@@ -28,7 +33,7 @@ class GiveConsentHandler:
 
     def __call__(self, policy_version: str, *, actor: Actor) -> Account:
         with self._uow as uow:
-            account = uow.accounts.get(_own(actor))
+            account = uow.accounts.get(own_account_id(actor))
             account.consent(policy_version, now=self._clock.now())
             audit(
                 uow,
@@ -50,10 +55,11 @@ class ExportMyDataHandler:
 
     def __call__(self, *, actor: Actor) -> dict[str, Any]:
         with self._uow as uow:
-            account = uow.accounts.get(_own(actor))
+            account = uow.accounts.get(own_account_id(actor))
             subject = f"account:{account.id}"
             history = uow.audit.search(AuditQuery(subject=subject, limit=10_000))
             sessions = uow.sessions.of_account(account.id)
+            places = uow.addresses.of_account(account.id)
             audit(uow, actor, "account.exported", subject, self._clock.now())
             uow.commit()
         return {
@@ -69,6 +75,17 @@ class ExportMyDataHandler:
                 ],
                 "has_password": account.password_hash is not None,
             },
+            "addresses": [
+                {
+                    "id": a.id,
+                    "label": a.label,
+                    "recipient": a.recipient,
+                    "phone": a.phone,
+                    "detail": a.detail,
+                    "community_id": a.community_id,
+                }
+                for a in places
+            ],
             "consents": [
                 {"policy_version": c.policy_version, "given_at": c.given_at.isoformat()}
                 for c in account.consents
@@ -106,9 +123,11 @@ class EraseMyAccountHandler:
     def __call__(self, *, actor: Actor) -> None:
         now = self._clock.now()
         with self._uow as uow:
-            account = uow.accounts.get(_own(actor))
+            account = uow.accounts.get(own_account_id(actor))
             for session in uow.sessions.of_account(account.id):
                 session.revoke(now)
+            for address in uow.addresses.of_account(account.id):
+                address.remove()
             account.erase(now=now)
             audit(uow, actor, "account.erased", f"account:{account.id}", now)
             uow.commit()

@@ -9,6 +9,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from shequ.application.identity.accounts import GetAccountHandler
+from shequ.application.identity.addresses import (
+    AddAddress,
+    AddAddressHandler,
+    ListMyAddressesHandler,
+    RemoveAddressHandler,
+)
 from shequ.application.identity.privacy import (
     EraseMyAccountHandler,
     ExportMyDataHandler,
@@ -29,6 +35,7 @@ from shequ.application.identity.sign_in import (
     Tokens,
 )
 from shequ.domain.errors import Unauthenticated
+from shequ.domain.identity import Address
 from shequ.domain.ids import CommunityId
 from shequ.entrypoints.http.deps import CurrentActor, client_of, resolve
 from shequ.entrypoints.schemas import MembershipOut
@@ -222,4 +229,74 @@ def erase_my_account(
 ) -> Response:
     """Erase the signed-in account's personal data and end every session. Final."""
     erase(actor=actor)
+    return Response(status_code=204)
+
+
+class AddressIn(_In):
+    recipient: StrictStr
+    phone: StrictStr
+    detail: StrictStr
+    label: StrictStr = ""
+    community_id: StrictStr | None = None
+
+
+class AddressOut(BaseModel):
+    """The owner's own view of an address: nothing masked."""
+
+    id: str
+    label: str
+    recipient: str
+    phone: str
+    detail: str
+    community_id: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, a: Address) -> AddressOut:
+        return cls(
+            id=a.id,
+            label=a.label,
+            recipient=a.recipient,
+            phone=a.phone,
+            detail=a.detail,
+            community_id=a.community_id,
+            created_at=a.created_at,
+        )
+
+
+@router.get("/me/addresses")
+def my_addresses(
+    actor: CurrentActor,
+    list_mine: Annotated[ListMyAddressesHandler, Depends(resolve(ListMyAddressesHandler))],
+) -> list[AddressOut]:
+    return [AddressOut.of(a) for a in list_mine(actor=actor)]
+
+
+@router.post("/me/addresses", status_code=201)
+def add_address(
+    body: AddressIn,
+    actor: CurrentActor,
+    add: Annotated[AddAddressHandler, Depends(resolve(AddAddressHandler))],
+) -> AddressOut:
+    return AddressOut.of(
+        add(
+            AddAddress(
+                recipient=body.recipient,
+                phone=body.phone,
+                detail=body.detail,
+                label=body.label,
+                community_id=CommunityId(body.community_id) if body.community_id else None,
+            ),
+            actor=actor,
+        )
+    )
+
+
+@router.delete("/me/addresses/{address_id}", status_code=204)
+def remove_address(
+    address_id: str,
+    actor: CurrentActor,
+    remove: Annotated[RemoveAddressHandler, Depends(resolve(RemoveAddressHandler))],
+) -> Response:
+    remove(address_id, actor=actor)
     return Response(status_code=204)

@@ -29,7 +29,14 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
-from shequ.domain.identity import Account, AccountStatus, Consent, Membership, Role
+from shequ.domain.identity import (
+    Account,
+    AccountStatus,
+    Address,
+    Consent,
+    Membership,
+    Role,
+)
 from shequ.domain.money import Money
 
 __all__ = [
@@ -238,6 +245,22 @@ accounts = sa.Table(
     sa.UniqueConstraint("phone_lookup", name="uq_accounts_phone_lookup"),
 )
 
+addresses = sa.Table(
+    "addresses",
+    metadata,
+    _id(primary_key=True),
+    _id("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("label", sa.String(20), nullable=False),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=True),
+    sa.Column("recipient_sealed", sa.LargeBinary, nullable=False),
+    sa.Column("phone_sealed", sa.LargeBinary, nullable=False),
+    sa.Column("detail_sealed", sa.LargeBinary, nullable=False),
+    sa.Column("pii_key_id", sa.String(16), nullable=False, index=True),
+    sa.Column("removed", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
 throttles = sa.Table(
     "throttles",
     metadata,
@@ -375,6 +398,18 @@ def start_mappers() -> None:
                 "_phone_lookup": accounts.c.phone_lookup,
                 "_name_sealed": accounts.c.name_sealed,
                 "_pii_key_id": accounts.c.pii_key_id,
+            },
+        )
+        mapper_registry.map_imperatively(
+            Address,
+            addresses,
+            version_id_col=addresses.c.version,
+            version_id_generator=False,
+            properties={
+                "_recipient_sealed": addresses.c.recipient_sealed,
+                "_phone_sealed": addresses.c.phone_sealed,
+                "_detail_sealed": addresses.c.detail_sealed,
+                "_pii_key_id": addresses.c.pii_key_id,
             },
         )
         plain: tuple[tuple[type, sa.Table], ...] = (

@@ -16,6 +16,7 @@ from shequ.adapters.security.cipher import FieldCipher, Keyring
 from shequ.adapters.storage.sqlalchemy.errors import translate
 from shequ.adapters.storage.sqlalchemy.orm import (
     accounts,
+    addresses,
     audit_log,
     communities,
     outbox,
@@ -40,7 +41,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.identity import Account
+from shequ.domain.identity import Account, Address
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SkuId
 
 __all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
@@ -204,61 +205,76 @@ class _Products(_Repository[Product]):
         return [ProductHit(product=self._track(p), key=k) for p, k in rows]
 
 
-class _Accounts(_Repository[Account]):
-    """Accounts, whose phone and name are sealed at rest and found by a keyed hash."""
+class _Sealing(_Repository[T]):
+    """A repository whose personal-data attributes are sealed at rest.
 
-    model, not_found, label = Account, AccountNotFound, "account"
+    Each attribute in ``sealed`` lives in the column ``<attribute>_sealed``, bound to its
+    table, column and row; the mapping names those columns ``_<attribute>_sealed``.
+    """
+
+    table: sa.Table
+    sealed: tuple[str, ...]
 
     def __init__(self, session: Session, cipher: FieldCipher) -> None:
         super().__init__(session)
         self._cipher = cipher
 
-    def _track(self, obj: Account) -> Account:
-        if obj.id not in self.seen and "_phone_sealed" in vars(obj):
+    def _track(self, obj: T) -> T:
+        if obj.id not in self.seen and f"_{self.sealed[0]}_sealed" in vars(obj):  # type: ignore[attr-defined]
             self._open(obj)
         return super()._track(obj)
 
-    def _open(self, account: Account) -> None:
-        cipher, sealed = self._cipher, vars(account)
-        account.phone = cipher.open(
-            sealed["_phone_sealed"], cipher.context("accounts", "phone", account.id)
-        )
-        account.name = cipher.open(
-            sealed["_name_sealed"], cipher.context("accounts", "name", account.id)
-        )
-        account._opened = (account.phone, account.name)  # type: ignore[attr-defined]
+    def _plain(self, obj: T) -> tuple[str, ...]:
+        return tuple(getattr(obj, field) for field in self.sealed)
+
+    def _open(self, obj: T) -> None:
+        cipher, stored, row = self._cipher, vars(obj), obj.id  # type: ignore[attr-defined]
+        for field in self.sealed:
+            context = cipher.context(self.table.name, field, row)
+            setattr(obj, field, cipher.open(stored[f"_{field}_sealed"], context))
+        obj._opened = self._plain(obj)  # type: ignore[attr-defined]
 
     def seal(self) -> None:
-        """Seal the personal data of new accounts and of accounts whose data changed."""
+        """Seal the personal data of new records and of records whose data changed."""
         cipher = self._cipher
-        for account in self.seen.values():
-            if getattr(account, "_opened", None) == (account.phone, account.name):
+        for obj in self.seen.values():
+            if getattr(obj, "_opened", None) == self._plain(obj):
                 continue
-            account._phone_sealed = cipher.seal(  # type: ignore[attr-defined]
-                account.phone, cipher.context("accounts", "phone", account.id)
-            )
-            account._name_sealed = cipher.seal(  # type: ignore[attr-defined]
-                account.name, cipher.context("accounts", "name", account.id)
-            )
-            # an erased account keeps a lookup of its own, so the number is free again
-            lookup = cipher.lookup(account.phone or f"erased:{account.id}")
-            account._phone_lookup = lookup  # type: ignore[attr-defined]
-            account._pii_key_id = cipher.keyring.current  # type: ignore[attr-defined]
-            account._opened = (account.phone, account.name)  # type: ignore[attr-defined]
+            for field in self.sealed:
+                context = cipher.context(self.table.name, field, obj.id)  # type: ignore[attr-defined]
+                setattr(obj, f"_{field}_sealed", cipher.seal(getattr(obj, field), context))
+            obj._pii_key_id = cipher.keyring.current  # type: ignore[attr-defined]
+            self._sealed_more(obj)
+            obj._opened = self._plain(obj)  # type: ignore[attr-defined]
 
-    def sealed_under_old_keys(self, limit: int) -> list[Account]:
-        """Accounts sealed under a key that is no longer current, locked, by id."""
+    def _sealed_more(self, obj: T) -> None:
+        """What else a subclass derives from the plain values when they are sealed."""
+
+    def sealed_under_old_keys(self, limit: int) -> list[T]:
+        """Records sealed under a key that is no longer current, locked, by id."""
         stmt = (
-            sa.select(Account)
-            .where(accounts.c.pii_key_id != self._cipher.keyring.current)
-            .order_by(accounts.c.id)
+            sa.select(self.model)
+            .where(self.table.c.pii_key_id != self._cipher.keyring.current)
+            .order_by(self.table.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         found = self._many(stmt)
-        for account in found:
-            account._opened = None  # type: ignore[attr-defined]  # seal() seals it afresh
+        for obj in found:
+            obj._opened = None  # type: ignore[attr-defined]  # seal() seals it afresh
         return found
+
+
+class _Accounts(_Sealing[Account]):
+    """Accounts, whose phone and name are sealed at rest and found by a keyed hash."""
+
+    model, not_found, label = Account, AccountNotFound, "account"
+    table, sealed = accounts, ("phone", "name")
+
+    def _sealed_more(self, obj: Account) -> None:
+        # an erased account keeps a lookup of its own, so the number is free again
+        lookup = self._cipher.lookup(obj.phone or f"erased:{obj.id}")
+        obj._phone_lookup = lookup  # type: ignore[attr-defined]
 
     @_translating
     def find_by_phone(self, phone: str) -> Account | None:
@@ -274,6 +290,18 @@ class _Accounts(_Repository[Account]):
         if community_id is None:
             return found
         return [a for a in found if any(m.community_id == community_id for m in a.memberships)]
+
+
+class _Addresses(_Sealing[Address]):
+    model, not_found, label = Address, NotFound, "address"
+    table, sealed = addresses, ("recipient", "phone", "detail")
+
+    def of_account(self, account_id: AccountId) -> list[Address]:
+        return self._many(
+            sa.select(Address)
+            .where(addresses.c.account_id == account_id, addresses.c.removed.is_(False))
+            .order_by(addresses.c.created_at, addresses.c.id)
+        )
 
 
 class _Throttles(_Repository[Throttle]):
@@ -386,6 +414,7 @@ class SqlUnitOfWork:
     products: _Products
     skus: _Skus
     accounts: _Accounts
+    addresses: _Addresses
     throttles: _Throttles
     codes: _Codes
     sessions: _Sessions
@@ -414,6 +443,7 @@ class SqlUnitOfWork:
         self.communities, self.sellers = _Communities(session), _Sellers(session)
         self.products, self.skus = _Products(session), _Skus(session)
         self.accounts = _Accounts(session, self._cipher)
+        self.addresses = _Addresses(session, self._cipher)
         self.throttles, self.codes = _Throttles(session), _Codes(session)
         self.sessions = _Sessions(session)
         self.outbox = _Outbox(session)
@@ -440,6 +470,7 @@ class SqlUnitOfWork:
             self.products,
             self.skus,
             self.accounts,
+            self.addresses,
             self.throttles,
             self.codes,
             self.sessions,
@@ -455,6 +486,7 @@ class SqlUnitOfWork:
         events = [event for obj in self._touched() for event in getattr(obj, "events", ())]
         try:
             self.accounts.seal()
+            self.addresses.seal()
             for repo in self._repositories():
                 repo.flush_added()
             session.flush()
@@ -518,10 +550,16 @@ class SqlPersonalDataKeys:
         return self._cipher.keyring.current
 
     def count_by_key(self) -> dict[str, int]:
-        stmt = sa.select(accounts.c.pii_key_id, sa.func.count()).group_by(accounts.c.pii_key_id)
+        counts: dict[str, int] = {}
         try:
             with self._sessions() as session:
-                return {str(row[0]): int(row[1]) for row in session.execute(stmt)}
+                for table in (accounts, addresses):
+                    stmt = sa.select(table.c.pii_key_id, sa.func.count()).group_by(
+                        table.c.pii_key_id
+                    )
+                    for key_id, count in session.execute(stmt):
+                        counts[str(key_id)] = counts.get(str(key_id), 0) + int(count)
+                return counts
         except sa_exc.SQLAlchemyError as e:
             raise translate(e) from e
 
@@ -530,6 +568,8 @@ class SqlPersonalDataKeys:
 
     def reseal(self, batch: int) -> int:
         with SqlUnitOfWork(self._sessions, None, self._cipher) as uow:
-            found = uow.accounts.sealed_under_old_keys(batch)
+            found = len(uow.accounts.sealed_under_old_keys(batch))
+            if found < batch:
+                found += len(uow.addresses.sealed_under_old_keys(batch - found))
             uow.commit()
-        return len(found)
+        return found
