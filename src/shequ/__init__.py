@@ -13,6 +13,7 @@ Every name below is public; everything else may change without notice.
 from shequ.adapters.clock import FixedClock, SystemClock
 from shequ.adapters.notify import ConsoleNotifier, RecordingNotifier
 from shequ.adapters.storage.memory import InMemoryStore, InMemoryUnitOfWork
+from shequ.application.audit import SearchAuditHandler
 from shequ.application.catalog.browse import BrowseProducts, BrowseProductsHandler, ProductPage
 from shequ.application.catalog.communities import (
     CreateCommunity,
@@ -63,6 +64,17 @@ from shequ.application.identity.accounts import (
     OpenAccount,
     OpenAccountHandler,
 )
+from shequ.application.identity.addresses import (
+    AddAddress,
+    AddAddressHandler,
+    ListMyAddressesHandler,
+    RemoveAddressHandler,
+)
+from shequ.application.identity.privacy import (
+    EraseMyAccountHandler,
+    ExportMyDataHandler,
+    GiveConsentHandler,
+)
 from shequ.application.identity.sign_in import (
     Authenticate,
     AuthenticateHandler,
@@ -79,19 +91,26 @@ from shequ.application.identity.sign_in import (
     SignUpHandler,
     Tokens,
 )
+from shequ.application.media import StoredPhoto, UploadPhotoHandler
 from shequ.application.policy import CONSOLE, Actor, Permission, Policy
 from shequ.application.ports import (
+    AuditQuery,
+    BlobStore,
     Clock,
     EventPublisher,
     HealthCheck,
+    ImageInspector,
     Notifier,
     OutboxMessage,
     PasswordHasher,
     PersonalDataKeys,
     SchemaMigrations,
+    SecretDigest,
+    TokenIssuer,
     UnitOfWork,
 )
 from shequ.bootstrap import bootstrap
+from shequ.domain.audit import AuditRecord
 from shequ.domain.catalog import (
     KEEP,
     Community,
@@ -116,7 +135,16 @@ from shequ.domain.catalog import (
     StorageMethod,
 )
 from shequ.domain.events import DomainEvent
-from shequ.domain.identity import Account, AccountStatus, Membership, Role, mask_phone
+from shequ.domain.identity import (
+    Account,
+    AccountStatus,
+    Address,
+    Consent,
+    Membership,
+    Role,
+    mask_name,
+    mask_phone,
+)
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
 from shequ.settings import Settings
@@ -130,12 +158,18 @@ __all__ = [
     "AccountId",
     "AccountStatus",
     "Actor",
+    "AddAddress",
+    "AddAddressHandler",
     "AddSku",
     "AddSkuHandler",
+    "Address",
     "AdjustStock",
     "AdjustStockHandler",
+    "AuditQuery",
+    "AuditRecord",
     "Authenticate",
     "AuthenticateHandler",
+    "BlobStore",
     "BrowseProducts",
     "BrowseProductsHandler",
     "ChangeRole",
@@ -145,6 +179,7 @@ __all__ = [
     "Clock",
     "Community",
     "CommunityId",
+    "Consent",
     "ConsoleNotifier",
     "CountStock",
     "CountStockHandler",
@@ -159,14 +194,18 @@ __all__ = [
     "DomainEvent",
     "EditProduct",
     "EditProductHandler",
+    "EraseMyAccountHandler",
     "EventDispatcher",
     "EventPublisher",
+    "ExportMyDataHandler",
     "FixedClock",
     "FreshFacts",
     "GetAccountHandler",
     "GetProductHandler",
     "GetSkuHandler",
+    "GiveConsentHandler",
     "HealthCheck",
+    "ImageInspector",
     "ImportCatalog",
     "ImportCatalogHandler",
     "ImportReport",
@@ -175,6 +214,7 @@ __all__ = [
     "InMemoryUnitOfWork",
     "ListAccountsHandler",
     "ListCommunitiesHandler",
+    "ListMyAddressesHandler",
     "ListSellersHandler",
     "Listing",
     "Media",
@@ -200,11 +240,14 @@ __all__ = [
     "RecordingNotifier",
     "RefreshTokens",
     "RefreshTokensHandler",
+    "RemoveAddressHandler",
     "RequestSignInCode",
     "RequestSignInCodeHandler",
     "Role",
     "RowProblem",
     "SchemaMigrations",
+    "SearchAuditHandler",
+    "SecretDigest",
     "SeedDemoHandler",
     "Seller",
     "SellerId",
@@ -232,10 +275,14 @@ __all__ = [
     "StockAdjusted",
     "StockReason",
     "StorageMethod",
+    "StoredPhoto",
     "SystemClock",
+    "TokenIssuer",
     "Tokens",
     "UnitOfWork",
+    "UploadPhotoHandler",
     "__version__",
     "bootstrap",
+    "mask_name",
     "mask_phone",
 ]
