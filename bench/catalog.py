@@ -52,6 +52,7 @@ from shequ import (
     bootstrap,
 )
 from shequ.application.catalog.search import ProductQuery
+from shequ.application.policy import CONSOLE
 from shequ.application.ports import SchemaMigrations
 
 CATEGORIES = ["生鲜/水果", "生鲜/蔬菜", "生鲜/肉禽", "粮油/米面", "日用品/清洁", "日用品/纸品"]
@@ -293,14 +294,19 @@ def run(name: str, lib_url: str, raw_url: str, args: argparse.Namespace) -> dict
         wired.get(SchemaMigrations).upgrade()
     setups = []
     for wired in (app, raw_app):
-        community = wired.get(CreateCommunityHandler)(CreateCommunity(name="阳光花园"))
-        seller = wired.get(CreateSellerHandler)(CreateSeller(name="优选", kind=SellerKind.PLATFORM))
+        community = wired.get(CreateCommunityHandler)(
+            CreateCommunity(name="阳光花园"), actor=CONSOLE
+        )
+        seller = wired.get(CreateSellerHandler)(
+            CreateSeller(name="优选", kind=SellerKind.PLATFORM), actor=CONSOLE
+        )
         setups.append((community.id, seller.id))
     (community, seller), (raw_community, raw_seller) = setups
 
     start = time.perf_counter()
     app.get(ImportCatalogHandler)(
-        ImportCatalog(seller_id=seller, rows=catalog_rows, community_ids=(community,))
+        ImportCatalog(seller_id=seller, rows=catalog_rows, community_ids=(community,)),
+        actor=CONSOLE,
     )
     lib_import = time.perf_counter() - start
     raw = Raw(raw_url)
@@ -322,7 +328,8 @@ def run(name: str, lib_url: str, raw_url: str, args: argparse.Namespace) -> dict
                 ),
                 sort=ProductSort.PRICE,
                 limit=20,
-            )
+            ),
+            actor=CONSOLE,
         )
 
     def raw_browse() -> None:
@@ -341,7 +348,9 @@ def run(name: str, lib_url: str, raw_url: str, args: argparse.Namespace) -> dict
     lib_pick, raw_pick = iter(picks), iter(picks)
 
     def lib_restock() -> None:
-        app.get(AdjustStockHandler)(AdjustStock(lib_skus[next(lib_pick)], 1, StockReason.RESTOCK))
+        app.get(AdjustStockHandler)(
+            AdjustStock(lib_skus[next(lib_pick)], 1, StockReason.RESTOCK), actor=CONSOLE
+        )
 
     def raw_restock() -> None:
         raw.restock(raw_skus[next(raw_pick)])
