@@ -91,6 +91,13 @@ class _Auth:
         uow.commit()  # the failure counts even though the call fails
         return Unauthenticated(WRONG)
 
+    def _redeem(self, uow: UnitOfWork, phone: str, code: str) -> None:
+        """Use up the code last sent to ``phone``; raises :class:`Unauthenticated`."""
+        sent = uow.codes.find(self._digest.digest(f"code:{phone}"))
+        if sent is None:
+            raise Unauthenticated(WRONG)
+        sent.redeem(self._digest.digest(code), self._clock.now())
+
     def _start_session(self, uow: UnitOfWork, account: Account, client: str) -> Tokens:
         now = self._clock.now()
         secret = secrets.token_urlsafe(32)
@@ -202,11 +209,8 @@ class SignInHandler(_Auth):
                 if not self._passwords.verify(hashed, cmd.password):
                     raise fail()
             else:
-                code = uow.codes.find(self._digest.digest(f"code:{phone}"))
                 try:
-                    if code is None:
-                        raise Unauthenticated(WRONG)
-                    code.redeem(self._digest.digest(cmd.code or ""), self._clock.now())
+                    self._redeem(uow, phone, cmd.code or "")
                 except Unauthenticated:
                     raise fail() from None
             if account is None or not account.may_sign_in:
@@ -255,11 +259,8 @@ class SignUpHandler(_Auth):
         )
         with self._uow as uow:
             throttles = self._throttles(uow, phone, cmd.client)
-            code = uow.codes.find(self._digest.digest(f"code:{phone}"))
             try:
-                if code is None:
-                    raise Unauthenticated(WRONG)
-                code.redeem(self._digest.digest(cmd.code), now)
+                self._redeem(uow, phone, cmd.code)
             except Unauthenticated:
                 raise self._fail(uow, throttles, None, cmd.client) from None
             uow.communities.get(cmd.community_id)
