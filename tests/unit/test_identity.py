@@ -178,3 +178,8 @@ def test_key_specs_are_checked() -> None:
     for spec in ["", "k1", "k1:short", "bad id!:" + "A" * 43]:
         with pytest.raises(AdapterError):
             Keyring.from_spec(spec, "A" * 43)
+
+
+def test_a_cheap_hasher_never_weakens_a_production_hash() -> None:
+    strong = Argon2PasswordHasher().hash("correct horse")
+    assert not Argon2PasswordHasher("cheap").needs_rehash(strong)

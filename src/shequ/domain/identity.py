@@ -339,13 +339,8 @@ class Address:
             created_at=now,
         )
 
-    @property
-    def masked(self) -> str:
-        """The door, as a rider or a pickup point may see it before delivery: the start."""
-        return self.detail[:6] + "…" if len(self.detail) > 6 else self.detail
-
     def remove(self) -> None:
         """Forget it: the personal data goes at once."""
-        self.recipient, self.phone, self.detail = "", "", ""
+        self.recipient, self.phone, self.detail, self.label = "", "", "", ""
         self.removed = True
         self.version += 1

@@ -17,6 +17,7 @@ class Argon2PasswordHasher:
     def __init__(self, profile: Literal["production", "cheap"] = "production") -> None:
         chosen = profiles.RFC_9106_LOW_MEMORY if profile == "production" else profiles.CHEAPEST
         self._hasher = PasswordHasher.from_parameters(chosen)
+        self._production = profile == "production"
         self._decoy: str | None = None
 
     def hash(self, password: str) -> str:
@@ -29,7 +30,8 @@ class Argon2PasswordHasher:
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
-        return self._hasher.check_needs_rehash(password_hash)
+        """Only a production hasher upgrades: a cheap one never weakens a stored hash."""
+        return self._production and self._hasher.check_needs_rehash(password_hash)
 
     def spend_verification(self, password: str) -> None:
         if self._decoy is None:

@@ -58,7 +58,8 @@ class ExportMyDataHandler:
             account = uow.accounts.get(own_account_id(actor))
             subject = f"account:{account.id}"
             history = uow.audit.search(AuditQuery(subject=subject, limit=10_000))
-            sessions = uow.sessions.of_account(account.id)
+            now = self._clock.now()
+            sessions = [s for s in uow.sessions.of_account(account.id) if s.active(now)]
             places = uow.addresses.of_account(account.id)
             audit(uow, actor, "account.exported", subject, self._clock.now())
             uow.commit()

@@ -74,7 +74,7 @@ def search(
         [
             [
                 r.at.isoformat(timespec="seconds"),
-                r.actor_id or "console",
+                r.actor_id or ("console" if r.client == "console" else "anonymous"),
                 r.action,
                 r.subject,
                 r.client,

@@ -15,7 +15,7 @@ __all__ = ["keys"]
 
 @click.group()
 def keys() -> None:
-    """Keys that seal phone numbers and names at rest."""
+    """Keys that seal personal data at rest: phone numbers, names and addresses."""
 
 
 @keys.command("generate")

@@ -41,7 +41,7 @@ def current_actor(
         raise Unauthenticated("sign in first: send Authorization: Bearer <access token>")
     container: Injector = request.app.state.container
     account = container.get(AuthenticateHandler)(Authenticate(credentials.credentials))
-    return Actor.of(account)
+    return Actor.of(account, client=client_of(request))
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
