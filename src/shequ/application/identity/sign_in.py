@@ -181,7 +181,7 @@ class SignIn:
     client: str = "unknown"
 
 
-class SignInHandler(_Auth):
+class _PasswordAuth(_Auth):
     def __init__(
         self,
         uow: UnitOfWork,
@@ -193,6 +193,8 @@ class SignInHandler(_Auth):
         super().__init__(uow, clock, digest, tokens)
         self._passwords = passwords
 
+
+class SignInHandler(_PasswordAuth):
     def __call__(self, cmd: SignIn) -> Tokens:
         if (cmd.password is None) == (cmd.code is None):
             raise InvalidInput("sign in with a password or a code", field="password")
@@ -240,18 +242,7 @@ class SignUp:
     client: str = "unknown"
 
 
-class SignUpHandler(_Auth):
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        clock: Clock,
-        digest: SecretDigest,
-        tokens: TokenIssuer,
-        passwords: PasswordHasher,
-    ) -> None:
-        super().__init__(uow, clock, digest, tokens)
-        self._passwords = passwords
-
+class SignUpHandler(_PasswordAuth):
     def __call__(self, cmd: SignUp) -> Tokens:
         phone, now = normalise_phone(cmd.phone), self._clock.now()
         hashed = (

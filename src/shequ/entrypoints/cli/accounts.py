@@ -99,13 +99,7 @@ def grant(
     as_json: bool,
 ) -> None:
     """Give an account a role."""
-    if role is None:
-        raise click.UsageError("--role is required")
-    account = get(ctx, ChangeRoleHandler)(
-        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=True),
-        actor=CONSOLE,
-    )
-    _show(account, as_json, "granted")
+    _change_role(ctx, account_id, role, community_id, scope_id, as_json, granted=True)
 
 
 @accounts.command("revoke")
@@ -122,13 +116,26 @@ def revoke(
     as_json: bool,
 ) -> None:
     """Take a role away from an account."""
+    _change_role(ctx, account_id, role, community_id, scope_id, as_json, granted=False)
+
+
+def _change_role(
+    ctx: click.Context,
+    account_id: str,
+    role: str | None,
+    community_id: str | None,
+    scope_id: str | None,
+    as_json: bool,
+    *,
+    granted: bool,
+) -> None:
     if role is None:
         raise click.UsageError("--role is required")
     account = get(ctx, ChangeRoleHandler)(
-        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted=False),
+        ChangeRole(AccountId(account_id), _membership(role, community_id, scope_id), granted),
         actor=CONSOLE,
     )
-    _show(account, as_json, "revoked")
+    _show(account, as_json, "granted" if granted else "revoked")
 
 
 @accounts.command("list")
