@@ -49,12 +49,7 @@ def test_real_photos_are_stored_under_their_digest(
     )
     assert stored.status_code == 201, stored.text
     body = stored.json()
-    assert (body["format"], body["width"], body["height"], body["bytes"]) == (
-        kind,
-        120,
-        80,
-        len(data),
-    )
+    assert (body["format"], body["width"], body["height"]) == (kind, 120, 80)
     assert body["uri"].endswith(f".{extension}")
     again = client.post("/v1/uploads/photos", content=data)
     assert again.json()["uri"] == body["uri"]
@@ -92,3 +87,21 @@ def test_a_huge_upload_is_cut_off(client: TestClient) -> None:
 def test_uploads_need_a_signed_in_account(app: injector.Injector) -> None:
     anonymous = TestClient(create_app(app), raise_server_exceptions=False)
     assert anonymous.post("/v1/uploads/photos", content=image("PNG")).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["memory"], indirect=True)
+def test_a_photo_loses_its_metadata(client: TestClient, app: injector.Injector) -> None:
+    from shequ.application.ports import BlobStore
+
+    exif = Image.Exif()
+    exif[0x010F] = "Secret Camera Co"  # Make
+    buffer = io.BytesIO()
+    Image.new("RGB", (100, 100), (10, 200, 10)).save(buffer, format="JPEG", exif=exif)
+    assert b"Secret Camera Co" in buffer.getvalue()
+    stored = client.post("/v1/uploads/photos", content=buffer.getvalue())
+    assert stored.status_code == 201, stored.text
+    blobs = app.get(BlobStore).blobs  # type: ignore[attr-defined]
+    [(kept, content_type)] = blobs.values()
+    assert content_type == "image/jpeg" and b"Secret Camera Co" not in kept
+    assert dict(Image.open(io.BytesIO(kept)).getexif()) == {}
+    assert stored.json()["bytes"] == len(kept)

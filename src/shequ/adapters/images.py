@@ -38,6 +38,16 @@ class PillowImageInspector:
             raise InvalidPhoto("the file is not an image (its content says otherwise)") from e
         return PhotoFacts(format=kind, width=width, height=height, size=len(data))
 
+    def without_metadata(self, data: bytes, facts: PhotoFacts) -> bytes:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            pixels = image.copy()  # pixels only: Pillow writes no metadata unless asked
+        out = io.BytesIO()
+        options = {"quality": 90} if facts.format in ("JPEG", "WEBP") else {}
+        pixels.save(out, format=facts.format, **options)
+        return out.getvalue()
+
 
 class DirectoryBlobStore:
     """Files in one folder, served by the embedding application under ``base_url``."""

@@ -44,6 +44,8 @@ class UploadPhotoHandler:
             raise InvalidPhoto("the upload is empty")
         facts = self._images.inspect(data)
         facts.check()
+        data = self._images.without_metadata(data, facts)
+        facts = attrs.evolve(facts, size=len(data))
         name = f"{hashlib.sha256(data).hexdigest()}.{facts.extension}"
         uri = self._blobs.put(name, data, f"image/{facts.extension.replace('jpg', 'jpeg')}")
         with self._uow as uow:

@@ -232,6 +232,11 @@ class ImageInspector(Protocol):
         :class:`InvalidPhoto` for bytes that are no image it can read."""
         ...
 
+    def without_metadata(self, data: bytes, facts: PhotoFacts) -> bytes:
+        """The same picture written afresh, with no EXIF, text or other metadata (a phone's
+        photo may carry where it was taken)."""
+        ...
+
 
 class BlobStore(Protocol):
     def put(self, name: str, data: bytes, content_type: str) -> str:
