@@ -63,6 +63,8 @@ from shequ.application.identity.accounts import (
     ListAccountsHandler,
     OpenAccount,
     OpenAccountHandler,
+    SetAccountEnabled,
+    SetAccountEnabledHandler,
 )
 from shequ.application.identity.addresses import (
     AddAddress,
@@ -252,6 +254,8 @@ __all__ = [
     "Seller",
     "SellerId",
     "SellerKind",
+    "SetAccountEnabled",
+    "SetAccountEnabledHandler",
     "SetSkuListing",
     "SetSkuListingHandler",
     "SetSkuOnSale",

@@ -69,6 +69,7 @@ from shequ.application.identity.accounts import (
     GetAccountHandler,
     ListAccountsHandler,
     OpenAccountHandler,
+    SetAccountEnabledHandler,
 )
 from shequ.application.identity.addresses import (
     AddAddressHandler,
@@ -125,6 +126,7 @@ __all__ = [
 
 HANDLERS: tuple[type, ...] = (
     SearchAuditHandler,
+    SetAccountEnabledHandler,
     AddAddressHandler,
     ListMyAddressesHandler,
     RemoveAddressHandler,

@@ -136,3 +136,42 @@ def test_a_sealed_value_moved_to_another_row_does_not_open(app: injector.Injecto
         )
     with pytest.raises(PersonalDataUnreadable):
         app.get(GetAccountHandler)(second.id, actor=CONSOLE)
+
+
+def test_an_admin_locks_an_account_out_and_lets_it_back(
+    app: injector.Injector, catalog: Catalog
+) -> None:
+    from shequ.application.identity.accounts import SetAccountEnabled, SetAccountEnabledHandler
+    from shequ.application.identity.sign_in import (
+        Authenticate,
+        AuthenticateHandler,
+        SignIn,
+        SignInHandler,
+    )
+    from shequ.application.policy import Actor
+    from shequ.domain.errors import Forbidden, Unauthenticated
+
+    home = catalog.community()
+    account = app.get(OpenAccountHandler)(
+        OpenAccount(
+            phone=PHONE, password="correct horse", memberships=(Membership(Role.RESIDENT, home.id),)
+        ),
+        actor=CONSOLE,
+    )
+    operator = app.get(OpenAccountHandler)(
+        OpenAccount(phone="13900000001", memberships=(Membership(Role.OPERATOR, home.id),)),
+        actor=CONSOLE,
+    )
+    tokens = app.get(SignInHandler)(SignIn(phone=PHONE, password="correct horse"))
+    with pytest.raises(Forbidden):
+        app.get(SetAccountEnabledHandler)(
+            SetAccountEnabled(account.id, enabled=False), actor=Actor.of(operator)
+        )
+    app.get(SetAccountEnabledHandler)(SetAccountEnabled(account.id, enabled=False), actor=CONSOLE)
+    with pytest.raises(Unauthenticated):
+        app.get(AuthenticateHandler)(Authenticate(tokens.access_token))
+    with pytest.raises(Unauthenticated):
+        app.get(SignInHandler)(SignIn(phone=PHONE, password="correct horse", client="c2"))
+    app.get(SetAccountEnabledHandler)(SetAccountEnabled(account.id, enabled=True), actor=CONSOLE)
+    again = app.get(SignInHandler)(SignIn(phone=PHONE, password="correct horse", client="c3"))
+    assert app.get(AuthenticateHandler)(Authenticate(again.access_token)).id == account.id

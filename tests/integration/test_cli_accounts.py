@@ -145,3 +145,10 @@ def test_generated_keys_are_usable_settings(app: injector.Injector) -> None:
     values = dict(line.split("=", 1) for line in lines)
     ring = Keyring.from_spec(values["SHEQU_DATA_KEYS"], values["SHEQU_LOOKUP_KEY"])
     assert ring.current == "k7"
+
+
+def test_accounts_are_disabled_and_enabled(app: injector.Injector) -> None:
+    made = as_json(run(app, "accounts", "create", "--phone", PHONE, "--json"))
+    assert run(app, "accounts", "disable", made["id"]).stdout.startswith("disabled account")
+    assert as_json(run(app, "accounts", "enable", made["id"], "--json"))["status"] == "active"
+    assert run(app, "accounts", "disable", "nobody").exit_code == 66

@@ -267,6 +267,22 @@ class Account:
     def consented_to(self) -> str | None:
         return self.consents[-1].policy_version if self.consents else None
 
+    def disable(self) -> None:
+        """Stop every sign-in and void every token, until enabled again."""
+        if self.status is AccountStatus.ERASED:
+            raise Conflict("an erased account stays erased")
+        if self.status is not AccountStatus.DISABLED:
+            self.status = AccountStatus.DISABLED
+            self.token_generation += 1
+            self.version += 1
+
+    def enable(self) -> None:
+        if self.status is AccountStatus.ERASED:
+            raise Conflict("an erased account stays erased")
+        if self.status is AccountStatus.DISABLED:
+            self.status = AccountStatus.ACTIVE
+            self.version += 1
+
     def erase(self, *, now: dt.datetime) -> None:
         """Remove the personal data and every role; what the law keeps stays, anonymous."""
         if self.status is AccountStatus.ERASED:

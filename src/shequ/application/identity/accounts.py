@@ -19,6 +19,8 @@ __all__ = [
     "ListAccountsHandler",
     "OpenAccount",
     "OpenAccountHandler",
+    "SetAccountEnabled",
+    "SetAccountEnabledHandler",
     "check_password",
 ]
 
@@ -134,6 +136,38 @@ class ChangeRoleHandler(_AccountCase):
             return account
 
         return retry_on_conflict(attempt)
+
+
+@attrs.frozen
+class SetAccountEnabled:
+    """Disable an account (no sign-in, every token void at once) or enable it again."""
+
+    account_id: AccountId
+    enabled: bool
+
+
+class SetAccountEnabledHandler(_AccountCase):
+    """Platform admins (and the console) only: a community operator cannot lock anyone out."""
+
+    def __call__(self, cmd: SetAccountEnabled, *, actor: Actor) -> Account:
+        self._policy.require(actor, Permission.MANAGE_ACCOUNTS, roles=(Membership(Role.ADMIN),))
+        with self._uow as uow:
+            account = uow.accounts.get(cmd.account_id)
+            if cmd.enabled:
+                account.enable()
+            else:
+                account.disable()
+                for session in uow.sessions.of_account(account.id):
+                    session.revoke(self._clock.now())
+            audit(
+                uow,
+                actor,
+                "account.enabled" if cmd.enabled else "account.disabled",
+                f"account:{account.id}",
+                self._clock.now(),
+            )
+            uow.commit()
+        return account
 
 
 class GetAccountHandler:

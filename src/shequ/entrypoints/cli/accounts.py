@@ -12,6 +12,8 @@ from shequ.application.identity.accounts import (
     ListAccountsHandler,
     OpenAccount,
     OpenAccountHandler,
+    SetAccountEnabled,
+    SetAccountEnabledHandler,
 )
 from shequ.application.policy import CONSOLE
 from shequ.domain.identity import Account, Membership, Role
@@ -136,6 +138,30 @@ def _change_role(
         actor=CONSOLE,
     )
     _show(account, as_json, "granted" if granted else "revoked")
+
+
+@accounts.command("disable")
+@click.argument("account_id")
+@json_option
+@click.pass_context
+def disable(ctx: click.Context, account_id: str, as_json: bool) -> None:
+    """Lock an account out: no sign-in, and every token it holds stops working at once."""
+    account = get(ctx, SetAccountEnabledHandler)(
+        SetAccountEnabled(AccountId(account_id), enabled=False), actor=CONSOLE
+    )
+    _show(account, as_json, "disabled")
+
+
+@accounts.command("enable")
+@click.argument("account_id")
+@json_option
+@click.pass_context
+def enable(ctx: click.Context, account_id: str, as_json: bool) -> None:
+    """Let a disabled account sign in again."""
+    account = get(ctx, SetAccountEnabledHandler)(
+        SetAccountEnabled(AccountId(account_id), enabled=True), actor=CONSOLE
+    )
+    _show(account, as_json, "enabled")
 
 
 @accounts.command("list")
