@@ -100,6 +100,10 @@ class Membership:
     community_id: CommunityId | None = None
     scope_id: str | None = None
 
+    def __str__(self) -> str:
+        """``resident@<community id>``, ``admin@platform``."""
+        return f"{self.role.value}@{self.community_id or 'platform'}"
+
     def __attrs_post_init__(self) -> None:
         if self.role.platform_wide and self.community_id is not None:
             raise InvalidInput(f"the {self.role} role is platform-wide", field="community_id")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from shequ.application.catalog.browse import ProductPage
 from shequ.application.catalog.products import ProductDetail
 from shequ.domain.catalog import Community, FreshFacts, Media, Product, Seller, Sku
-from shequ.domain.identity import Account, mask_name
+from shequ.domain.identity import Account, Membership, mask_name
 from shequ.domain.money import Money
 
 __all__ = [
@@ -179,6 +179,10 @@ class MembershipOut(_Out):
     community_id: str | None
     scope_id: str | None
 
+    @classmethod
+    def of(cls, m: Membership) -> MembershipOut:
+        return cls(role=m.role.value, community_id=m.community_id, scope_id=m.scope_id)
+
 
 class AccountOut(_Out):
     """An account as others see it: the phone number masked, the name cut to its first
@@ -198,9 +202,6 @@ class AccountOut(_Out):
             phone=a.masked_phone,
             name=mask_name(a.name),
             status=a.status.value,
-            memberships=[
-                MembershipOut(role=m.role.value, community_id=m.community_id, scope_id=m.scope_id)
-                for m in a.memberships
-            ],
+            memberships=[MembershipOut.of(m) for m in a.memberships],
             created_at=a.created_at,
         )

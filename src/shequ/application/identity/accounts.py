@@ -94,7 +94,7 @@ class OpenAccountHandler(_AccountCase):
                 "account.opened",
                 f"account:{account.id}",
                 now,
-                roles=[f"{m.role}@{m.community_id or 'platform'}" for m in account.memberships],
+                roles=[str(m) for m in account.memberships],
             )
             uow.commit()
         return account

@@ -273,7 +273,7 @@ class SignUpHandler(_PasswordAuth):
                 "account.opened",
                 f"account:{account.id}",
                 now,
-                roles=[f"resident@{cmd.community_id}"],
+                roles=[str(m) for m in account.memberships],
             )
             tokens = self._start_session(uow, account, cmd.client)
             uow.commit()

@@ -49,7 +49,7 @@ def _show(account: Account, as_json: bool, verb: str) -> None:
     if as_json:
         emit_json(AccountOut.of(account))
         return
-    roles = ", ".join(f"{m.role}@{m.community_id or 'platform'}" for m in account.memberships)
+    roles = ", ".join(map(str, account.memberships))
     click.echo(f"{verb} account {account.id} ({account.masked_phone}): {roles or 'no roles'}")
 
 
@@ -183,7 +183,7 @@ def list_accounts(ctx: click.Context, community_id: str | None, as_json: bool) -
                 a.id,
                 a.masked_phone,
                 AccountOut.of(a).name,
-                ", ".join(f"{m.role}@{m.community_id or 'platform'}" for m in a.memberships),
+                ", ".join(map(str, a.memberships)),
             ]
             for a in found
         ],

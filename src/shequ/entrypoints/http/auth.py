@@ -191,10 +191,7 @@ def me(
         id=account.id,
         phone=account.phone,
         name=account.name,
-        memberships=[
-            MembershipOut(role=m.role.value, community_id=m.community_id, scope_id=m.scope_id)
-            for m in account.memberships
-        ],
+        memberships=[MembershipOut.of(m) for m in account.memberships],
         created_at=account.created_at,
     )
 
