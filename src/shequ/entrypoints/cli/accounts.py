@@ -18,12 +18,11 @@ from shequ.application.identity.accounts import (
 from shequ.application.policy import CONSOLE
 from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import AccountId, CommunityId
-from shequ.entrypoints.cli.main import emit_json, get, table
+from shequ.entrypoints.cli.main import emit_json, get, json_option, table
 from shequ.entrypoints.schemas import AccountOut
 
 __all__ = ["accounts"]
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 role_options = [
     click.option("--role", type=click.Choice([r.value for r in Role]), help="The role."),
     click.option("--community", "community_id", help="Where (every role but admin, supplier)."),

@@ -54,12 +54,10 @@ from shequ.domain.catalog import (
 from shequ.domain.errors import InvalidImport, InvalidInput
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
-from shequ.entrypoints.cli.main import emit_json, get, progress, table
+from shequ.entrypoints.cli.main import emit_json, get, json_option, progress, table
 from shequ.entrypoints.schemas import ProductOut, ProductPageOut, SkuOut
 
 __all__ = ["catalog"]
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
 @click.group()

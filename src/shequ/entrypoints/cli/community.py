@@ -15,12 +15,10 @@ from shequ.application.catalog.communities import (
 from shequ.application.policy import CONSOLE
 from shequ.domain.catalog import SellerKind
 from shequ.domain.ids import CommunityId
-from shequ.entrypoints.cli.main import emit_json, get, table
+from shequ.entrypoints.cli.main import emit_json, get, json_option, table
 from shequ.entrypoints.schemas import CommunityOut, SellerOut
 
 __all__ = ["community", "seller"]
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
 @click.group()

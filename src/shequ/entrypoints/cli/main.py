@@ -32,6 +32,7 @@ __all__ = [
     "emit_json",
     "exit_code_for",
     "get",
+    "json_option",
     "progress",
     "report",
     "table",
@@ -50,6 +51,7 @@ EXIT_CODES: tuple[tuple[type[ShequError], int], ...] = (
     (AdapterError, 69),
 )
 INTERNAL_ERROR = 70
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 BROKEN_PIPE = 141
 
 
