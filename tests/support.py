@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import uuid
 
 import injector
 
@@ -21,9 +22,17 @@ from shequ import (
     bootstrap,
 )
 from shequ.adapters.clock import FixedClock
-from shequ.application.policy import CONSOLE
-from shequ.application.ports import Clock
+from shequ.adapters.payments import SandboxPaymentGateway
+from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
+from shequ.application.identity.addresses import AddAddress, AddAddressHandler
+from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
+from shequ.application.ordering.payments import ConfirmPayment, ConfirmPaymentHandler
+from shequ.application.policy import CONSOLE, Actor
+from shequ.application.ports import Clock, PaymentGateway
 from shequ.domain.catalog import Community, Product, Seller, SellerKind, Sku
+from shequ.domain.identity import Account, Membership, Role
+from shequ.domain.ids import GrantId
+from shequ.domain.ordering import Delivery, Fulfilment, Order
 
 
 class ClockModule(injector.Module):
@@ -107,3 +116,54 @@ class Catalog:
             ),
             actor=CONSOLE,
         )
+
+
+class Shop(Catalog):
+    """Catalog shortcuts plus residents, orders and payments, through the real use cases."""
+
+    phones = iter(range(13800000000, 13900000000))
+
+    def resident(self, community: Community) -> tuple[Account, Actor]:
+        account = self.app.get(OpenAccountHandler)(
+            OpenAccount(
+                phone=str(next(self.phones)),
+                name="张伟",
+                memberships=(Membership(Role.RESIDENT, community.id),),
+            ),
+            actor=CONSOLE,
+        )
+        return account, Actor.of(account)
+
+    def address(self, actor: Actor) -> str:
+        address = self.app.get(AddAddressHandler)(
+            AddAddress(recipient="张伟", phone="13912345678", detail="3幢2单元501"), actor=actor
+        )
+        return address.id
+
+    def order(
+        self,
+        actor: Actor,
+        community: Community,
+        *items: tuple[Sku, int],
+        delivery: Delivery | None = None,
+        key: str | None = None,
+        grant_ids: tuple[GrantId, ...] | None = (),
+    ) -> Order:
+        assert actor.account_id is not None
+        return self.app.get(PlaceOrderHandler)(
+            PlaceOrder(
+                resident_id=actor.account_id,
+                community_id=community.id,
+                delivery=delivery or Delivery(Fulfilment.PICKUP, pickup_point_id="pp-1"),
+                idempotency_key=key or uuid.uuid4().hex,
+                items=tuple(OrderItem(sku.id, quantity) for sku, quantity in items),
+                grant_ids=grant_ids,
+            ),
+            actor=actor,
+        )
+
+    def pay(self, order: Order) -> Order:
+        gateway = self.app.get(PaymentGateway)
+        assert isinstance(gateway, SandboxPaymentGateway)
+        body, headers = gateway.pay(order.id, order.total)
+        return self.app.get(ConfirmPaymentHandler)(ConfirmPayment(body, headers)).order

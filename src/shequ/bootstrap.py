@@ -14,6 +14,7 @@ their own modules as ``overrides``; a later binding wins::
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from injector import Binder, Injector, Module, inject, provider, singleton
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from shequ.adapters.clock import SystemClock
 from shequ.adapters.images import DirectoryBlobStore, InMemoryBlobStore, PillowImageInspector
 from shequ.adapters.notify import ConsoleNotifier, UnconfiguredNotifier
+from shequ.adapters.payments import SandboxPaymentGateway
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
 from shequ.adapters.security.tokens import JwtTokenIssuer
@@ -91,6 +93,30 @@ from shequ.application.identity.sign_in import (
     SignUpHandler,
 )
 from shequ.application.media import UploadPhotoHandler
+from shequ.application.ordering.cart import AddToCartHandler, ChangeCartHandler, ViewCartHandler
+from shequ.application.ordering.checkout import PlaceOrderHandler
+from shequ.application.ordering.coupons import (
+    ClaimCouponHandler,
+    CreateCouponHandler,
+    IssueCouponHandler,
+    ListCouponsHandler,
+    MyCouponsHandler,
+)
+from shequ.application.ordering.orders import (
+    AdvanceOrderHandler,
+    CancelOrderHandler,
+    ExpireOrdersHandler,
+    GetOrderHandler,
+    ListOrdersHandler,
+)
+from shequ.application.ordering.payments import ConfirmPaymentHandler, StartPaymentHandler
+from shequ.application.ordering.payouts import RefundPayer
+from shequ.application.ordering.refunds import (
+    DecideRefundHandler,
+    ListRefundsHandler,
+    RequestRefundHandler,
+)
+from shequ.application.ordering.rules import OrderingRules
 from shequ.application.policy import Policy
 from shequ.application.ports import (
     BlobStore,
@@ -100,6 +126,7 @@ from shequ.application.ports import (
     ImageInspector,
     Notifier,
     PasswordHasher,
+    PaymentGateway,
     PersonalDataKeys,
     SchemaMigrations,
     SecretDigest,
@@ -107,6 +134,8 @@ from shequ.application.ports import (
     UnitOfWork,
 )
 from shequ.domain.errors import StorageUnavailable
+from shequ.domain.money import Money
+from shequ.domain.ordering import DeliveryFees
 from shequ.settings import Settings
 
 __all__ = [
@@ -115,6 +144,7 @@ __all__ = [
     "EventsModule",
     "HandlersModule",
     "MemoryStorageModule",
+    "OrderingModule",
     "PolicyModule",
     "SecurityModule",
     "SqlStorageModule",
@@ -125,6 +155,26 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    AddToCartHandler,
+    ChangeCartHandler,
+    ViewCartHandler,
+    PlaceOrderHandler,
+    ClaimCouponHandler,
+    CreateCouponHandler,
+    IssueCouponHandler,
+    ListCouponsHandler,
+    MyCouponsHandler,
+    AdvanceOrderHandler,
+    CancelOrderHandler,
+    ExpireOrdersHandler,
+    GetOrderHandler,
+    ListOrdersHandler,
+    ConfirmPaymentHandler,
+    StartPaymentHandler,
+    DecideRefundHandler,
+    ListRefundsHandler,
+    RequestRefundHandler,
+    RefundPayer,
     SearchAuditHandler,
     SetAccountEnabledHandler,
     AddAddressHandler,
@@ -235,6 +285,33 @@ class SecurityModule(Module):
         if self._settings.storage == "memory":
             return InMemoryBlobStore()
         return DirectoryBlobStore(media_dir(self._settings), self._settings.media_base_url)
+
+
+class OrderingModule(Module):
+    """Ordering rules (payment deadline, delivery fees) and the payment provider."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @singleton
+    @provider
+    def rules(self) -> OrderingRules:
+        s = self._settings
+        free_from = s.free_delivery_from
+        return OrderingRules(
+            pay_within=dt.timedelta(minutes=s.order_pay_minutes),
+            fees=DeliveryFees(
+                base_fee=Money.parse(s.delivery_fee),
+                free_from=None if free_from is None else Money.parse(free_from),
+                express_surcharge=Money.parse(s.express_surcharge),
+            ),
+        )
+
+    @singleton
+    @provider
+    def gateway(self) -> PaymentGateway:
+        secret = self._settings.sandbox_secret
+        return SandboxPaymentGateway(None if secret is None else secret.get_secret_value().encode())
 
 
 def media_dir(settings: Settings) -> Path:
@@ -356,6 +433,7 @@ def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
         EventsModule(),
         PolicyModule(),
         SecurityModule(settings),
+        OrderingModule(settings),
         storage_module(settings),
         HandlersModule(),
         *overrides,

@@ -51,6 +51,29 @@ class Settings(BaseSettings):
     password_profile: Literal["production", "cheap"] = Field(
         default="production", description="argon2id cost; `cheap` is for tests only"
     )
+    payments: Literal["sandbox"] = Field(
+        default="sandbox",
+        description="the payment provider: `sandbox` is in-process, for tests and demos",
+    )
+    sandbox_secret: SecretStr | None = Field(
+        default=None,
+        description="the key the sandbox signs its notifications with; random per process "
+        "when unset",
+    )
+    order_pay_minutes: int = Field(
+        default=15, ge=1, le=1440, description="how long an unpaid order keeps its stock"
+    )
+    delivery_fee: str = Field(
+        default="5.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, home delivery"
+    )
+    free_delivery_from: str | None = Field(
+        default="59.00",
+        pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$",
+        description="yuan of goods (before discounts) from which delivery is free; unset: never",
+    )
+    express_surcharge: str = Field(
+        default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
+    )
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> Settings:

@@ -17,6 +17,13 @@ manage accounts     admins; a community's operator, for the resident, leader,
                     merchant and rider roles of that community
 read accounts       admins; a community's operator, for that community
 read the audit log  admins
+buy                 a resident of the community, for themselves
+own order           the resident who placed the order (pay, cancel, refund, read)
+read orders         admins; the operator of the order's community
+manage orders       admins; the operator of the order's community (fulfil,
+                    cancel, decide refunds, expire)
+manage coupons      admins; for a seller's coupons, also the seller's merchant
+                    staff and, for a local merchant, its community's operator
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -78,6 +85,11 @@ class Permission(enum.StrEnum):
     MANAGE_ACCOUNTS = "manage accounts"
     READ_ACCOUNTS = "read accounts"
     READ_AUDIT = "read the audit log"
+    BUY = "buy"
+    OWN_ORDER = "own order"
+    READ_ORDERS = "read orders"
+    MANAGE_ORDERS = "manage orders"
+    MANAGE_COUPONS = "manage coupons"
     CONSOLE = "console"
 
 
@@ -95,9 +107,10 @@ class Policy:
         community_id: CommunityId | None = None,
         seller: Seller | None = None,
         roles: Iterable[Membership] = (),
+        owner: AccountId | None = None,
     ) -> None:
         if not self.allows(
-            actor, permission, community_id=community_id, seller=seller, roles=roles
+            actor, permission, community_id=community_id, seller=seller, roles=roles, owner=owner
         ):
             if actor.account_id is None and not actor.console:
                 raise Unauthenticated("sign in first")
@@ -111,6 +124,7 @@ class Policy:
         community_id: CommunityId | None = None,
         seller: Seller | None = None,
         roles: Iterable[Membership] = (),
+        owner: AccountId | None = None,
     ) -> bool:
         if actor.account_id is None and not actor.console:
             return False
@@ -146,7 +160,19 @@ class Policy:
                     and actor.holds(Role.OPERATOR, m.community_id)
                     for m in wanted
                 )
-            case Permission.READ_ACCOUNTS:
+            case Permission.READ_ACCOUNTS | Permission.READ_ORDERS | Permission.MANAGE_ORDERS:
                 return community_id is not None and actor.holds(Role.OPERATOR, community_id)
+            case Permission.BUY:
+                return (
+                    community_id is not None
+                    and owner == actor.account_id
+                    and actor.holds(Role.RESIDENT, community_id)
+                )
+            case Permission.OWN_ORDER:
+                return owner is not None and owner == actor.account_id
+            case Permission.MANAGE_COUPONS:
+                return seller is not None and self.allows(
+                    actor, Permission.MANAGE_PRODUCTS, seller=seller
+                )
             case _:
                 return False

@@ -15,8 +15,28 @@ from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
+from shequ.domain.ids import (
+    AccountId,
+    CommunityId,
+    CouponId,
+    GrantId,
+    OrderId,
+    ProductId,
+    RefundId,
+    SellerId,
+    SkuId,
+)
 from shequ.domain.media import PhotoFacts
+from shequ.domain.money import Money
+from shequ.domain.ordering import (
+    Cart,
+    Coupon,
+    CouponGrant,
+    Order,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+)
 
 __all__ = [
     "AccessClaims",
@@ -25,22 +45,33 @@ __all__ = [
     "AuditLog",
     "AuditQuery",
     "BlobStore",
+    "CartRepository",
     "Clock",
     "CommunityRepository",
+    "CouponGrantRepository",
+    "CouponRepository",
     "EventPublisher",
     "HealthCheck",
     "ImageInspector",
     "Notifier",
+    "OrderQuery",
+    "OrderRepository",
     "Outbox",
     "OutboxMessage",
     "PasswordHasher",
+    "PaymentGateway",
+    "PaymentIntent",
+    "PaymentNotice",
     "PersonalDataKeys",
     "ProductRepository",
     "RefreshSessionRepository",
+    "RefundQuery",
+    "RefundRepository",
     "SchemaMigrations",
     "SecretDigest",
     "SellerRepository",
     "SignInCodeRepository",
+    "SkuOffer",
     "SkuRepository",
     "ThrottleRepository",
     "TokenIssuer",
@@ -103,6 +134,22 @@ class ProductRepository(Protocol):
         ...
 
 
+@attrs.frozen
+class SkuOffer:
+    """What a buyer's cart and checkout need to know of a SKU, read in one go."""
+
+    sku_id: SkuId
+    product_id: ProductId
+    seller_id: SellerId
+    name: str
+    spec: str
+    category: str
+    price: Money
+    stock: int
+    on_sale: bool
+    community_ids: frozenset[CommunityId]
+
+
 class SkuRepository(Protocol):
     def add(self, sku: Sku) -> None: ...
 
@@ -119,6 +166,21 @@ class SkuRepository(Protocol):
 
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         """The SKUs of each product, oldest first; a product without SKUs maps to ``[]``."""
+        ...
+
+    def offers(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, SkuOffer]:
+        """The offers of those SKUs that exist, as committed (no lock is taken)."""
+        ...
+
+    def take_stock(self, units: Mapping[SkuId, int]) -> None:
+        """Remove ``units`` from stock, SKU by SKU in id order, each only if enough is on
+        hand (a guarded decrement, so concurrent orders never oversell or deadlock).
+        Raises :class:`InsufficientStock` (the unit of work must then be rolled back) or
+        :class:`SkuNotFound`."""
+        ...
+
+    def return_stock(self, units: Mapping[SkuId, int]) -> None:
+        """Put ``units`` back in stock, in id order."""
         ...
 
 
@@ -192,6 +254,155 @@ class RefreshSessionRepository(Protocol):
 
     def of_account(self, account_id: AccountId) -> list[RefreshSession]:
         """The account's sessions that are not revoked."""
+        ...
+
+
+class CartRepository(Protocol):
+    def add(self, cart: Cart) -> None: ...
+
+    def find_for(self, resident_id: AccountId, community_id: CommunityId) -> Cart | None: ...
+
+
+class CouponRepository(Protocol):
+    def add(self, coupon: Coupon) -> None: ...
+
+    def get(self, coupon_id: CouponId) -> Coupon:
+        """Raises :class:`CouponNotFound`."""
+        ...
+
+    def find(self, coupon_id: CouponId) -> Coupon | None: ...
+
+    def find_by_code(self, claim_code: str) -> Coupon | None: ...
+
+    def list(self, seller_id: SellerId | None = None, *, platform: bool = False) -> list[Coupon]:
+        """Coupons, newest first: of one seller, of the platform only, or all."""
+        ...
+
+
+class CouponGrantRepository(Protocol):
+    def add(self, grant: CouponGrant) -> None: ...
+
+    def get(self, grant_id: GrantId) -> CouponGrant:
+        """Raises :class:`CouponNotFound`."""
+        ...
+
+    def find(self, grant_id: GrantId) -> CouponGrant | None: ...
+
+    def of_resident(
+        self, resident_id: AccountId, coupon_id: CouponId | None = None
+    ) -> list[CouponGrant]:
+        """A resident's copies (used or not, added in this unit of work too), oldest
+        first; of one coupon if given."""
+        ...
+
+
+@attrs.frozen
+class OrderQuery:
+    """Orders matching every given criterion, newest first, strictly after ``after``
+    (the ``(placed_at, id)`` of the previous page's last order)."""
+
+    resident_id: AccountId | None = None
+    community_id: CommunityId | None = None
+    status: OrderStatus | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    pickup_point_id: str | None = None
+    seller_id: SellerId | None = None
+    after: tuple[dt.datetime, OrderId] | None = None
+    limit: int = 20
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None: ...
+
+    def get(self, order_id: OrderId) -> Order:
+        """Raises :class:`OrderNotFound`."""
+        ...
+
+    def find(self, order_id: OrderId) -> Order | None: ...
+
+    def get_for_update(self, order_id: OrderId) -> Order:
+        """Like :meth:`get`, locked until the unit of work ends."""
+        ...
+
+    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
+        """The order a resident placed with this idempotency key, if any."""
+        ...
+
+    def search(self, query: OrderQuery) -> list[Order]: ...
+
+    def due_to_expire(self, now: dt.datetime, limit: int) -> list[Order]:
+        """Unpaid orders past their payment deadline, oldest deadline first, locked; orders
+        another unit of work holds are skipped (``FOR UPDATE SKIP LOCKED``), so two
+        processes expiring at once never take the same order."""
+        ...
+
+
+@attrs.frozen
+class RefundQuery:
+    """Refunds matching every given criterion; ``awaiting_payout``: approved, and the
+    provider has not confirmed the money went back yet."""
+
+    status: RefundStatus | None = None
+    order_id: OrderId | None = None
+    community_id: CommunityId | None = None
+    awaiting_payout: bool = False
+    limit: int = 50
+
+
+class RefundRepository(Protocol):
+    def add(self, refund: Refund) -> None: ...
+
+    def get(self, refund_id: RefundId) -> Refund:
+        """Raises :class:`RefundNotFound`."""
+        ...
+
+    def find(self, refund_id: RefundId) -> Refund | None: ...
+
+    def search(self, query: RefundQuery) -> list[Refund]:
+        """Newest request first."""
+        ...
+
+
+@attrs.frozen
+class PaymentIntent:
+    """A payment the provider is ready to take; ``params`` go to the payer's app."""
+
+    reference: str
+    provider: str
+    amount: Money
+    params: Mapping[str, str]
+
+
+@attrs.frozen
+class PaymentNotice:
+    """A provider's verified word that a payment was made."""
+
+    reference: str
+    order_id: OrderId
+    amount: Money
+    paid_at: dt.datetime
+
+
+class PaymentGateway(Protocol):
+    """A payment provider. The sandbox adapter runs in-process for tests and demos."""
+
+    @property
+    def provider(self) -> str: ...
+
+    def create(self, order_id: OrderId, amount: Money, description: str) -> PaymentIntent:
+        """Ask the provider to take ``amount`` for the order. Idempotent per order.
+        Raises :class:`PaymentUnavailable`."""
+        ...
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice:
+        """Check a payment notification's signature and read it. Raises
+        :class:`PaymentNotificationInvalid`."""
+        ...
+
+    def refund(self, reference: str, refund_id: RefundId, amount: Money) -> str:
+        """Give ``amount`` of the payment back (idempotent per refund id); returns the
+        provider's refund reference. Raises :class:`PaymentUnavailable`."""
         ...
 
 
@@ -314,6 +525,21 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> RefreshSessionRepository: ...
+
+    @property
+    def carts(self) -> CartRepository: ...
+
+    @property
+    def coupons(self) -> CouponRepository: ...
+
+    @property
+    def grants(self) -> CouponGrantRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def refunds(self) -> RefundRepository: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -26,23 +26,40 @@ __all__ = [
     "CommunityNotFound",
     "ConcurrentUpdate",
     "Conflict",
+    "CouponBelowThreshold",
+    "CouponExpired",
+    "CouponNotApplicable",
+    "CouponNotFound",
+    "CouponNotHeld",
+    "CouponUsedUp",
+    "CouponsNotStackable",
     "DomainError",
     "Duplicate",
     "Forbidden",
+    "IdempotencyKeyReused",
+    "IllegalTransition",
     "InsufficientStock",
     "InvalidAmount",
     "InvalidCursor",
     "InvalidImport",
     "InvalidInput",
     "InvalidPhoto",
+    "InvalidQuantity",
     "NotFound",
+    "OrderNotFound",
+    "PaymentMismatch",
+    "PaymentNotificationInvalid",
+    "PaymentUnavailable",
     "PersonalDataUnreadable",
     "ProductNotFound",
     "RateLimited",
+    "RefundExceedsPaid",
+    "RefundNotFound",
     "SchemaOutOfDate",
     "SellerNotFound",
     "ShequError",
     "SkuNotFound",
+    "SkuUnavailable",
     "StorageUnavailable",
     "Unauthenticated",
 ]
@@ -94,8 +111,80 @@ class InvalidPhoto(InvalidInput):
     code = "invalid-photo"
 
 
+class InvalidQuantity(InvalidInput):
+    """A quantity that is not a whole number from 1 to 9,999."""
+
+    code = "invalid-quantity"
+
+
 class InsufficientStock(DomainError):
     code = "out-of-stock"
+
+
+class SkuUnavailable(DomainError):
+    """The SKU is off sale, or not sold in the buyer's community."""
+
+    code = "sku-unavailable"
+
+
+class CouponExpired(DomainError):
+    """Outside the coupon's validity window."""
+
+    code = "coupon-expired"
+
+
+class CouponUsedUp(DomainError):
+    """Used already, or no more may be issued (in total or to this resident)."""
+
+    code = "coupon-used-up"
+
+
+class CouponNotHeld(DomainError):
+    """The coupon was issued to somebody else."""
+
+    code = "coupon-not-yours"
+
+
+class CouponBelowThreshold(DomainError):
+    """The goods the coupon covers cost less than its threshold."""
+
+    code = "coupon-below-threshold"
+
+
+class CouponNotApplicable(DomainError):
+    """Nothing in the order is covered by the coupon (or a delivery coupon on a pickup)."""
+
+    code = "coupon-not-applicable"
+
+
+class CouponsNotStackable(DomainError):
+    """Two coupons of one kind, or two platform (or two seller) coupons, on one order."""
+
+    code = "coupons-not-stackable"
+
+
+class IllegalTransition(DomainError):
+    """The order's status does not allow that step (``details``: status, action)."""
+
+    code = "illegal-transition"
+
+
+class RefundExceedsPaid(DomainError):
+    """More units or money than are left to refund on the order."""
+
+    code = "refund-exceeds-paid"
+
+
+class PaymentMismatch(DomainError):
+    """A payment notice whose amount or order does not match the order."""
+
+    code = "payment-mismatch"
+
+
+class PaymentNotificationInvalid(InvalidInput):
+    """A payment notification whose signature does not verify, or that cannot be read."""
+
+    code = "payment-notification-invalid"
 
 
 class NotFound(ShequError):
@@ -120,6 +209,18 @@ class SkuNotFound(NotFound):
 
 class AccountNotFound(NotFound):
     code = "account-not-found"
+
+
+class CouponNotFound(NotFound):
+    code = "coupon-not-found"
+
+
+class OrderNotFound(NotFound):
+    code = "order-not-found"
+
+
+class RefundNotFound(NotFound):
+    code = "refund-not-found"
 
 
 class Unauthenticated(ShequError):
@@ -152,10 +253,22 @@ class Duplicate(Conflict):
     code = "duplicate"
 
 
+class IdempotencyKeyReused(Conflict):
+    """The idempotency key was used before for a request with another body."""
+
+    code = "idempotency-key-reused"
+
+
 class AdapterError(ShequError):
     """Something outside the domain failed: storage, a payment provider, a courier."""
 
     code = "adapter-error"
+
+
+class PaymentUnavailable(AdapterError):
+    """The payment provider did not answer, or refused to take the request."""
+
+    code = "payment-unavailable"
 
 
 class StorageUnavailable(AdapterError):

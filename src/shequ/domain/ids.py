@@ -10,8 +10,13 @@ from shequ.domain.errors import InvalidInput
 
 __all__ = [
     "AccountId",
+    "CartId",
     "CommunityId",
+    "CouponId",
+    "GrantId",
+    "OrderId",
     "ProductId",
+    "RefundId",
     "SellerId",
     "SkuId",
     "check_id",
@@ -25,6 +30,11 @@ CommunityId = NewType("CommunityId", str)
 SellerId = NewType("SellerId", str)
 ProductId = NewType("ProductId", str)
 SkuId = NewType("SkuId", str)
+CartId = NewType("CartId", str)
+CouponId = NewType("CouponId", str)
+GrantId = NewType("GrantId", str)
+OrderId = NewType("OrderId", str)
+RefundId = NewType("RefundId", str)
 
 
 def new_id() -> str:

@@ -19,7 +19,14 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import attrs
 
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
-from shequ.application.ports import AuditQuery, EventPublisher, OutboxMessage
+from shequ.application.ports import (
+    AuditQuery,
+    EventPublisher,
+    OrderQuery,
+    OutboxMessage,
+    RefundQuery,
+    SkuOffer,
+)
 from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
@@ -28,15 +35,20 @@ from shequ.domain.errors import (
     AdapterError,
     CommunityNotFound,
     ConcurrentUpdate,
+    CouponNotFound,
     Duplicate,
+    InsufficientStock,
     NotFound,
+    OrderNotFound,
     ProductNotFound,
+    RefundNotFound,
     SellerNotFound,
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, SkuId
+from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
 
 __all__ = [
     "InMemoryHealthCheck",
@@ -176,6 +188,47 @@ class _Skus(_Repository[Sku]):
         self.hold_lock()
         return self.get(sku_id)
 
+    def offers(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, SkuOffer]:
+        found: dict[SkuId, SkuOffer] = {}
+        with self._store.lock:
+            products = self._store.tables["products"]
+            for sku_id in sku_ids:
+                sku = self.added.get(sku_id) or self._rows().get(sku_id)
+                if sku is None:
+                    continue
+                product = products[sku.product_id]
+                found[sku_id] = SkuOffer(
+                    sku_id=sku.id,
+                    product_id=sku.product_id,
+                    seller_id=product.seller_id,
+                    name=product.name,
+                    spec=sku.spec,
+                    category=product.category,
+                    price=sku.price,
+                    stock=sku.stock,
+                    on_sale=sku.on_sale,
+                    community_ids=sku.community_ids,
+                )
+        return found
+
+    def take_stock(self, units: Mapping[SkuId, int]) -> None:
+        self.hold_lock()
+        for sku_id in sorted(units):
+            sku = self.get(sku_id)
+            if sku.stock < units[sku_id]:
+                raise InsufficientStock(
+                    f"only {sku.stock} of SKU {sku_id} left", sku_id=sku_id, on_hand=sku.stock
+                )
+            sku.stock -= units[sku_id]
+            sku.version += 1
+
+    def return_stock(self, units: Mapping[SkuId, int]) -> None:
+        self.hold_lock()
+        for sku_id in sorted(units):
+            sku = self.get(sku_id)
+            sku.stock += units[sku_id]
+            sku.version += 1
+
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = set(product_ids)
         found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
@@ -184,6 +237,101 @@ class _Skus(_Repository[Sku]):
         ):
             found[sku.product_id].append(sku)
         return found
+
+
+class _Carts(_Repository[Cart]):
+    def find_for(self, resident_id: AccountId, community_id: CommunityId) -> Cart | None:
+        for cart in self.added.values():
+            if (cart.resident_id, cart.community_id) == (resident_id, community_id):
+                return cart
+        found = self._all(lambda c: (c.resident_id, c.community_id) == (resident_id, community_id))
+        return found[0] if found else None
+
+
+class _Coupons(_Repository[Coupon]):
+    def find_by_code(self, claim_code: str) -> Coupon | None:
+        found = self._all(lambda c: c.claim_code is not None and c.claim_code == claim_code)
+        return found[0] if found else None
+
+    def list(self, seller_id: str | None = None, *, platform: bool = False) -> list[Coupon]:
+        found = self._all(
+            lambda c: (
+                (seller_id is None or c.seller_id == seller_id)
+                and (not platform or c.seller_id is None)
+            )
+        )
+        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)
+
+
+class _Grants(_Repository[CouponGrant]):
+    def of_resident(
+        self, resident_id: AccountId, coupon_id: CouponId | None = None
+    ) -> list[CouponGrant]:
+        def wanted(g: CouponGrant) -> bool:
+            return g.resident_id == resident_id and coupon_id in (None, g.coupon_id)
+
+        found = self._all(wanted) + [g for g in self.added.values() if wanted(g)]
+        return sorted(found, key=lambda g: (g.granted_at, g.id))
+
+
+def _order_matches(order: Order, q: OrderQuery) -> bool:
+    return (
+        (q.resident_id is None or order.resident_id == q.resident_id)
+        and (q.community_id is None or order.community_id == q.community_id)
+        and (q.status is None or order.status is q.status)
+        and (q.since is None or order.placed_at >= q.since)
+        and (q.until is None or order.placed_at < q.until)
+        and (q.pickup_point_id is None or order.delivery.pickup_point_id == q.pickup_point_id)
+        and (q.seller_id is None or q.seller_id in order.sellers)
+        and (q.after is None or (order.placed_at, order.id) < q.after)
+    )
+
+
+class _Orders(_Repository[Order]):
+    def get_for_update(self, order_id: OrderId) -> Order:
+        self.hold_lock()
+        return self.get(order_id)
+
+    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
+        found = self._all(
+            lambda o: (o.resident_id, o.idempotency_key) == (resident_id, idempotency_key)
+        )
+        return found[0] if found else None
+
+    def search(self, query: OrderQuery) -> list[Order]:
+        with self._store.lock:
+            found = sorted(
+                (o for o in self._rows().values() if _order_matches(o, query)),
+                key=lambda o: (o.placed_at, o.id),
+                reverse=True,
+            )[: query.limit]
+            return [self._load(o) for o in found]
+
+    def due_to_expire(self, now: Any, limit: int) -> list[Order]:
+        self.hold_lock()
+        found = self._all(lambda o: o.status is OrderStatus.PENDING_PAYMENT and o.expires_at <= now)
+        return sorted(found, key=lambda o: (o.expires_at, o.id))[:limit]
+
+
+class _Refunds(_Repository[Refund]):
+    def search(self, query: RefundQuery) -> list[Refund]:
+        with self._store.lock:
+            orders = self._store.tables["orders"]
+            found = self._all(
+                lambda r: (
+                    (query.status is None or r.status is query.status)
+                    and (query.order_id is None or r.order_id == query.order_id)
+                    and (
+                        query.community_id is None
+                        or orders[r.order_id].community_id == query.community_id
+                    )
+                    and (
+                        not query.awaiting_payout
+                        or (r.status.value == "approved" and r.payment_refund_ref is None)
+                    )
+                )
+            )
+        return sorted(found, key=lambda r: (r.requested_at, r.id), reverse=True)[: query.limit]
 
 
 class _Products(_Repository[Product]):
@@ -278,6 +426,11 @@ class InMemoryUnitOfWork:
     throttles: _Repository[Throttle]
     codes: _Repository[SignInCode]
     sessions: _Sessions
+    carts: _Carts
+    coupons: _Coupons
+    grants: _Grants
+    orders: _Orders
+    refunds: _Refunds
     outbox: _Outbox
     audit: _Audit
 
@@ -302,6 +455,11 @@ class InMemoryUnitOfWork:
         self.throttles = _Repository[Throttle](self._store, "throttles", NotFound, "throttle", hold)
         self.codes = _Repository[SignInCode](self._store, "codes", NotFound, "code", hold)
         self.sessions = _Sessions(self._store, "sessions", NotFound, "session", hold)
+        self.carts = _Carts(self._store, "carts", NotFound, "cart", hold)
+        self.coupons = _Coupons(self._store, "coupons", CouponNotFound, "coupon", hold)
+        self.grants = _Grants(self._store, "grants", CouponNotFound, "coupon", hold)
+        self.orders = _Orders(self._store, "orders", OrderNotFound, "order", hold)
+        self.refunds = _Refunds(self._store, "refunds", RefundNotFound, "refund", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -325,6 +483,11 @@ class InMemoryUnitOfWork:
             self.throttles,
             self.codes,
             self.sessions,
+            self.carts,
+            self.coupons,
+            self.grants,
+            self.orders,
+            self.refunds,
         )
 
     def __enter__(self) -> Self:
@@ -349,6 +512,17 @@ class InMemoryUnitOfWork:
                 self._check(repo)
             self._check_specs()
             self._check_phones()
+            self._check_unique(
+                self.orders,
+                "the idempotency key was used",
+                lambda o: (o.resident_id, o.idempotency_key),
+            )
+            self._check_unique(
+                self.carts, "a cart exists", lambda c: (c.resident_id, c.community_id)
+            )
+            self._check_unique(
+                self.coupons, "the claim code is taken", lambda c: c.claim_code or c.id
+            )
             for repo in self._repositories():
                 rows = repo._rows()
                 for obj in repo.touched():
@@ -405,6 +579,14 @@ class InMemoryUnitOfWork:
         for account in self.accounts.added.values():
             if owner.setdefault(account.phone, account.id) != account.id:
                 raise Duplicate("an account with this phone number exists already")
+
+    @staticmethod
+    def _check_unique(repo: _Repository[Any], message: str, key: Callable[[Any], Any]) -> None:
+        """A unique constraint, as the database has on these columns."""
+        owner = {key(obj): obj.id for obj in repo._rows().values()}
+        for obj in repo.added.values():
+            if owner.setdefault(key(obj), obj.id) != obj.id:
+                raise Duplicate(f"{message} already")
 
     def rollback(self) -> None:
         self._begin()

@@ -38,11 +38,32 @@ from shequ.domain.identity import (
     Role,
 )
 from shequ.domain.money import Money
+from shequ.domain.ordering import (
+    Cart,
+    CartLine,
+    Coupon,
+    CouponGrant,
+    CouponKind,
+    Delivery,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    RefundItem,
+    RefundReason,
+    RefundStatus,
+    ScopeKind,
+    StatusChange,
+)
 
 __all__ = [
     "ConsentList",
     "MediaList",
     "MembershipList",
+    "RefundItemList",
+    "StatusHistory",
+    "TextTuple",
     "UTCDateTime",
     "metadata",
     "start_mappers",
@@ -132,6 +153,55 @@ class ConsentList(sa.TypeDecorator[list[Consent]]):
             Consent(c["policy_version"], dt.datetime.fromisoformat(c["given_at"]))
             for c in value or ()
         ]
+
+
+class TextTuple(sa.TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings (ids, URIs), as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> Any:
+        return list(value or ())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return tuple(value or ())
+
+
+class StatusHistory(sa.TypeDecorator[list[StatusChange]]):
+    """An order's timeline, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[StatusChange] | None, dialect: Dialect) -> Any:
+        return [
+            {"at": c.at.isoformat(), "status": c.status.value, "note": c.note} for c in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            StatusChange(dt.datetime.fromisoformat(c["at"]), OrderStatus(c["status"]), c["note"])
+            for c in value or ()
+        ]
+
+
+class RefundItemList(sa.TypeDecorator[tuple[RefundItem, ...]]):
+    """A refund's SKUs, units and amounts, as a JSON array (amounts in fen)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[RefundItem, ...] | None, dialect: Dialect) -> Any:
+        return [
+            {"sku_id": i.sku_id, "quantity": i.quantity, "amount_fen": i.amount.fen}
+            for i in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return tuple(
+            RefundItem(i["sku_id"], i["quantity"], Money(i["amount_fen"])) for i in value or ()
+        )
 
 
 def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
@@ -328,6 +398,150 @@ outbox = sa.Table(
     sa.Index("ix_outbox_unpublished", "published_at", "id"),
 )
 
+carts = sa.Table(
+    "carts",
+    metadata,
+    _id(primary_key=True),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("resident_id", "community_id", name="uq_carts_resident_community"),
+)
+
+cart_lines = sa.Table(
+    "cart_lines",
+    metadata,
+    _id("cart_id", sa.ForeignKey("carts.id", ondelete="CASCADE"), primary_key=True),
+    _id("sku_id", primary_key=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("quantity BETWEEN 1 AND 9999", name="quantity_in_range"),
+)
+
+coupons = sa.Table(
+    "coupons",
+    metadata,
+    _id(primary_key=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("kind", _enum(CouponKind, "coupon_kind"), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("threshold_fen", sa.BigInteger, nullable=False),
+    sa.Column("percent_off", sa.Integer, nullable=False),
+    sa.Column("cap_fen", sa.BigInteger, nullable=True),
+    sa.Column("scope_kind", _enum(ScopeKind, "coupon_scope"), nullable=False),
+    sa.Column("scope_category", sa.String(64), nullable=True),
+    sa.Column("scope_sku_ids", TextTuple(), nullable=False),
+    _id("scope_seller_id", nullable=True),
+    _id("seller_id", sa.ForeignKey("sellers.id"), nullable=True, index=True),
+    sa.Column("valid_from", UTCDateTime(), nullable=False),
+    sa.Column("valid_until", UTCDateTime(), nullable=False),
+    sa.Column("per_resident_limit", sa.Integer, nullable=False),
+    sa.Column("total_limit", sa.Integer, nullable=True),
+    sa.Column("claim_code", sa.String(20), nullable=True),
+    sa.Column("issued", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("claim_code", name="uq_coupons_claim_code"),
+    sa.CheckConstraint("total_limit IS NULL OR issued <= total_limit", name="issued_within_limit"),
+)
+
+coupon_grants = sa.Table(
+    "coupon_grants",
+    metadata,
+    _id(primary_key=True),
+    _id("coupon_id", sa.ForeignKey("coupons.id"), nullable=False),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("granted_at", UTCDateTime(), nullable=False),
+    _id("used_by", nullable=True),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_coupon_grants_resident_id_coupon_id", "resident_id", "coupon_id"),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    _id(primary_key=True),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("status", _enum(OrderStatus, "order_status"), nullable=False),
+    sa.Column("fulfilment", _enum(Fulfilment, "fulfilment"), nullable=False),
+    sa.Column("pickup_point_id", sa.String(32), nullable=True, index=True),
+    _id("address_id", nullable=True),
+    sa.Column("express", sa.Boolean, nullable=False),
+    sa.Column("subtotal_fen", sa.BigInteger, nullable=False),
+    sa.Column("discount_fen", sa.BigInteger, nullable=False),
+    sa.Column("delivery_fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("total_fen", sa.BigInteger, nullable=False),
+    sa.Column("refunded_fen", sa.BigInteger, nullable=False),
+    sa.Column("delivery_fee_refunded", sa.Boolean, nullable=False),
+    sa.Column("placed_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("paid_at", UTCDateTime(), nullable=True),
+    sa.Column("payment_ref", sa.String(64), nullable=True),
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("request_digest", sa.String(64), nullable=False),
+    sa.Column("grant_ids", TextTuple(), nullable=False),
+    sa.Column("history", StatusHistory(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("resident_id", "idempotency_key", name="uq_orders_resident_key"),
+    sa.CheckConstraint("refunded_fen <= total_fen", name="refunds_within_total"),
+    sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
+    sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
+    sa.Index("ix_orders_placed_at_id", "placed_at", "id"),
+    sa.Index("ix_orders_community_id_placed_at", "community_id", "placed_at"),
+    sa.Index("ix_orders_resident_id_placed_at", "resident_id", "placed_at"),
+)
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    _id("order_id", sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    _id("sku_id", sa.ForeignKey("skus.id"), primary_key=True),
+    _id("product_id", nullable=False),
+    _id("seller_id", nullable=False, index=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("spec", sa.String(64), nullable=False),
+    sa.Column("unit_price_fen", sa.BigInteger, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("subtotal_fen", sa.BigInteger, nullable=False),
+    sa.Column("discount_fen", sa.BigInteger, nullable=False),
+    sa.Column("payable_fen", sa.BigInteger, nullable=False),
+    sa.Column("refunded_quantity", sa.Integer, nullable=False),
+    sa.Column("refunded_fen", sa.BigInteger, nullable=False),
+    sa.Column("pending_quantity", sa.Integer, nullable=False),
+    sa.Column("pending_fen", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("payable_fen >= 0", name="payable_not_negative"),
+    sa.CheckConstraint(
+        "refunded_quantity + pending_quantity <= quantity", name="refunds_within_quantity"
+    ),
+    sa.CheckConstraint("refunded_fen + pending_fen <= payable_fen", name="refunds_within_payable"),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    _id(primary_key=True),
+    _id("order_id", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    _id("resident_id", nullable=False),
+    sa.Column("items", RefundItemList(), nullable=False),
+    sa.Column("delivery_fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("reason", _enum(RefundReason, "refund_reason"), nullable=False),
+    sa.Column("status", _enum(RefundStatus, "refund_status"), nullable=False),
+    sa.Column("photos", TextTuple(), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("restocked", sa.Boolean, nullable=False),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    _id("decided_by", nullable=True),
+    sa.Column("payment_refund_ref", sa.String(64), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_refunds_status_requested_at", "status", "requested_at"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -421,6 +635,102 @@ def start_mappers() -> None:
             mapper_registry.map_imperatively(
                 record, table, version_id_col=table.c.version, version_id_generator=False
             )
-        for aggregate in (Product, Sku, Account):
+        _map_ordering()
+        for aggregate in (Product, Sku, Account, Coupon, Order, Refund):
             event.listen(aggregate, "load", _restore_events)
         _started = True
+
+
+def _money(column: sa.Column[Any]) -> Any:
+    return composite(Money, column)
+
+
+def _map_ordering() -> None:
+    mapper_registry.map_imperatively(CartLine, cart_lines)
+    mapper_registry.map_imperatively(
+        Cart,
+        carts,
+        version_id_col=carts.c.version,
+        version_id_generator=False,
+        properties={
+            "lines": relationship(
+                CartLine,
+                lazy="selectin",
+                cascade="all, delete-orphan",
+                order_by=cart_lines.c.added_at,
+            )
+        },
+    )
+    mapper_registry.map_imperatively(
+        Coupon,
+        coupons,
+        version_id_col=coupons.c.version,
+        version_id_generator=False,
+        properties={
+            "amount": _money(coupons.c.amount_fen),
+            "threshold": _money(coupons.c.threshold_fen),
+            "cap": composite(Money, coupons.c.cap_fen, return_none_on=_none_if_all_null),
+        },
+    )
+    mapper_registry.map_imperatively(
+        CouponGrant,
+        coupon_grants,
+        version_id_col=coupon_grants.c.version,
+        version_id_generator=False,
+    )
+    mapper_registry.map_imperatively(
+        OrderLine,
+        order_lines,
+        properties={
+            name: _money(order_lines.c[column])
+            for name, column in (
+                ("unit_price", "unit_price_fen"),
+                ("subtotal", "subtotal_fen"),
+                ("discount", "discount_fen"),
+                ("payable", "payable_fen"),
+                ("refunded_amount", "refunded_fen"),
+                ("pending_amount", "pending_fen"),
+            )
+        },
+    )
+    mapper_registry.map_imperatively(
+        Order,
+        orders,
+        version_id_col=orders.c.version,
+        version_id_generator=False,
+        properties={
+            "delivery": composite(
+                Delivery,
+                orders.c.fulfilment,
+                orders.c.pickup_point_id,
+                orders.c.address_id,
+                orders.c.express,
+            ),
+            "lines": relationship(
+                OrderLine,
+                lazy="selectin",
+                cascade="all, delete-orphan",
+                order_by=order_lines.c.sku_id,
+            ),
+            **{
+                name: _money(orders.c[column])
+                for name, column in (
+                    ("subtotal", "subtotal_fen"),
+                    ("discount", "discount_fen"),
+                    ("delivery_fee", "delivery_fee_fen"),
+                    ("total", "total_fen"),
+                    ("refunded", "refunded_fen"),
+                )
+            },
+        },
+    )
+    mapper_registry.map_imperatively(
+        Refund,
+        refunds,
+        version_id_col=refunds.c.version,
+        version_id_generator=False,
+        properties={
+            "delivery_fee": _money(refunds.c.delivery_fee_fen),
+            "amount": _money(refunds.c.amount_fen),
+        },
+    )

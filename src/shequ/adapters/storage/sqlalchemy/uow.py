@@ -18,16 +18,29 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     accounts,
     addresses,
     audit_log,
+    carts,
     communities,
+    coupon_grants,
+    coupons,
+    order_lines,
+    orders,
     outbox,
     products,
     refresh_sessions,
+    refunds,
     sellers,
     sku_listings,
     skus,
 )
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
-from shequ.application.ports import AuditQuery, EventPublisher, OutboxMessage
+from shequ.application.ports import (
+    AuditQuery,
+    EventPublisher,
+    OrderQuery,
+    OutboxMessage,
+    RefundQuery,
+    SkuOffer,
+)
 from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
@@ -35,14 +48,28 @@ from shequ.domain.errors import (
     AccountNotFound,
     AdapterError,
     CommunityNotFound,
+    CouponNotFound,
+    InsufficientStock,
     NotFound,
+    OrderNotFound,
     ProductNotFound,
+    RefundNotFound,
     SellerNotFound,
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, SkuId
+from shequ.domain.money import Money
+from shequ.domain.ordering import (
+    Cart,
+    Coupon,
+    CouponGrant,
+    Order,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+)
 
 __all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
 
@@ -137,6 +164,52 @@ class _Skus(_Repository[Sku]):
             raise SkuNotFound(f"no SKU with id {sku_id!r}", id=sku_id)
         return self._track(sku)
 
+    @_translating
+    def offers(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, SkuOffer]:
+        wanted = list(dict.fromkeys(sku_ids))
+        if not wanted:
+            return {}
+        stmt = _OFFERS.where(skus.c.id.in_(wanted))
+        rows: dict[SkuId, list[Any]] = {}
+        for row in self._session.execute(stmt):
+            if row.id in rows:
+                rows[row.id][-1].add(row.community_id)
+            else:
+                rows[row.id] = [row, {row.community_id} - {None}]
+        return {
+            sku_id: SkuOffer(
+                sku_id=sku_id,
+                product_id=row.product_id,
+                seller_id=row.seller_id,
+                name=row.name,
+                spec=row.spec,
+                category=row.category,
+                price=Money(row.price_fen),
+                stock=row.stock,
+                on_sale=row.on_sale,
+                community_ids=frozenset(communities_of),
+            )
+            for sku_id, (row, communities_of) in rows.items()
+        }
+
+    @_translating
+    def take_stock(self, units: Mapping[SkuId, int]) -> None:
+        for sku_id in sorted(units):
+            quantity = units[sku_id]
+            done = self._session.execute(_TAKE, {"sku_id": sku_id, "units": quantity})
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                on_hand = self._session.scalar(sa.select(skus.c.stock).where(skus.c.id == sku_id))
+                if on_hand is None:
+                    raise SkuNotFound(f"no SKU with id {sku_id!r}", id=sku_id)
+                raise InsufficientStock(
+                    f"only {on_hand} of SKU {sku_id} left", sku_id=sku_id, on_hand=on_hand
+                )
+
+    @_translating
+    def return_stock(self, units: Mapping[SkuId, int]) -> None:
+        for sku_id in sorted(units):
+            self._session.execute(_RETURN, {"sku_id": sku_id, "units": units[sku_id]})
+
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = list(dict.fromkeys(product_ids))
         found: dict[ProductId, list[Sku]] = {pid: [] for pid in wanted}
@@ -149,6 +222,172 @@ class _Skus(_Repository[Sku]):
             for sku in self._many(stmt):
                 found[sku.product_id].append(sku)
         return found
+
+
+_OFFERS = (
+    sa.select(
+        skus.c.id,
+        skus.c.product_id,
+        products.c.seller_id,
+        products.c.name,
+        skus.c.spec,
+        products.c.category,
+        skus.c.price_fen,
+        skus.c.stock,
+        skus.c.on_sale,
+        sku_listings.c.community_id,
+    )
+    .join(products, products.c.id == skus.c.product_id)
+    .outerjoin(sku_listings, sku_listings.c.sku_id == skus.c.id)
+)
+# Stock moved by orders: a guarded decrement, and its reverse. The version stays: catalog
+# edits lock the row (FOR UPDATE) and never write the stock they did not change.
+_TAKE = (
+    skus.update()
+    .where(skus.c.id == sa.bindparam("sku_id"), skus.c.stock >= sa.bindparam("units"))
+    .values(stock=skus.c.stock - sa.bindparam("units"))
+)
+_RETURN = (
+    skus.update()
+    .where(skus.c.id == sa.bindparam("sku_id"))
+    .values(stock=skus.c.stock + sa.bindparam("units"))
+)
+
+
+class _Carts(_Repository[Cart]):
+    model, not_found, label = Cart, NotFound, "cart"
+
+    def find_for(self, resident_id: AccountId, community_id: CommunityId) -> Cart | None:
+        for cart in self.added.values():
+            if (cart.resident_id, cart.community_id) == (resident_id, community_id):
+                return cart
+        found = self._many(
+            sa.select(Cart).where(
+                carts.c.resident_id == resident_id, carts.c.community_id == community_id
+            )
+        )
+        return found[0] if found else None
+
+
+class _Coupons(_Repository[Coupon]):
+    model, not_found, label = Coupon, CouponNotFound, "coupon"
+
+    def find_by_code(self, claim_code: str) -> Coupon | None:
+        found = self._many(sa.select(Coupon).where(coupons.c.claim_code == claim_code))
+        return found[0] if found else None
+
+    def list(self, seller_id: str | None = None, *, platform: bool = False) -> list[Coupon]:
+        stmt = sa.select(Coupon).order_by(coupons.c.created_at.desc(), coupons.c.id.desc())
+        if seller_id is not None:
+            stmt = stmt.where(coupons.c.seller_id == seller_id)
+        if platform:
+            stmt = stmt.where(coupons.c.seller_id.is_(None))
+        return self._many(stmt)
+
+
+class _Grants(_Repository[CouponGrant]):
+    model, not_found, label = CouponGrant, CouponNotFound, "coupon"
+
+    def of_resident(
+        self, resident_id: AccountId, coupon_id: CouponId | None = None
+    ) -> list[CouponGrant]:
+        stmt = sa.select(CouponGrant).where(coupon_grants.c.resident_id == resident_id)
+        if coupon_id is not None:
+            stmt = stmt.where(coupon_grants.c.coupon_id == coupon_id)
+        found = self._many(stmt) + [
+            g
+            for g in self.added.values()
+            if g.resident_id == resident_id and coupon_id in (None, g.coupon_id)
+        ]
+        return sorted(found, key=lambda g: (g.granted_at, g.id))
+
+
+class _Orders(_Repository[Order]):
+    model, not_found, label = Order, OrderNotFound, "order"
+
+    @_translating
+    def get_for_update(self, order_id: OrderId) -> Order:
+        if order_id in self.added:
+            return self.added[order_id]
+        order = self._session.get(Order, order_id, with_for_update=True, populate_existing=True)
+        if order is None:
+            raise OrderNotFound(f"no order with id {order_id!r}", id=order_id)
+        return self._track(order)
+
+    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
+        found = self._many(
+            sa.select(Order).where(
+                orders.c.resident_id == resident_id, orders.c.idempotency_key == idempotency_key
+            )
+        )
+        return found[0] if found else None
+
+    def search(self, query: OrderQuery) -> list[Order]:
+        stmt = sa.select(Order)
+        for column, value in (
+            (orders.c.resident_id, query.resident_id),
+            (orders.c.community_id, query.community_id),
+            (orders.c.status, query.status),
+            (orders.c.pickup_point_id, query.pickup_point_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.since is not None:
+            stmt = stmt.where(orders.c.placed_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(orders.c.placed_at < query.until)
+        if query.seller_id is not None:
+            stmt = stmt.where(
+                sa.exists().where(
+                    order_lines.c.order_id == orders.c.id,
+                    order_lines.c.seller_id == query.seller_id,
+                )
+            )
+        if query.after is not None:
+            at, order_id = query.after
+            stmt = stmt.where(
+                sa.or_(
+                    orders.c.placed_at < at,
+                    sa.and_(orders.c.placed_at == at, orders.c.id < order_id),
+                )
+            )
+        order = (orders.c.placed_at.desc(), orders.c.id.desc())
+        return self._many(stmt.order_by(*order).limit(query.limit))
+
+    def due_to_expire(self, now: dt.datetime, limit: int) -> list[Order]:
+        return self._many(
+            sa.select(Order)
+            .where(
+                orders.c.status == OrderStatus.PENDING_PAYMENT.value,
+                orders.c.expires_at <= now,
+            )
+            .order_by(orders.c.expires_at, orders.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+
+
+class _Refunds(_Repository[Refund]):
+    model, not_found, label = Refund, RefundNotFound, "refund"
+
+    def search(self, query: RefundQuery) -> list[Refund]:
+        stmt = sa.select(Refund)
+        if query.status is not None:
+            stmt = stmt.where(refunds.c.status == query.status.value)
+        if query.order_id is not None:
+            stmt = stmt.where(refunds.c.order_id == query.order_id)
+        if query.community_id is not None:
+            stmt = stmt.join(orders, orders.c.id == refunds.c.order_id).where(
+                orders.c.community_id == query.community_id
+            )
+        if query.awaiting_payout:
+            stmt = stmt.where(
+                refunds.c.status == RefundStatus.APPROVED.value,
+                refunds.c.payment_refund_ref.is_(None),
+            )
+        order = (refunds.c.requested_at.desc(), refunds.c.id.desc())
+        return self._many(stmt.order_by(*order).limit(query.limit))
 
 
 class _Products(_Repository[Product]):
@@ -418,6 +657,11 @@ class SqlUnitOfWork:
     throttles: _Throttles
     codes: _Codes
     sessions: _Sessions
+    carts: _Carts
+    coupons: _Coupons
+    grants: _Grants
+    orders: _Orders
+    refunds: _Refunds
     outbox: _Outbox
     audit: _Audit
 
@@ -446,6 +690,9 @@ class SqlUnitOfWork:
         self.addresses = _Addresses(session, self._cipher)
         self.throttles, self.codes = _Throttles(session), _Codes(session)
         self.sessions = _Sessions(session)
+        self.carts, self.coupons = _Carts(session), _Coupons(session)
+        self.grants, self.orders = _Grants(session), _Orders(session)
+        self.refunds = _Refunds(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -474,6 +721,11 @@ class SqlUnitOfWork:
             self.throttles,
             self.codes,
             self.sessions,
+            self.carts,
+            self.coupons,
+            self.grants,
+            self.orders,
+            self.refunds,
         )
 
     def _touched(self) -> Iterator[Any]:
