@@ -272,7 +272,14 @@ class CouponRepository(Protocol):
 
     def find(self, coupon_id: CouponId) -> Coupon | None: ...
 
-    def find_by_code(self, claim_code: str) -> Coupon | None: ...
+    def get_for_update(self, coupon_id: CouponId) -> Coupon:
+        """Like :meth:`get`, locked until the unit of work ends: issuing copies counts
+        against the coupon's limits one at a time."""
+        ...
+
+    def find_by_code(self, claim_code: str) -> Coupon | None:
+        """The coupon with this claim code, locked like :meth:`get_for_update`."""
+        ...
 
     def list(self, seller_id: SellerId | None = None, *, platform: bool = False) -> list[Coupon]:
         """Coupons, newest first: of one seller, of the platform only, or all."""

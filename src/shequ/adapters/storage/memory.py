@@ -249,7 +249,12 @@ class _Carts(_Repository[Cart]):
 
 
 class _Coupons(_Repository[Coupon]):
+    def get_for_update(self, coupon_id: CouponId) -> Coupon:
+        self.hold_lock()
+        return self.get(coupon_id)
+
     def find_by_code(self, claim_code: str) -> Coupon | None:
+        self.hold_lock()
         found = self._all(lambda c: c.claim_code is not None and c.claim_code == claim_code)
         return found[0] if found else None
 

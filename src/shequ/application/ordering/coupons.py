@@ -98,7 +98,7 @@ class IssueCouponHandler:
         def attempt() -> list[CouponGrant]:
             now = self._clock.now()
             with self._uow as uow:
-                coupon = uow.coupons.get(cmd.coupon_id)
+                coupon = uow.coupons.get_for_update(cmd.coupon_id)
                 self._policy.require(
                     actor, Permission.MANAGE_COUPONS, seller=_seller(uow, coupon.seller_id)
                 )

@@ -272,8 +272,22 @@ class _Carts(_Repository[Cart]):
 class _Coupons(_Repository[Coupon]):
     model, not_found, label = Coupon, CouponNotFound, "coupon"
 
+    @_translating
+    def get_for_update(self, coupon_id: CouponId) -> Coupon:
+        if coupon_id in self.added:
+            return self.added[coupon_id]
+        coupon = self._session.get(Coupon, coupon_id, with_for_update=True, populate_existing=True)
+        if coupon is None:
+            raise CouponNotFound(f"no coupon with id {coupon_id!r}", id=coupon_id)
+        return self._track(coupon)
+
     def find_by_code(self, claim_code: str) -> Coupon | None:
-        found = self._many(sa.select(Coupon).where(coupons.c.claim_code == claim_code))
+        found = self._many(
+            sa.select(Coupon)
+            .where(coupons.c.claim_code == claim_code)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return found[0] if found else None
 
     def list(self, seller_id: str | None = None, *, platform: bool = False) -> list[Coupon]:
