@@ -76,6 +76,7 @@ def reachable_from(start: OrderStatus) -> frozenset[OrderStatus]:
 
 REACHABLE = reachable_from(OrderStatus.PENDING_PAYMENT)
 FINAL = frozenset(s for s in REACHABLE if not any(source is s for source, _ in TRANSITIONS))
+GOODS_STILL_HERE = frozenset({OrderStatus.PAID, OrderStatus.PACKED})
 REFUNDABLE = frozenset(
     REACHABLE - {OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
 )
@@ -94,6 +95,7 @@ NOT_STEPS = (OrderAction.PAY, OrderAction.CANCEL, OrderAction.EXPIRE, OrderActio
 def test_the_table_reaches_every_status_and_ends_in_the_final_ones() -> None:
     assert set(OrderStatus) == REACHABLE
     assert {s for s in OrderStatus if s.final} == FINAL
+    assert GOODS_NOT_LEFT == GOODS_STILL_HERE
 
 
 def snapshot(order: Order) -> tuple[Any, ...]:
@@ -372,7 +374,7 @@ class OrderMachine(RuleBasedStateMachine):
         empties = all(x.units_left == wanted.get(x.sku_id, 0) for x in order.lines)
         fee = (
             order.delivery_fee
-            if empties and self.expected in GOODS_NOT_LEFT and not order.delivery_fee_refunded
+            if empties and self.expected in GOODS_STILL_HERE and not order.delivery_fee_refunded
             else Money(0)
         )
         before = {x.sku_id: (x.pending_quantity, x.pending_amount) for x in order.lines}
@@ -404,7 +406,7 @@ class OrderMachine(RuleBasedStateMachine):
             assert (refund.status, refund.version) == decided
             return
         refunded = order.refunded
-        goods_not_left = self.expected in GOODS_NOT_LEFT
+        goods_not_left = self.expected in GOODS_STILL_HERE
         order.approve_refund(refund, now=self.now, note="同意", by=AccountId("op1"))
         assert (refund.status, refund.restocked) == (RefundStatus.APPROVED, goods_not_left)
         assert order.refunded == refunded + refund.amount

@@ -692,7 +692,11 @@ def test_the_same_payment_recorded_twice_counts_once() -> None:
     assert order.pay(Money(1200), "pay-1", now=LATER) is True
     assert order.pay(Money(1200), "pay-1", now=LATER + dt.timedelta(seconds=1)) is False
     paid = [event for event in order.events if isinstance(event, OrderPaid)]
-    assert paid == [OrderPaid(occurred_at=LATER, order_id=OrderId("o1"), amount=Money(1200), payment_ref="pay-1")]
+    assert paid == [
+        OrderPaid(
+            occurred_at=LATER, order_id=OrderId("o1"), amount=Money(1200), payment_ref="pay-1"
+        )
+    ]
     assert (order.status, order.paid_at, order.paid) == (OrderStatus.PAID, LATER, Money(1200))
 
 

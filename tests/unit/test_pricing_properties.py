@@ -111,11 +111,14 @@ def coupon_terms(draw: st.DrawFn) -> CouponTerms:
     match kind:
         case CouponKind.THRESHOLD:
             amount = draw(small)
-            above = draw(st.integers(min_value=1, max_value=50_000))
+            threshold = amount + draw(st.integers(min_value=1, max_value=50_000))
             return CouponTerms(
-                kind, amount=Money(amount), threshold=Money(amount + above), scope=scope,
+                kind,
+                amount=Money(amount),
+                threshold=Money(threshold),
+                scope=scope,
                 seller_id=issuer,
-            )  # fmt: skip
+            )
         case CouponKind.PERCENT:
             cap = draw(st.none() | small.map(Money))
             return CouponTerms(
