@@ -195,6 +195,7 @@ def test_the_cart_flags_what_cannot_be_ordered_and_prices_the_rest(
     account, resident = shop.resident(here)
     add = app.get(AddToCartHandler)
     add(AddToCart(account.id, here.id, good.id, 2), actor=resident)
+    shop.clock.advance(dt.timedelta(seconds=1))
     add(AddToCart(account.id, here.id, gone.id, 1), actor=resident)
     view = app.get(ViewCartHandler)(ViewCart(account.id, here.id), actor=resident)
     assert [i.problem for i in view.items] == [None, CartProblem.OUT_OF_STOCK]

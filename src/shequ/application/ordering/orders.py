@@ -206,7 +206,7 @@ class CancelOrderHandler:
 
         done = retry_on_conflict(attempt)
         if done.refund is not None:
-            self._payer.pay_out(done.refund.id)
+            done = Cancellation(done.order, self._payer.pay_out(done.refund.id))
         return done
 
 

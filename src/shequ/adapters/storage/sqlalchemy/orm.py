@@ -44,10 +44,7 @@ from shequ.domain.ordering import (
     Coupon,
     CouponGrant,
     CouponKind,
-    Delivery,
     Fulfilment,
-    Order,
-    OrderLine,
     OrderStatus,
     Refund,
     RefundItem,
@@ -636,7 +633,7 @@ def start_mappers() -> None:
                 record, table, version_id_col=table.c.version, version_id_generator=False
             )
         _map_ordering()
-        for aggregate in (Product, Sku, Account, Coupon, Order, Refund):
+        for aggregate in (Product, Sku, Account, Coupon, Refund):
             event.listen(aggregate, "load", _restore_events)
         _started = True
 
@@ -657,7 +654,7 @@ def _map_ordering() -> None:
                 CartLine,
                 lazy="selectin",
                 cascade="all, delete-orphan",
-                order_by=cart_lines.c.added_at,
+                order_by=[cart_lines.c.added_at, cart_lines.c.sku_id],
             )
         },
     )
@@ -677,52 +674,6 @@ def _map_ordering() -> None:
         coupon_grants,
         version_id_col=coupon_grants.c.version,
         version_id_generator=False,
-    )
-    mapper_registry.map_imperatively(
-        OrderLine,
-        order_lines,
-        properties={
-            name: _money(order_lines.c[column])
-            for name, column in (
-                ("unit_price", "unit_price_fen"),
-                ("subtotal", "subtotal_fen"),
-                ("discount", "discount_fen"),
-                ("payable", "payable_fen"),
-                ("refunded_amount", "refunded_fen"),
-                ("pending_amount", "pending_fen"),
-            )
-        },
-    )
-    mapper_registry.map_imperatively(
-        Order,
-        orders,
-        version_id_col=orders.c.version,
-        version_id_generator=False,
-        properties={
-            "delivery": composite(
-                Delivery,
-                orders.c.fulfilment,
-                orders.c.pickup_point_id,
-                orders.c.address_id,
-                orders.c.express,
-            ),
-            "lines": relationship(
-                OrderLine,
-                lazy="selectin",
-                cascade="all, delete-orphan",
-                order_by=order_lines.c.sku_id,
-            ),
-            **{
-                name: _money(orders.c[column])
-                for name, column in (
-                    ("subtotal", "subtotal_fen"),
-                    ("discount", "discount_fen"),
-                    ("delivery_fee", "delivery_fee_fen"),
-                    ("total", "total_fen"),
-                    ("refunded", "refunded_fen"),
-                )
-            },
-        },
     )
     mapper_registry.map_imperatively(
         Refund,

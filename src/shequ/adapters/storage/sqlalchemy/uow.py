@@ -48,6 +48,7 @@ from shequ.domain.errors import (
     AccountNotFound,
     AdapterError,
     CommunityNotFound,
+    ConcurrentUpdate,
     CouponNotFound,
     InsufficientStock,
     NotFound,
@@ -65,7 +66,9 @@ from shequ.domain.ordering import (
     Cart,
     Coupon,
     CouponGrant,
+    Delivery,
     Order,
+    OrderLine,
     OrderStatus,
     Refund,
     RefundStatus,
@@ -169,9 +172,8 @@ class _Skus(_Repository[Sku]):
         wanted = list(dict.fromkeys(sku_ids))
         if not wanted:
             return {}
-        stmt = _OFFERS.where(skus.c.id.in_(wanted))
         rows: dict[SkuId, list[Any]] = {}
-        for row in self._session.execute(stmt):
+        for row in self._session.connection().execute(_OFFERS, {"sku_ids": wanted}):
             if row.id in rows:
                 rows[row.id][-1].add(row.community_id)
             else:
@@ -196,8 +198,8 @@ class _Skus(_Repository[Sku]):
     def take_stock(self, units: Mapping[SkuId, int]) -> None:
         for sku_id in sorted(units):
             quantity = units[sku_id]
-            done = self._session.execute(_TAKE, {"sku_id": sku_id, "units": quantity})
-            if done.rowcount != 1:  # type: ignore[attr-defined]
+            done = self._session.connection().execute(_TAKE, {"sku_id": sku_id, "units": quantity})
+            if done.rowcount != 1:
                 on_hand = self._session.scalar(sa.select(skus.c.stock).where(skus.c.id == sku_id))
                 if on_hand is None:
                     raise SkuNotFound(f"no SKU with id {sku_id!r}", id=sku_id)
@@ -208,7 +210,7 @@ class _Skus(_Repository[Sku]):
     @_translating
     def return_stock(self, units: Mapping[SkuId, int]) -> None:
         for sku_id in sorted(units):
-            self._session.execute(_RETURN, {"sku_id": sku_id, "units": units[sku_id]})
+            self._session.connection().execute(_RETURN, {"sku_id": sku_id, "units": units[sku_id]})
 
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = list(dict.fromkeys(product_ids))
@@ -239,6 +241,7 @@ _OFFERS = (
     )
     .join(products, products.c.id == skus.c.product_id)
     .outerjoin(sku_listings, sku_listings.c.sku_id == skus.c.id)
+    .where(skus.c.id.in_(sa.bindparam("sku_ids", expanding=True)))
 )
 # Stock moved by orders: a guarded decrement, and its reverse. The version stays: catalog
 # edits lock the row (FOR UPDATE) and never write the stock they did not change.
@@ -316,28 +319,193 @@ class _Grants(_Repository[CouponGrant]):
         return sorted(found, key=lambda g: (g.granted_at, g.id))
 
 
-class _Orders(_Repository[Order]):
-    model, not_found, label = Order, OrderNotFound, "order"
+_ORDER_COLUMNS = [c.name for c in orders.columns]
+_LINE_COLUMNS = [c.name for c in order_lines.columns]
+_ORDER_MONEY = {
+    "subtotal": "subtotal_fen",
+    "discount": "discount_fen",
+    "delivery_fee": "delivery_fee_fen",
+    "total": "total_fen",
+    "refunded": "refunded_fen",
+}
+_LINE_MONEY = {
+    "unit_price": "unit_price_fen",
+    "subtotal": "subtotal_fen",
+    "discount": "discount_fen",
+    "payable": "payable_fen",
+    "refunded_amount": "refunded_fen",
+    "pending_amount": "pending_fen",
+}
+_LINE_MUTABLE = ("refunded_quantity", "refunded_fen", "pending_quantity", "pending_fen")
+_INSERT_OUTBOX = outbox.insert()
+_BY_KEY = sa.select(orders.c.id).where(
+    orders.c.resident_id == sa.bindparam("resident_id"),
+    orders.c.idempotency_key == sa.bindparam("key"),
+)
+_INSERT_ORDER = orders.insert()
+_INSERT_LINES = order_lines.insert()
+_UPDATE_ORDER = (
+    orders.update()
+    .where(orders.c.id == sa.bindparam("order_id"), orders.c.version == sa.bindparam("loaded"))
+    .values({c: sa.bindparam(c) for c in _ORDER_COLUMNS if c != "id"})
+)
+_UPDATE_LINE = (
+    order_lines.update()
+    .where(
+        order_lines.c.order_id == sa.bindparam("line_order"),
+        order_lines.c.sku_id == sa.bindparam("line_sku"),
+    )
+    .values({c: sa.bindparam(c) for c in _LINE_MUTABLE})
+)
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    row = {
+        "id": order.id,
+        "resident_id": order.resident_id,
+        "community_id": order.community_id,
+        "status": order.status,
+        "fulfilment": order.delivery.kind,
+        "pickup_point_id": order.delivery.pickup_point_id,
+        "address_id": order.delivery.address_id,
+        "express": order.delivery.express,
+        "delivery_fee_refunded": order.delivery_fee_refunded,
+        "placed_at": order.placed_at,
+        "expires_at": order.expires_at,
+        "paid_at": order.paid_at,
+        "payment_ref": order.payment_ref,
+        "idempotency_key": order.idempotency_key,
+        "request_digest": order.request_digest,
+        "grant_ids": order.grant_ids,
+        "history": order.history,
+        "version": order.version,
+    }
+    row.update({column: getattr(order, name).fen for name, column in _ORDER_MONEY.items()})
+    return row
+
+
+def _line_row(order_id: OrderId, line: OrderLine) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "order_id": order_id,
+        "sku_id": line.sku_id,
+        "product_id": line.product_id,
+        "seller_id": line.seller_id,
+        "name": line.name,
+        "spec": line.spec,
+        "quantity": line.quantity,
+        "refunded_quantity": line.refunded_quantity,
+        "pending_quantity": line.pending_quantity,
+    }
+    row.update({column: getattr(line, name).fen for name, column in _LINE_MONEY.items()})
+    return row
+
+
+class _Orders:
+    """Orders, written and read with SQL expressions rather than the ORM's unit of work.
+
+    An order is the busiest write of all (every checkout inserts one with its lines), so
+    this repository maps it by hand: one multi-row insert per table on flush, and for a
+    changed order an update guarded by the version it was loaded at, as the ORM's
+    optimistic lock would be.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.seen: dict[OrderId, Order] = {}
+        self.added: dict[OrderId, Order] = {}
+        self._loaded: dict[OrderId, int] = {}
+
+    def _connection(self) -> sa.Connection:
+        return self._session.connection()
+
+    def add(self, order: Order) -> None:
+        self.added[order.id] = order
+        self.seen[order.id] = order
 
     @_translating
+    def _load(self, stmt: sa.Select[Any], *, locked: bool = False) -> list[Order]:
+        """Orders for the rows of ``stmt``; a locking read replaces what was loaded before,
+        since it returns the row as it is now."""
+        connection = self._connection()
+        rows = connection.execute(stmt).mappings().all()
+        fresh = [row for row in rows if locked or row["id"] not in self.seen]
+        lines: dict[str, list[OrderLine]] = {row["id"]: [] for row in fresh}
+        if lines:
+            found = connection.execute(
+                sa.select(order_lines)
+                .where(order_lines.c.order_id.in_(list(lines)))
+                .order_by(order_lines.c.order_id, order_lines.c.sku_id)
+            ).mappings()
+            for line in found:
+                lines[line["order_id"]].append(
+                    OrderLine(
+                        sku_id=line["sku_id"],
+                        product_id=line["product_id"],
+                        seller_id=line["seller_id"],
+                        name=line["name"],
+                        spec=line["spec"],
+                        quantity=line["quantity"],
+                        refunded_quantity=line["refunded_quantity"],
+                        pending_quantity=line["pending_quantity"],
+                        **{name: Money(line[column]) for name, column in _LINE_MONEY.items()},
+                    )
+                )
+        for row in fresh:
+            order = Order(
+                id=row["id"],
+                resident_id=row["resident_id"],
+                community_id=row["community_id"],
+                status=row["status"],
+                delivery=Delivery(
+                    row["fulfilment"], row["pickup_point_id"], row["address_id"], row["express"]
+                ),
+                lines=lines[row["id"]],
+                placed_at=row["placed_at"],
+                expires_at=row["expires_at"],
+                paid_at=row["paid_at"],
+                payment_ref=row["payment_ref"],
+                delivery_fee_refunded=row["delivery_fee_refunded"],
+                idempotency_key=row["idempotency_key"],
+                request_digest=row["request_digest"],
+                grant_ids=row["grant_ids"],
+                history=row["history"],
+                version=row["version"],
+                **{name: Money(row[column]) for name, column in _ORDER_MONEY.items()},
+            )
+            self.seen[order.id], self._loaded[order.id] = order, order.version
+        return [self.seen[row["id"]] for row in rows]
+
+    def find(self, order_id: OrderId) -> Order | None:
+        if order_id in self.seen:
+            return self.seen[order_id]
+        found = self._load(sa.select(orders).where(orders.c.id == order_id))
+        return found[0] if found else None
+
+    def get(self, order_id: OrderId) -> Order:
+        order = self.find(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order with id {order_id!r}", id=order_id)
+        return order
+
     def get_for_update(self, order_id: OrderId) -> Order:
         if order_id in self.added:
             return self.added[order_id]
-        order = self._session.get(Order, order_id, with_for_update=True, populate_existing=True)
-        if order is None:
-            raise OrderNotFound(f"no order with id {order_id!r}", id=order_id)
-        return self._track(order)
-
-    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
-        found = self._many(
-            sa.select(Order).where(
-                orders.c.resident_id == resident_id, orders.c.idempotency_key == idempotency_key
-            )
+        found = self._load(
+            sa.select(orders).where(orders.c.id == order_id).with_for_update(), locked=True
         )
-        return found[0] if found else None
+        if not found:
+            raise OrderNotFound(f"no order with id {order_id!r}", id=order_id)
+        return found[0]
+
+    @_translating
+    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
+        order_id = self._connection().scalar(
+            _BY_KEY, {"resident_id": resident_id, "key": idempotency_key}
+        )
+        return None if order_id is None else self.get(order_id)
 
     def search(self, query: OrderQuery) -> list[Order]:
-        stmt = sa.select(Order)
+        stmt = sa.select(orders)
         for column, value in (
             (orders.c.resident_id, query.resident_id),
             (orders.c.community_id, query.community_id),
@@ -366,20 +534,58 @@ class _Orders(_Repository[Order]):
                 )
             )
         order = (orders.c.placed_at.desc(), orders.c.id.desc())
-        return self._many(stmt.order_by(*order).limit(query.limit))
+        return self._load(stmt.order_by(*order).limit(query.limit))
 
     def due_to_expire(self, now: dt.datetime, limit: int) -> list[Order]:
-        return self._many(
-            sa.select(Order)
-            .where(
-                orders.c.status == OrderStatus.PENDING_PAYMENT.value,
-                orders.c.expires_at <= now,
-            )
+        return self._load(
+            sa.select(orders)
+            .where(orders.c.status == OrderStatus.PENDING_PAYMENT, orders.c.expires_at <= now)
             .order_by(orders.c.expires_at, orders.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
+            .with_for_update(skip_locked=True),
+            locked=True,
         )
+
+    def flush_added(self) -> None:
+        if not self.added:
+            return
+        connection = self._connection()
+        connection.execute(_INSERT_ORDER, [_order_row(o) for o in self.added.values()])
+        connection.execute(
+            _INSERT_LINES,
+            [_line_row(o.id, line) for o in self.added.values() for line in o.lines],
+        )
+        for order in self.added.values():
+            self._loaded[order.id] = order.version
+        self.added.clear()
+
+    def flush_changed(self) -> None:
+        connection = self._connection()
+        for order in self.seen.values():
+            loaded = self._loaded.get(order.id)
+            if loaded is None or loaded == order.version:
+                continue
+            done = connection.execute(
+                _UPDATE_ORDER, {**_order_row(order), "order_id": order.id, "loaded": loaded}
+            )
+            if done.rowcount != 1:
+                raise ConcurrentUpdate(
+                    f"order {order.id} was changed by someone else first; try again",
+                    id=order.id,
+                )
+            connection.execute(
+                _UPDATE_LINE,
+                [
+                    {
+                        **{c: row[c] for c in _LINE_MUTABLE},
+                        "line_order": order.id,
+                        "line_sku": line.sku_id,
+                    }
+                    for line in order.lines
+                    for row in (_line_row(order.id, line),)
+                ],
+            )
+            self._loaded[order.id] = order.version
 
 
 class _Refunds(_Repository[Refund]):
@@ -724,7 +930,7 @@ class SqlUnitOfWork:
         if isinstance(exc, sa_exc.SQLAlchemyError):
             raise translate(exc) from exc
 
-    def _repositories(self) -> tuple[_Repository[Any], ...]:
+    def _repositories(self) -> tuple[_Repository[Any] | _Orders, ...]:
         return (
             self.communities,
             self.sellers,
@@ -755,11 +961,13 @@ class SqlUnitOfWork:
             self.addresses.seal()
             for repo in self._repositories():
                 repo.flush_added()
-            session.flush()
+            if session.new or session.dirty or session.deleted:
+                session.flush()
+            self.orders.flush_changed()
             self.audit.write()
             if events:
-                session.execute(
-                    outbox.insert(),
+                session.connection().execute(
+                    _INSERT_OUTBOX,
                     [
                         {
                             "name": e.event_type,

@@ -1,0 +1,1 @@
+"""Ordering use cases: the cart, checkout, coupons, orders, payments and after-sale refunds."""
