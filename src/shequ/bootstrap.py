@@ -105,6 +105,7 @@ from shequ.application.ordering.coupons import (
     ListCouponsHandler,
     MyCouponsHandler,
 )
+from shequ.application.ordering.demo import SeedDemoOrdersHandler
 from shequ.application.ordering.orders import (
     AdvanceOrderHandler,
     CancelOrderHandler,
@@ -163,6 +164,7 @@ HANDLERS: tuple[type, ...] = (
     ChangeCartHandler,
     ViewCartHandler,
     PlaceOrderHandler,
+    SeedDemoOrdersHandler,
     ClaimCouponHandler,
     CreateCouponHandler,
     IssueCouponHandler,

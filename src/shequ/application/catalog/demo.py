@@ -27,7 +27,9 @@ from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
 
-__all__ = ["DemoAccount", "DemoCatalog", "SeedDemoHandler"]
+__all__ = ["DEMO_RESIDENT_PHONE", "DemoAccount", "DemoCatalog", "SeedDemoHandler", "demo_sku_id"]
+
+DEMO_RESIDENT_PHONE = "13800000004"
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-0d1b-4c39-9a53-2f7b0e5d8c41")
 A, C, F = StorageMethod.AMBIENT, StorageMethod.CHILLED, StorageMethod.FROZEN
@@ -118,6 +120,11 @@ _PRODUCTS: list[tuple[str, str, str, str, StorageMethod, int | None, _Specs]] = 
 
 def _demo_id(*names: str) -> str:
     return uuid.uuid5(_NAMESPACE, "/".join(names)).hex
+
+
+def demo_sku_id(product: str, spec: str) -> SkuId:
+    """The id of a demo SKU, such as ``demo_sku_id("赣南脐橙", "5斤/箱")``."""
+    return SkuId(_demo_id("sku", product, spec))
 
 
 @attrs.frozen
@@ -215,7 +222,7 @@ class SeedDemoHandler:
                 for spec, price, list_price, stock in specs:
                     uow.skus.add(
                         Sku.create(
-                            id=SkuId(_demo_id("sku", name, spec)),
+                            id=demo_sku_id(name, spec),
                             product_id=product.id,
                             spec=spec,
                             price=Money.parse(price),
@@ -259,5 +266,5 @@ class SeedDemoHandler:
             (Role.ADMIN, "13800000001", Membership(Role.ADMIN)),
             (Role.OPERATOR, "13800000002", Membership(Role.OPERATOR, community_id)),
             (Role.MERCHANT, "13800000003", Membership(Role.MERCHANT, community_id, grocer_id)),
-            (Role.RESIDENT, "13800000004", Membership(Role.RESIDENT, community_id)),
+            (Role.RESIDENT, DEMO_RESIDENT_PHONE, Membership(Role.RESIDENT, community_id)),
         ]

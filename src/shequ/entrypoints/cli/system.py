@@ -7,6 +7,7 @@ import json
 import click
 
 from shequ.application.catalog.demo import SeedDemoHandler
+from shequ.application.ordering.demo import SeedDemoOrdersHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import SchemaMigrations
 from shequ.domain.errors import AdapterError
@@ -63,12 +64,14 @@ def grants(ctx: click.Context, role: str, schema: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.pass_context
 def demo(ctx: click.Context, as_json: bool) -> None:
-    """Fill the database with a demo community, two sellers and about 30 products.
+    """Fill the database with a demo community, two sellers, about 30 products, a coupon
+    and four orders of the demo resident at different steps.
 
     Upgrades the schema first. Running it again finds the demo and writes nothing.
     """
     get(ctx, SchemaMigrations).upgrade()
     made = get(ctx, SeedDemoHandler)(actor=CONSOLE)
+    orders = get(ctx, SeedDemoOrdersHandler)(made, actor=CONSOLE) if made.created else []
     people = [
         {"role": a.role.value, "phone": a.phone, "password": a.password} for a in made.accounts
     ]
@@ -82,6 +85,10 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                     "products": made.products,
                     "skus": made.skus,
                     "accounts": people,
+                    "orders": [
+                        {"id": o.id, "status": o.status.value, "total_fen": o.total.fen}
+                        for o in orders
+                    ],
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -93,6 +100,10 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     for s in made.sellers:
         click.echo(f"  seller {s.name} ({s.kind.value}): {s.id}")
     click.echo(f"  {made.products} products with {made.skus} SKUs in 生鲜, 粮油 and 日用品")
+    if orders:
+        click.echo("  coupon 满50减8 (claim code WELCOME), and orders of the demo resident:")
+        for o in orders:
+            click.echo(f"    {o.id}  {o.status.value:<16} {o.total}")
     if made.created:
         click.echo("  accounts (the passwords are shown this once):")
     else:
@@ -103,7 +114,10 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     for person in people:
         secret = f"  password {person['password']}" if person["password"] else ""
         click.echo(f"    {person['role']:<9} phone {person['phone']}{secret}")
-    click.echo("next: shequ catalog list   ·   shequ serve, then POST /v1/auth/sign-in")
+    click.echo(
+        "next: shequ catalog list   ·   shequ orders list   ·   shequ refunds list   ·   "
+        "shequ serve, then POST /v1/auth/sign-in"
+    )
 
 
 @click.command()
