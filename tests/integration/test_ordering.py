@@ -338,3 +338,21 @@ def test_operators_list_orders_by_status_page_by_page(
         if cursor is None:
             break
     assert seen == [o.id for o in reversed(placed[1:])]
+
+
+def test_the_demo_places_orders_at_every_step(app: injector.Injector) -> None:
+    from shequ.application.catalog.demo import SeedDemoHandler
+    from shequ.application.ordering.demo import SeedDemoOrdersHandler
+    from shequ.application.ordering.refunds import ListRefunds, ListRefundsHandler
+
+    made = app.get(SeedDemoHandler)(actor=CONSOLE)
+    orders = app.get(SeedDemoOrdersHandler)(made, actor=CONSOLE)
+    assert [o.status for o in orders] == [
+        OrderStatus.COMPLETED,
+        OrderStatus.OUT_FOR_DELIVERY,
+        OrderStatus.PICKED_UP,
+        OrderStatus.PENDING_PAYMENT,
+    ]
+    assert orders[1].discount == Money(800)  # the 满50减8 coupon, chosen by the engine
+    waiting = app.get(ListRefundsHandler)(ListRefunds(status=RefundStatus.REQUESTED), actor=CONSOLE)
+    assert [r.order_id for r in waiting] == [orders[2].id]
