@@ -224,6 +224,13 @@ class RefundRejected(DomainEvent):
     note: str
 
 
+def _note(text: str) -> str:
+    cleaned = text.strip() if isinstance(text, str) else ""
+    if len(cleaned) > 500:
+        raise InvalidInput("a note is at most 500 characters", field="note")
+    return cleaned
+
+
 # ---------------------------------------------------------------- the order
 
 
@@ -378,7 +385,7 @@ class Order:
         wanted = FULFILMENT_OF_ACTION.get(action)
         return (self.status, action) in TRANSITIONS and wanted in (None, self.delivery.kind)
 
-    def _step(self, action: OrderAction, now: dt.datetime, note: str = "") -> OrderStatus:
+    def _check_allowed(self, action: OrderAction) -> None:
         if not self.allows(action):
             raise IllegalTransition(
                 f"cannot {action.value.replace('_', ' ')} a {self.delivery.kind.value} order"
@@ -386,6 +393,9 @@ class Order:
                 status=self.status.value,
                 action=action.value,
             )
+
+    def _step(self, action: OrderAction, now: dt.datetime, note: str = "") -> OrderStatus:
+        self._check_allowed(action)
         old, self.status = self.status, TRANSITIONS[(self.status, action)]
         self.history = [*self.history, StatusChange(now, self.status, note)]
         self.version += 1
@@ -445,19 +455,25 @@ class Order:
                 status=self.status.value,
                 action=OrderAction.CANCEL.value,
             )
-        was_paid = self.status is OrderStatus.PAID
-        self._step(OrderAction.CANCEL, now, reason)
+        self._check_allowed(OrderAction.CANCEL)
+        reason = _note(reason)
         refund = None
-        if was_paid:
+        if self.status is OrderStatus.PAID:
             refund = self._request(
                 refund_id,
                 {line.sku_id: line.units_left for line in self.lines if line.units_left},
                 RefundReason.CANCELLED,
                 now=now,
-                goods_left=False,
             )
-            refund.approve(now=now, note=reason, restock=True, decided_by=None)
+            refund.approve(
+                now=now,
+                note=reason,
+                restock=True,
+                decided_by=None,
+                delivery_fee=self._fee_due(refund),
+            )
             self._settle(refund)
+        self._step(OrderAction.CANCEL, now, reason)
         self.events.append(
             OrderCancelled(
                 occurred_at=now,
@@ -514,7 +530,6 @@ class Order:
             wanted,
             reason,
             now=now,
-            goods_left=self.status not in GOODS_NOT_LEFT,
             amount=amount,
             photos=photos,
             comment=comment,
@@ -537,7 +552,6 @@ class Order:
         reason: RefundReason,
         *,
         now: dt.datetime,
-        goods_left: bool,
         amount: Money | None = None,
         photos: tuple[str, ...] = (),
         comment: str = "",
@@ -569,28 +583,31 @@ class Order:
             if amount != most:
                 parts = amount.allocate([item.amount.fen for item in items]) if most else []
                 items = [attrs.evolve(i, amount=p) for i, p in zip(items, parts, strict=True)]
-        empties_order = all(line.units_left == wanted.get(line.sku_id, 0) for line in self.lines)
-        fee = (
-            self.delivery_fee
-            if empties_order and not goods_left and not self.delivery_fee_refunded
-            else Money(0)
+        refund = Refund.create(
+            id=refund_id,
+            order_id=self.id,
+            resident_id=self.resident_id,
+            items=tuple(items),
+            reason=reason,
+            photos=photos,
+            comment=comment,
+            now=now,
         )
         for item in items:
             line = by_sku[item.sku_id]
             line.pending_quantity += item.quantity
             line.pending_amount += item.amount
         self.version += 1
-        return Refund.create(
-            id=refund_id,
-            order_id=self.id,
-            resident_id=self.resident_id,
-            items=tuple(items),
-            delivery_fee=fee,
-            reason=reason,
-            photos=photos,
-            comment=comment,
-            now=now,
-        )
+        return refund
+
+    def _fee_due(self, refund: Refund) -> Money:
+        """The delivery fee, when approving ``refund`` leaves nothing to deliver and the
+        goods never left; else nothing. Decided at approval: what is true then counts."""
+        units = {item.sku_id: item.quantity for item in refund.items}
+        done = all(x.refunded_quantity + units.get(x.sku_id, 0) == x.quantity for x in self.lines)
+        if done and self.status in GOODS_NOT_LEFT and not self.delivery_fee_refunded:
+            return self.delivery_fee
+        return Money(0)
 
     def approve_refund(
         self, refund: Refund, *, now: dt.datetime, note: str = "", by: AccountId | None
@@ -598,7 +615,13 @@ class Order:
         """Approve ``refund``. Its goods go back in stock (``refund.restocked``) when they
         never left; an order with every unit refunded before they left is cancelled."""
         self._check_own(refund)
-        refund.approve(now=now, note=note, restock=self.status in GOODS_NOT_LEFT, decided_by=by)
+        refund.approve(
+            now=now,
+            note=note,
+            restock=self.status in GOODS_NOT_LEFT,
+            decided_by=by,
+            delivery_fee=self._fee_due(refund),
+        )
         self._settle(refund)
         everything = all(line.refunded_quantity == line.quantity for line in self.lines)
         if everything and self.allows(OrderAction.REFUND_ALL):
@@ -677,7 +700,6 @@ class Refund:
         order_id: OrderId,
         resident_id: AccountId,
         items: tuple[RefundItem, ...],
-        delivery_fee: Money,
         reason: RefundReason,
         photos: tuple[str, ...],
         comment: str,
@@ -693,8 +715,8 @@ class Refund:
             order_id=order_id,
             resident_id=resident_id,
             items=items,
-            delivery_fee=delivery_fee,
-            amount=sum((i.amount for i in items), delivery_fee),
+            delivery_fee=Money(0),
+            amount=sum((i.amount for i in items), Money(0)),
             reason=reason,
             requested_at=now,
             photos=photos,
@@ -717,10 +739,19 @@ class Refund:
         self.version += 1
 
     def approve(
-        self, *, now: dt.datetime, note: str = "", restock: bool, decided_by: AccountId | None
+        self,
+        *,
+        now: dt.datetime,
+        note: str = "",
+        restock: bool,
+        decided_by: AccountId | None,
+        delivery_fee: Money = Money(0),
     ) -> None:
+        """Approve; ``delivery_fee`` is added when this refund leaves nothing to deliver."""
         self._decide(RefundStatus.APPROVED, now, note, decided_by)
         self.restocked = restock
+        self.delivery_fee = delivery_fee
+        self.amount = sum((i.amount for i in self.items), delivery_fee)
         self.events.append(
             RefundApproved(
                 occurred_at=now,

@@ -357,7 +357,11 @@ def _merged(lines: Iterable[PricingLine]) -> list[PricingLine]:
     for line in lines:
         seen = by_sku.get(line.sku_id)
         if seen is not None:
-            if seen.unit_price != line.unit_price or seen.seller_id != line.seller_id:
+            if (seen.unit_price, seen.seller_id, seen.category) != (
+                line.unit_price,
+                line.seller_id,
+                line.category,
+            ):
                 raise InvalidInput(f"SKU {line.sku_id} appears twice with different facts")
             line = attrs.evolve(seen, quantity=check_quantity(seen.quantity + line.quantity))
         by_sku[line.sku_id] = line
