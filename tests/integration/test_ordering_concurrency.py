@@ -130,7 +130,7 @@ def test_a_coupons_issue_limit_and_a_copy_hold_under_concurrency(
     here = shop.community()
     sku = shop.sku(shop.product(shop.seller()), price="20.00", stock=100, communities=(here,))
     now = clock.now()
-    coupon = app.get(CreateCouponHandler)(
+    app.get(CreateCouponHandler)(
         CreateCoupon(
             "立减3元",
             CouponTerms(CouponKind.AMOUNT, amount=Money(300)),

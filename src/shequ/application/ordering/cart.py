@@ -7,7 +7,12 @@ from collections.abc import Callable
 
 import attrs
 
-from shequ.application.ordering.rules import OrderingRules, held_coupons, pricing_lines
+from shequ.application.ordering.rules import (
+    OrderingRules,
+    check_resident,
+    held_coupons,
+    pricing_lines,
+)
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, SkuOffer, UnitOfWork
 from shequ.application.retry import retry_on_conflict
@@ -116,6 +121,8 @@ class _CartChange:
             now = self._clock.now()
             with self._uow as uow:
                 uow.communities.get(community_id)
+                if actor.account_id != resident_id:  # staff acting for a resident
+                    check_resident(uow, resident_id, community_id)
                 cart = uow.carts.find_for(resident_id, community_id)
                 if cart is None:
                     cart = Cart(

@@ -11,6 +11,7 @@ from shequ.application.ordering.cart import problem_of
 from shequ.application.ordering.rules import (
     OrderingRules,
     available_offer,
+    check_resident,
     chosen_coupons,
     held_coupons,
     pricing_lines,
@@ -92,17 +93,19 @@ class PlaceOrderHandler:
             raise InvalidInput("an idempotency key is 1 to 64 printable characters", field="key")
         if cmd.from_cart == bool(cmd.items):
             raise InvalidInput("order either the cart or the given items", field="items")
-        for item in cmd.items:
-            check_quantity(item.quantity)
         units: dict[SkuId, int] = {}
         for item in cmd.items:
+            check_quantity(item.quantity)
             units[item.sku_id] = check_quantity(units.get(item.sku_id, 0) + item.quantity)
+        actor_id = actor.account_id
         try:
-            return retry_on_conflict(lambda: self._attempt(cmd, units))
+            return retry_on_conflict(lambda: self._attempt(cmd, units, actor_id))
         except Duplicate:  # the same key raced itself: the other request's order stands
-            return self._attempt(cmd, units)
+            return self._attempt(cmd, units, actor_id)
 
-    def _attempt(self, cmd: PlaceOrder, units: dict[SkuId, int]) -> Order:
+    def _attempt(
+        self, cmd: PlaceOrder, units: dict[SkuId, int], actor_id: AccountId | None
+    ) -> Order:
         now, digest = self._clock.now(), cmd.digest()
         with self._uow as uow:
             placed = uow.orders.find_by_key(cmd.resident_id, cmd.idempotency_key)
@@ -113,6 +116,8 @@ class PlaceOrderHandler:
                         order_id=placed.id,
                     )
                 return placed
+            if actor_id != cmd.resident_id:  # staff ordering for a resident
+                check_resident(uow, cmd.resident_id, cmd.community_id)
             cart = None
             if cmd.from_cart:
                 cart = uow.carts.find_for(cmd.resident_id, cmd.community_id)

@@ -110,6 +110,9 @@ class ListOrdersHandler:
             self._policy.require(actor, Permission.READ_ORDERS, community_id=query.community_id)
         if type(query.limit) is not int or not 1 <= query.limit <= 1000:
             raise InvalidInput("page size must be 1 to 1000", field="limit")
+        for moment, name in ((query.since, "since"), (query.until, "until")):
+            if moment is not None and moment.tzinfo is None:
+                raise InvalidInput(f"{name} must carry a time zone", field=name)
         if query.since and query.until and query.since >= query.until:
             raise InvalidInput("since must come before until", field="since")
         after = None
@@ -235,16 +238,20 @@ class ExpireOrdersHandler:
             raise InvalidInput("batch is 1 to 10000", field="batch")
         total = 0
         while True:
-            now = self._clock.now()
-            with self._uow as uow:
-                due = uow.orders.due_to_expire(now, cmd.batch)
-                for order in due:
-                    order.expire(now=now)
-                    give_back(uow, order, order.units)
-                uow.commit()
-            if not due:
+            expired = retry_on_conflict(lambda: self._batch(cmd.batch))
+            if not expired:
                 return total
-            total += len(due)
-            log.info("expired %d unpaid orders", len(due))
+            total += expired
+            log.info("expired %d unpaid orders", expired)
             if progress is not None:
-                progress(len(due))
+                progress(expired)
+
+    def _batch(self, size: int) -> int:
+        now = self._clock.now()
+        with self._uow as uow:
+            due = uow.orders.due_to_expire(now, size)
+            for order in due:
+                order.expire(now=now)
+                give_back(uow, order, order.units)
+            uow.commit()
+        return len(due)

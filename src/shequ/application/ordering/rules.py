@@ -8,11 +8,19 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from shequ.application.ports import SkuOffer, UnitOfWork
-from shequ.domain.errors import CouponNotFound, SkuNotFound, SkuUnavailable
+from shequ.domain.errors import CouponNotFound, InvalidInput, SkuNotFound, SkuUnavailable
+from shequ.domain.identity import Role
 from shequ.domain.ids import AccountId, CommunityId, GrantId, SkuId
 from shequ.domain.ordering import Coupon, CouponGrant, DeliveryFees, PricedCoupon, PricingLine
 
-__all__ = ["OrderingRules", "available_offer", "chosen_coupons", "held_coupons", "pricing_lines"]
+__all__ = [
+    "OrderingRules",
+    "available_offer",
+    "check_resident",
+    "chosen_coupons",
+    "held_coupons",
+    "pricing_lines",
+]
 
 
 @attrs.frozen
@@ -21,6 +29,17 @@ class OrderingRules:
 
     pay_within: dt.timedelta = dt.timedelta(minutes=15)
     fees: DeliveryFees = DeliveryFees()
+
+
+def check_resident(uow: UnitOfWork, resident_id: AccountId, community_id: CommunityId) -> None:
+    """Staff acting for a resident: the account exists and is a resident of the community.
+    (A resident acting for themselves is vouched for by their signed-in account.)"""
+    account = uow.accounts.get(resident_id)
+    if Role.RESIDENT not in account.roles_in(community_id):
+        raise InvalidInput(
+            f"account {resident_id} is not a resident of community {community_id}",
+            field="resident_id",
+        )
 
 
 def available_offer(

@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 MAX_QUANTITY: Final = 9_999
+_MOST: Final = 100_000_000  # ¥1,000,000.00 in fen: above it an amount is a typo
 
 
 def check_quantity(quantity: int, field: str = "quantity") -> int:
@@ -203,13 +204,13 @@ class CouponTerms:
             )
         if kind is CouponKind.AMOUNT and self.threshold:
             raise InvalidInput("a 无门槛 coupon has no threshold", field="threshold")
-        if self.threshold.is_negative:
-            raise InvalidAmount("a threshold is not negative", field="threshold")
+        if not 0 <= self.threshold.fen <= _MOST:
+            raise InvalidAmount("a threshold is ¥0.00 to ¥1,000,000.00", field="threshold")
         if kind is CouponKind.PERCENT:
             if type(self.percent_off) is not int or not 1 <= self.percent_off <= 99:
                 raise InvalidInput("percent off is a whole number from 1 to 99", field="percent")
-            if self.cap is not None and self.cap.fen <= 0:
-                raise InvalidAmount("a cap is more than zero", field="cap")
+            if self.cap is not None and not 0 < self.cap.fen <= _MOST:
+                raise InvalidAmount("a cap is ¥0.01 to ¥1,000,000.00", field="cap")
         elif self.percent_off or self.cap is not None:
             raise InvalidInput(f"a {kind.value} coupon takes no percentage or cap", field="percent")
         if (

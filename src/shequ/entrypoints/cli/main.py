@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -29,6 +30,8 @@ __all__ = [
     "EXIT_CODES",
     "ShequGroup",
     "cli",
+    "counter",
+    "emit_data",
     "emit_json",
     "exit_code_for",
     "get",
@@ -129,6 +132,11 @@ def emit_json(value: BaseModel | Sequence[BaseModel], model: type[BaseModel] | N
         click.echo(adapter.dump_json(list(value), indent=2).decode())
 
 
+def emit_data(data: Any) -> None:
+    """Plain data (dicts, lists, strings, numbers) as one JSON document on stdout."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -156,16 +164,52 @@ def progress(total: int, label: str) -> tuple[Callable[[int], None] | None, Call
     return bar.update, lambda: bar.__exit__(None, None, None)
 
 
+def counter(label: str) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A running count on a terminal's stderr, for work whose size is not known up front;
+    nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    seen = 0
+
+    def advance(n: int) -> None:
+        nonlocal seen
+        seen += n
+        click.echo(f"\r{label}: {seen}", err=True, nl=False)
+
+    def done() -> None:
+        if seen:
+            click.echo(err=True)  # end the count's line
+
+    return advance, done
+
+
 def _register() -> None:
-    from shequ.entrypoints.cli import accounts, audit, catalog, community, keys, system
+    from shequ.entrypoints.cli import (
+        accounts,
+        audit,
+        cart,
+        catalog,
+        community,
+        coupons,
+        keys,
+        orders,
+        payments,
+        refunds,
+        system,
+    )
 
     groups = (
         accounts.accounts,
         audit.audit,
+        cart.cart,
         catalog.catalog,
         community.community,
         community.seller,
+        coupons.coupons,
         keys.keys,
+        orders.orders,
+        payments.payments,
+        refunds.refunds,
         system.db,
     )
     for group in groups:
