@@ -417,13 +417,13 @@ class MemoryStorageModule(Module):
 class SqlStorageModule(Module):
     """SQLite or PostgreSQL through SQLAlchemy. Builds the engine lazily; connects on use."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
-        self._url, self._echo = url, echo
+    def __init__(self, url: str, *, echo: bool = False, pre_ping: bool = False) -> None:
+        self._url, self._echo, self._pre_ping = url, echo, pre_ping
 
     @singleton
     @provider
     def database(self) -> Database:
-        return Database.from_url(self._url, echo=self._echo)
+        return Database.from_url(self._url, echo=self._echo, pre_ping=self._pre_ping)
 
     def configure(self, binder: Binder) -> None:
         binder.bind(UnitOfWork, to=Built(_sql_unit_of_work))
@@ -454,7 +454,11 @@ class HandlersModule(Module):
 def storage_module(settings: Settings) -> Module:
     if settings.storage == "memory":
         return MemoryStorageModule()
-    return SqlStorageModule(settings.database_url, echo=settings.database_echo)
+    return SqlStorageModule(
+        settings.database_url,
+        echo=settings.database_echo,
+        pre_ping=settings.database_pre_ping,
+    )
 
 
 def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:

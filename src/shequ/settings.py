@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
     )
     database_echo: bool = Field(default=False, description="log every SQL statement")
+    database_pre_ping: bool = Field(
+        default=False,
+        description="test each pooled PostgreSQL connection before use (a round trip per "
+        "transaction); without it the first request after a database restart fails",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     data_keys: SecretStr | None = Field(
         default=None,
@@ -74,6 +79,11 @@ class Settings(BaseSettings):
     express_surcharge: str = Field(
         default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
     )
+
+    @field_validator("free_delivery_from", mode="before")
+    @classmethod
+    def _empty_means_never(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> Settings:

@@ -27,8 +27,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
-    """An engine for ``url``; ``postgresql://`` means psycopg 3. Opens no connection."""
+def make_engine(url: str, *, echo: bool = False, pre_ping: bool = False) -> sa.Engine:
+    """An engine for ``url``; ``postgresql://`` means psycopg 3. Opens no connection.
+
+    ``pre_ping`` tests each pooled PostgreSQL connection before use: one round trip more
+    per transaction, so that no request meets a connection the server dropped. Without it
+    the first request after a database restart fails (503) and the pool starts afresh.
+    """
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as e:
@@ -37,7 +42,7 @@ def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     options: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "postgresql":
-        options.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        options.update(pool_pre_ping=pre_ping, pool_size=10, max_overflow=10, pool_recycle=1800)
     try:
         engine = sa.create_engine(parsed, **options)
     except ImportError as e:
@@ -69,8 +74,8 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> Database:
+    def from_url(cls, url: str, *, echo: bool = False, pre_ping: bool = False) -> Database:
         """Build without connecting: the first unit of work connects."""
         start_mappers()
-        engine = make_engine(url, echo=echo)
+        engine = make_engine(url, echo=echo, pre_ping=pre_ping)
         return cls(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

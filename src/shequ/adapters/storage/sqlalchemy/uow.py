@@ -13,6 +13,7 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from shequ.adapters.security.cipher import FieldCipher, Keyring
+from shequ.adapters.storage.sqlalchemy.driver import DriverStatement
 from shequ.adapters.storage.sqlalchemy.errors import translate
 from shequ.adapters.storage.sqlalchemy.orm import (
     accounts,
@@ -94,6 +95,15 @@ def _translating(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _connection_of(session: Session) -> sa.Connection:
+    """The session's connection in its current transaction, kept at hand: asking the
+    session for it each time costs more than most statements of a checkout."""
+    connection: sa.Connection | None = session.info.get("connection")
+    if connection is None or connection.closed or not connection.in_transaction():
+        connection = session.info["connection"] = session.connection()
+    return connection
+
+
 class _Repository(Generic[T]):
     model: type[T]
     not_found: type[NotFound]
@@ -173,22 +183,28 @@ class _Skus(_Repository[Sku]):
         if not wanted:
             return {}
         rows: dict[SkuId, list[Any]] = {}
-        for row in self._session.connection().execute(_OFFERS, {"sku_ids": wanted}):
-            if row.id in rows:
-                rows[row.id][-1].add(row.community_id)
-            else:
-                rows[row.id] = [row, {row.community_id} - {None}]
+        connection = _connection_of(self._session)
+        for start in range(0, len(wanted), _OFFERS_AT_ONCE):
+            chunk = wanted[start : start + _OFFERS_AT_ONCE]
+            found = _offers_of(len(chunk)).execute(
+                connection, {f"s{i}": sku_id for i, sku_id in enumerate(chunk)}
+            )
+            for row in found.fetchall():
+                if row[0] in rows:
+                    rows[row[0]][-1].add(row[9])
+                else:
+                    rows[row[0]] = [row, {row[9]} - {None}]
         return {
             sku_id: SkuOffer(
                 sku_id=sku_id,
-                product_id=row.product_id,
-                seller_id=row.seller_id,
-                name=row.name,
-                spec=row.spec,
-                category=row.category,
-                price=Money(row.price_fen),
-                stock=row.stock,
-                on_sale=row.on_sale,
+                product_id=row[1],
+                seller_id=row[2],
+                name=row[3],
+                spec=row[4],
+                category=row[5],
+                price=Money(row[6]),
+                stock=row[7],
+                on_sale=bool(row[8]),
                 community_ids=frozenset(communities_of),
             )
             for sku_id, (row, communities_of) in rows.items()
@@ -198,7 +214,9 @@ class _Skus(_Repository[Sku]):
     def take_stock(self, units: Mapping[SkuId, int]) -> None:
         for sku_id in sorted(units):
             quantity = units[sku_id]
-            done = self._session.connection().execute(_TAKE, {"sku_id": sku_id, "units": quantity})
+            done = _TAKE.execute(
+                _connection_of(self._session), {"sku_id": sku_id, "units": quantity}
+            )
             if done.rowcount != 1:
                 on_hand = self._session.scalar(sa.select(skus.c.stock).where(skus.c.id == sku_id))
                 if on_hand is None:
@@ -210,7 +228,9 @@ class _Skus(_Repository[Sku]):
     @_translating
     def return_stock(self, units: Mapping[SkuId, int]) -> None:
         for sku_id in sorted(units):
-            self._session.connection().execute(_RETURN, {"sku_id": sku_id, "units": units[sku_id]})
+            _RETURN.execute(
+                _connection_of(self._session), {"sku_id": sku_id, "units": units[sku_id]}
+            )
 
     def for_products(self, product_ids: Iterable[ProductId]) -> Mapping[ProductId, list[Sku]]:
         wanted = list(dict.fromkeys(product_ids))
@@ -241,16 +261,27 @@ _OFFERS = (
     )
     .join(products, products.c.id == skus.c.product_id)
     .outerjoin(sku_listings, sku_listings.c.sku_id == skus.c.id)
-    .where(skus.c.id.in_(sa.bindparam("sku_ids", expanding=True)))
 )
+_OFFERS_AT_ONCE = 100
+
+
+@functools.cache
+def _offers_of(count: int) -> DriverStatement:
+    """The offers query for ``count`` SKU ids, bound as ``s0`` … (one statement per count,
+    compiled once)."""
+    return DriverStatement(
+        _OFFERS.where(skus.c.id.in_([sa.bindparam(f"s{i}") for i in range(count)]))
+    )
+
+
 # Stock moved by orders: a guarded decrement, and its reverse. The version stays: catalog
 # edits lock the row (FOR UPDATE) and never write the stock they did not change.
-_TAKE = (
+_TAKE = DriverStatement(
     skus.update()
     .where(skus.c.id == sa.bindparam("sku_id"), skus.c.stock >= sa.bindparam("units"))
     .values(stock=skus.c.stock - sa.bindparam("units"))
 )
-_RETURN = (
+_RETURN = DriverStatement(
     skus.update()
     .where(skus.c.id == sa.bindparam("sku_id"))
     .values(stock=skus.c.stock + sa.bindparam("units"))
@@ -337,13 +368,15 @@ _LINE_MONEY = {
     "pending_amount": "pending_fen",
 }
 _LINE_MUTABLE = ("refunded_quantity", "refunded_fen", "pending_quantity", "pending_fen")
-_INSERT_OUTBOX = outbox.insert()
-_BY_KEY = sa.select(orders.c.id).where(
-    orders.c.resident_id == sa.bindparam("resident_id"),
-    orders.c.idempotency_key == sa.bindparam("key"),
+_INSERT_OUTBOX = DriverStatement(outbox.insert().inline(), ["name", "payload", "occurred_at"])
+_BY_KEY = DriverStatement(
+    sa.select(orders.c.id).where(
+        orders.c.resident_id == sa.bindparam("resident_id"),
+        orders.c.idempotency_key == sa.bindparam("key"),
+    )
 )
-_INSERT_ORDER = orders.insert()
-_INSERT_LINES = order_lines.insert()
+_INSERT_ORDER = DriverStatement(orders.insert().inline(), _ORDER_COLUMNS)
+_INSERT_LINES = DriverStatement(order_lines.insert().inline(), _LINE_COLUMNS)
 _UPDATE_ORDER = (
     orders.update()
     .where(orders.c.id == sa.bindparam("order_id"), orders.c.version == sa.bindparam("loaded"))
@@ -416,7 +449,7 @@ class _Orders:
         self._loaded: dict[OrderId, int] = {}
 
     def _connection(self) -> sa.Connection:
-        return self._session.connection()
+        return _connection_of(self._session)
 
     def add(self, order: Order) -> None:
         self.added[order.id] = order
@@ -499,10 +532,10 @@ class _Orders:
 
     @_translating
     def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
-        order_id = self._connection().scalar(
-            _BY_KEY, {"resident_id": resident_id, "key": idempotency_key}
-        )
-        return None if order_id is None else self.get(order_id)
+        found = _BY_KEY.execute(
+            self._connection(), {"resident_id": resident_id, "key": idempotency_key}
+        ).fetchone()
+        return None if found is None else self.get(OrderId(found[0]))
 
     def search(self, query: OrderQuery) -> list[Order]:
         stmt = sa.select(orders)
@@ -550,10 +583,9 @@ class _Orders:
         if not self.added:
             return
         connection = self._connection()
-        connection.execute(_INSERT_ORDER, [_order_row(o) for o in self.added.values()])
-        connection.execute(
-            _INSERT_LINES,
-            [_line_row(o.id, line) for o in self.added.values() for line in o.lines],
+        _INSERT_ORDER.execute_many(connection, [_order_row(o) for o in self.added.values()])
+        _INSERT_LINES.execute_many(
+            connection, [_line_row(o.id, line) for o in self.added.values() for line in o.lines]
         )
         for order in self.added.values():
             self._loaded[order.id] = order.version
@@ -966,8 +998,8 @@ class SqlUnitOfWork:
             self.orders.flush_changed()
             self.audit.write()
             if events:
-                session.connection().execute(
-                    _INSERT_OUTBOX,
+                _INSERT_OUTBOX.execute_many(
+                    _connection_of(session),
                     [
                         {
                             "name": e.event_type,
