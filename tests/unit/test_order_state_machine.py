@@ -133,17 +133,18 @@ class OrderMachine(RuleBasedStateMachine):
         self.refund_count = 0
 
     @property
-    def o(self) -> Order:
+    def placed(self) -> Order:
         assert self.order is not None
         return self.order
 
     # ------------------------------------------------------------ set-up
 
     @initialize(
-        goods=st.lists(st.tuples(st.integers(1, 5_000), st.integers(1, 5)), min_size=1, max_size=3),
+        goods=st.lists(st.tuples(st.integers(1, 2_000), st.integers(1, 6)), min_size=1, max_size=3),
         fulfilment=st.sampled_from(Fulfilment),
         express=st.booleans(),
         off=st.none() | st.integers(1, 3_000),
+        pay_at_once=st.booleans(),
     )
     def place(
         self,
@@ -151,6 +152,7 @@ class OrderMachine(RuleBasedStateMachine):
         fulfilment: Fulfilment,
         express: bool,
         off: int | None,
+        pay_at_once: bool,
     ) -> None:
         express = express and fulfilment is Fulfilment.DELIVERY
         pricing_lines = [
@@ -200,14 +202,16 @@ class OrderMachine(RuleBasedStateMachine):
             request_digest="digest",
         )
         assert self.order.total == breakdown.total
+        if pay_at_once:  # half the runs start paid, to spend their steps on what follows
+            self.pay("pay-1", right_amount=True)
 
-    # ------------------------------------------------------------ helpers
+    # ------------------------------------------------------------ the model
 
     def refused(self, error: type[Exception], call: Callable[[], object]) -> None:
-        before = snapshot(self.o)
+        before = snapshot(self.placed)
         with pytest.raises(error):
             call()
-        assert snapshot(self.o) == before
+        assert snapshot(self.placed) == before
 
     def stepped(self, action: OrderAction) -> None:
         self.expected = TRANSITIONS[(self.expected, action)]
@@ -215,7 +219,7 @@ class OrderMachine(RuleBasedStateMachine):
     def legal(self, action: OrderAction) -> bool:
         return (self.expected, action) in TRANSITIONS and FULFILMENT_OF_ACTION.get(action) in (
             None,
-            self.o.delivery.kind,
+            self.placed.delivery.kind,
         )
 
     def new_refund_id(self) -> RefundId:
@@ -223,15 +227,15 @@ class OrderMachine(RuleBasedStateMachine):
         return RefundId(f"f{self.refund_count}")
 
     def asked(self, wanted: dict[SkuId, int]) -> list[tuple[OrderLine, int]]:
-        return [(x, wanted[x.sku_id]) for x in self.o.lines if x.sku_id in wanted]
+        return [(x, wanted[x.sku_id]) for x in self.placed.lines if x.sku_id in wanted]
 
     @property
     def pending(self) -> bool:
-        return any(line.pending_quantity for line in self.o.lines)
+        return any(line.pending_quantity for line in self.placed.lines)
 
     # ------------------------------------------------------------ rules
 
-    @rule(minutes=st.integers(0, 20))
+    @rule(minutes=st.integers(0, 30))
     def time_passes(self, minutes: int) -> None:
         self.now += dt.timedelta(minutes=minutes)
 
@@ -239,7 +243,7 @@ class OrderMachine(RuleBasedStateMachine):
         action=st.sampled_from(OrderAction),
         forward=st.booleans(),
         ref=st.sampled_from(["pay-1", "pay-2"]),
-        wrong_amount=st.integers(0, 3).map(lambda n: n == 3),
+        wrong_amount=st.integers(0, 7).map(lambda n: n == 7),
     )
     def act(self, action: OrderAction, forward: bool, ref: str, wrong_amount: bool) -> None:
         """Attempt one step of the lifecycle; half the time the next step along the way."""
@@ -249,7 +253,7 @@ class OrderMachine(RuleBasedStateMachine):
             case OrderAction.PAY:
                 self.pay(ref, right_amount=not wrong_amount)
             case OrderAction.CANCEL:
-                self.cancel()
+                self.cancel(reason=" 不要了 ")
             case OrderAction.EXPIRE:
                 self.expire()
             case OrderAction.REFUND_ALL:
@@ -262,7 +266,7 @@ class OrderMachine(RuleBasedStateMachine):
                 self.advance(action)
 
     def pay(self, ref: str, *, right_amount: bool) -> None:
-        order = self.o
+        order = self.placed
         amount = order.total if right_amount else order.total + Money(1)
         if order.paid_at is not None and order.payment_ref == ref:
             before = snapshot(order)
@@ -278,7 +282,7 @@ class OrderMachine(RuleBasedStateMachine):
             self.refused(IllegalTransition, lambda: order.pay(amount, ref, now=self.now))
 
     def advance(self, action: OrderAction) -> None:
-        order = self.o
+        order = self.placed
         if self.legal(action):
             order.advance(action, now=self.now)
             self.stepped(action)
@@ -287,25 +291,42 @@ class OrderMachine(RuleBasedStateMachine):
 
     @rule(action=st.sampled_from(NOT_STEPS))
     def advance_with_what_is_not_a_fulfilment_step(self, action: OrderAction) -> None:
-        self.refused(InvalidInput, lambda: self.o.advance(action, now=self.now))
+        self.refused(InvalidInput, lambda: self.placed.advance(action, now=self.now))
 
-    def cancel(self) -> None:
-        order = self.o
+    @precondition(lambda self: self.order is not None and self.pending)
+    @rule()
+    def cancel_while_a_refund_is_pending(self) -> None:
+        self.cancel(reason="不要了")
+
+    @rule()
+    def cancel_with_an_overlong_reason(self) -> None:
+        self.cancel(reason="不" * 501)
+
+    def cancel(self, reason: str) -> None:
+        order = self.placed
         refund_id = self.new_refund_id()
+
+        def call() -> Refund | None:
+            return order.cancel(refund_id, now=self.now, reason=reason)
+
         if not self.legal(OrderAction.CANCEL) or self.pending:
-            self.refused(
-                IllegalTransition, lambda: order.cancel(refund_id, now=self.now, reason="不要了")
-            )
+            self.refused(IllegalTransition, call)
+            return
+        if len(reason.strip()) > 500:
+            self.refused(InvalidInput, call)
             return
         was_paid = order.status is OrderStatus.PAID
         owed = order.paid - order.refunded
-        refund = order.cancel(refund_id, now=self.now, reason="不要了")
+        fee = Money(0) if order.delivery_fee_refunded else order.delivery_fee
+        refund = call()
         self.stepped(OrderAction.CANCEL)
+        assert order.history[-1].note == reason.strip()
         if was_paid:
             assert refund is not None
-            assert (refund.status, refund.amount, refund.restocked) == (
+            assert (refund.status, refund.amount, refund.delivery_fee, refund.restocked) == (
                 RefundStatus.APPROVED,
                 owed,
+                fee,
                 True,
             )
             assert order.refunded == order.total
@@ -313,8 +334,12 @@ class OrderMachine(RuleBasedStateMachine):
         else:
             assert refund is None
 
+    @rule()
+    def the_expiry_job_runs(self) -> None:
+        self.expire()
+
     def expire(self) -> None:
-        order = self.o
+        order = self.placed
         if self.now >= order.expires_at and self.legal(OrderAction.EXPIRE):
             order.expire(now=self.now)
             self.stepped(OrderAction.EXPIRE)
@@ -322,21 +347,34 @@ class OrderMachine(RuleBasedStateMachine):
             self.refused(IllegalTransition, lambda: order.expire(now=self.now))
 
     @rule(
-        everything=st.booleans(),
+        everything=st.integers(0, 3).map(lambda n: n == 3),
         pick=st.integers(0, 2),
-        units=st.integers(1, 6),
+        units=st.integers(1, 4),
         part=st.none() | st.integers(0, 110),
         reason=st.sampled_from(RefundReason),
+        photos=st.integers(0, 7).map(lambda n: 10 if n == 7 else n),
     )
     def request_refund(
-        self, everything: bool, pick: int, units: int, part: int | None, reason: RefundReason
+        self,
+        everything: bool,
+        pick: int,
+        units: int,
+        part: int | None,
+        reason: RefundReason,
+        photos: int,
     ) -> None:
-        self.ask_for_refund(everything, pick, units, part, reason)
+        self.ask_for_refund(everything, pick, units, part, reason, photos)
 
     def ask_for_refund(
-        self, everything: bool, pick: int, units: int, part: int | None, reason: RefundReason
+        self,
+        everything: bool,
+        pick: int,
+        units: int,
+        part: int | None,
+        reason: RefundReason,
+        photos: int = 0,
     ) -> Refund | None:
-        order = self.o
+        order = self.placed
         line = order.lines[pick % len(order.lines)]
         wanted = (
             {x.sku_id: x.units_left for x in order.lines if x.units_left}
@@ -356,7 +394,13 @@ class OrderMachine(RuleBasedStateMachine):
 
         def call() -> Refund:
             return order.request_refund(
-                refund_id, items, reason, now=self.now, amount=ask, comment="坏了"
+                refund_id,
+                items,
+                reason,
+                now=self.now,
+                amount=ask,
+                photos=tuple(f"https://img/{i}.jpg" for i in range(photos)),
+                comment="坏了",
             )
 
         if self.expected not in REFUNDABLE:
@@ -368,20 +412,16 @@ class OrderMachine(RuleBasedStateMachine):
         if not fits or (ask is not None and ask > most):
             self.refused(RefundExceedsPaid, call)
             return None
-        if ask is not None and ask.fen <= 0:
+        if (ask is not None and ask.fen <= 0) or photos > 9:
             self.refused(InvalidInput, call)
             return None
-        empties = all(x.units_left == wanted.get(x.sku_id, 0) for x in order.lines)
-        fee = (
-            order.delivery_fee
-            if empties and self.expected in GOODS_STILL_HERE and not order.delivery_fee_refunded
-            else Money(0)
-        )
+        if ask is not None and ask != most and self.expected in GOODS_STILL_HERE:
+            self.refused(InvalidInput, call)  # less than in full only for goods received
+            return None
         before = {x.sku_id: (x.pending_quantity, x.pending_amount) for x in order.lines}
         refund = call()
         assert refund.status is RefundStatus.REQUESTED
-        assert refund.delivery_fee == fee
-        assert refund.amount == (most if ask is None else ask) + fee
+        assert (refund.delivery_fee, refund.amount) == (Money(0), most if ask is None else ask)
         assert {i.sku_id: i.quantity for i in refund.items} == wanted
         for x in order.lines:
             quantity, amount = before[x.sku_id]
@@ -396,28 +436,38 @@ class OrderMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.refunds)
     @rule(pick=st.integers(0, 50))
     def approve_refund(self, pick: int) -> None:
-        order = self.o
+        order = self.placed
         refund = self.refunds[pick % len(self.refunds)]
         if refund.status is not RefundStatus.REQUESTED:
-            decided = (refund.status, refund.version)
+            decided = (refund.status, refund.version, refund.amount)
             self.refused(
                 IllegalTransition, lambda: order.approve_refund(refund, now=self.now, by=None)
             )
-            assert (refund.status, refund.version) == decided
+            assert (refund.status, refund.version, refund.amount) == decided
             return
         refunded = order.refunded
-        goods_not_left = self.expected in GOODS_STILL_HERE
+        goods_still_here = self.expected in GOODS_STILL_HERE
+        asked = {item.sku_id: item.quantity for item in refund.items}
+        empties = all(
+            x.refunded_quantity + asked.get(x.sku_id, 0) == x.quantity for x in order.lines
+        )
+        fee = (
+            order.delivery_fee
+            if empties and goods_still_here and not order.delivery_fee_refunded
+            else Money(0)
+        )
+        goods = sum((item.amount for item in refund.items), Money(0))
         order.approve_refund(refund, now=self.now, note="同意", by=AccountId("op1"))
-        assert (refund.status, refund.restocked) == (RefundStatus.APPROVED, goods_not_left)
+        assert (refund.status, refund.restocked) == (RefundStatus.APPROVED, goods_still_here)
+        assert (refund.delivery_fee, refund.amount) == (fee, goods + fee)
         assert order.refunded == refunded + refund.amount
-        everything = all(x.refunded_quantity == x.quantity for x in order.lines)
-        if everything and self.legal(OrderAction.REFUND_ALL):
+        if empties and self.legal(OrderAction.REFUND_ALL):
             self.stepped(OrderAction.REFUND_ALL)
 
     @precondition(lambda self: self.refunds)
     @rule(pick=st.integers(0, 50))
     def reject_refund(self, pick: int) -> None:
-        order = self.o
+        order = self.placed
         refund = self.refunds[pick % len(self.refunds)]
         if refund.status is not RefundStatus.REQUESTED:
             decided = (refund.status, refund.version)
@@ -430,7 +480,7 @@ class OrderMachine(RuleBasedStateMachine):
         before = (order.status, order.refunded, order.delivery_fee_refunded)
         pending = {x.sku_id: (x.pending_quantity, x.pending_amount) for x in order.lines}
         order.reject_refund(refund, now=self.now, note="照片不清", by=AccountId("op1"))
-        assert refund.status is RefundStatus.REJECTED
+        assert (refund.status, refund.delivery_fee) == (RefundStatus.REJECTED, Money(0))
         assert (order.status, order.refunded, order.delivery_fee_refunded) == before
         for item in refund.items:
             quantity, amount = pending[item.sku_id]
@@ -445,26 +495,33 @@ class OrderMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.order is not None)
     @invariant()
     def the_status_is_the_one_the_table_says(self) -> None:
-        assert self.o.status is self.expected
-        assert self.o.status in REACHABLE
+        assert self.placed.status is self.expected
+        assert self.placed.status in REACHABLE
 
     @precondition(lambda self: self.order is not None)
     @invariant()
     def no_more_is_refunded_than_was_paid(self) -> None:
-        assert Money(0) <= self.o.refunded <= self.o.paid
+        assert Money(0) <= self.placed.refunded <= self.placed.paid
 
     @precondition(lambda self: self.order is not None)
     @invariant()
     def the_refunded_money_is_the_lines_plus_the_delivery_fee(self) -> None:
-        order = self.o
+        order = self.placed
         lines = sum((x.refunded_amount for x in order.lines), Money(0))
         fee = order.delivery_fee if order.delivery_fee_refunded else Money(0)
         assert lines + fee == order.refunded
 
     @precondition(lambda self: self.order is not None)
     @invariant()
+    def the_delivery_fee_is_refunded_only_when_nothing_is_left_to_deliver(self) -> None:
+        if self.placed.delivery_fee_refunded:
+            assert all(x.refunded_quantity == x.quantity for x in self.placed.lines)
+            assert self.placed.delivery_fee > Money(0)
+
+    @precondition(lambda self: self.order is not None)
+    @invariant()
     def no_line_refunds_more_units_or_money_than_it_has(self) -> None:
-        for x in self.o.lines:
+        for x in self.placed.lines:
             assert x.pending_quantity >= 0
             assert x.refunded_quantity >= 0
             assert x.refunded_quantity + x.pending_quantity <= x.quantity
@@ -475,22 +532,22 @@ class OrderMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.order is not None)
     @invariant()
     def a_final_status_accepts_no_action(self) -> None:
-        if self.o.status.final:
-            assert not any(self.o.allows(action) for action in OrderAction)
+        if self.placed.status.final:
+            assert not any(self.placed.allows(action) for action in OrderAction)
 
     @precondition(lambda self: self.order is not None)
     @invariant()
     def the_history_ends_in_the_status(self) -> None:
-        assert self.o.history[-1].status is self.o.status
-        assert self.o.history[0].status is OrderStatus.PENDING_PAYMENT
+        assert self.placed.history[-1].status is self.placed.status
+        assert self.placed.history[0].status is OrderStatus.PENDING_PAYMENT
 
     @precondition(lambda self: self.order is not None)
     @invariant()
     def an_expired_order_was_never_paid(self) -> None:
-        if self.o.status is OrderStatus.EXPIRED:
-            assert self.o.paid_at is None
-            assert self.o.refunded == Money(0)
+        if self.placed.status is OrderStatus.EXPIRED:
+            assert self.placed.paid_at is None
+            assert self.placed.refunded == Money(0)
 
 
-OrderMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+OrderMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=40, deadline=None)
 TestOrderLifecycle = OrderMachine.TestCase

@@ -580,6 +580,12 @@ class Order:
                 )
             if amount.fen <= 0:
                 raise InvalidInput("a refund is more than zero", field="amount")
+            if amount != most and self.status in GOODS_NOT_LEFT:
+                raise InvalidInput(
+                    "before the goods leave, units are refunded in full; a smaller amount "
+                    "is for goods the resident received",
+                    field="amount",
+                )
             if amount != most:
                 parts = amount.allocate([item.amount.fen for item in items]) if most else []
                 items = [attrs.evolve(i, amount=p) for i, p in zip(items, parts, strict=True)]

@@ -10,7 +10,6 @@ SQLAlchemy's ``DBAPIError`` so the usual translation applies.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -27,12 +26,6 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None  # parameter names in order, for positional paramstyles
     processors: Mapping[str, Callable[[Any], Any]]
-    json_text: frozenset[str]  # JSON parameters the driver must get as text
-
-
-def _is_json(kind: sa.types.TypeEngine[Any]) -> bool:
-    impl = getattr(kind, "impl", kind)
-    return isinstance(impl, sa.JSON) or isinstance(kind, sa.JSON)
 
 
 class DriverStatement:
@@ -49,18 +42,16 @@ class DriverStatement:
                 SQLCompiler, self._statement.compile(dialect=dialect, column_keys=self._keys)
             )
             processors = {}
-            json_text = set()
             for name, bind in compiled.binds.items():
-                processor = bind.type.bind_processor(dialect)
+                # the dialect's own form of the type: SQLite's DATETIME writes its text
+                # form, PostgreSQL's JSON wraps the value for psycopg
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if processor is not None:
                     processors[name] = processor
-                if _is_json(bind.type) and dialect.name != "sqlite":
-                    json_text.add(name)
             found = _Compiled(
                 sql=compiled.string,
                 order=tuple(compiled.positiontup or ()) if compiled.positional else None,
                 processors=processors,
-                json_text=frozenset(json_text),
             )
             self._compiled[dialect.name] = found
         return found
@@ -71,10 +62,6 @@ class DriverStatement:
         for name, processor in compiled.processors.items():
             if name in converted:
                 converted[name] = processor(converted[name])
-        for name in compiled.json_text:
-            value = converted.get(name)
-            if value is not None and not isinstance(value, str):
-                converted[name] = json.dumps(value)
         if compiled.order is not None:
             return tuple(converted[name] for name in compiled.order)
         return converted
