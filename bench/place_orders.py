@@ -180,7 +180,7 @@ class Raw:
         else:
             import psycopg
 
-            self.conn = psycopg.connect(url)
+            self.conn = psycopg.connect(url, autocommit=True)  # BEGIN and COMMIT by hand
 
     def sql(self, text: str) -> str:
         return text if self.sqlite else text.replace("?", "%s")
