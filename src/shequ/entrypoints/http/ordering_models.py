@@ -7,7 +7,7 @@ Money is integer fen in fields named ``*_fen``, each with a display string besid
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
@@ -67,12 +67,11 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-def _fen(amount: Money | None) -> int | None:
-    return None if amount is None else amount.fen
-
-
-def _display(amount: Money | None) -> str | None:
-    return None if amount is None else amount.format()
+def amount(name: str, money: Money | None) -> dict[str, Any]:
+    """An amount as the API shows every amount: ``<name>_fen`` and ``<name>`` for people."""
+    if money is None:
+        return {f"{name}_fen": None, name: None}
+    return {f"{name}_fen": money.fen, name: money.format()}
 
 
 # ---------------------------------------------------------------- request bodies
@@ -253,8 +252,7 @@ class OfferOut(_Out):
             name=o.name,
             spec=o.spec,
             category=o.category,
-            price_fen=o.price.fen,
-            price=o.price.format(),
+            **amount("price", o.price),
             stock=o.stock,
             on_sale=o.on_sale,
         )
@@ -312,36 +310,25 @@ class QuoteOut(_Out):
                 LinePriceOut(
                     sku_id=x.sku_id,
                     quantity=x.quantity,
-                    unit_price_fen=x.unit_price.fen,
-                    unit_price=x.unit_price.format(),
-                    subtotal_fen=x.subtotal.fen,
-                    subtotal=x.subtotal.format(),
-                    discount_fen=x.discount.fen,
-                    discount=x.discount.format(),
-                    payable_fen=x.payable.fen,
-                    payable=x.payable.format(),
+                    **amount("unit_price", x.unit_price),
+                    **amount("subtotal", x.subtotal),
+                    **amount("discount", x.discount),
+                    **amount("payable", x.payable),
                 )
                 for x in b.lines
             ],
-            subtotal_fen=b.subtotal.fen,
-            subtotal=b.subtotal.format(),
-            discount_fen=b.discount.fen,
-            discount=b.discount.format(),
-            delivery_fee_fen=b.delivery_fee.fen,
-            delivery_fee=b.delivery_fee.format(),
-            delivery_waived_fen=b.delivery_waived.fen,
-            delivery_waived=b.delivery_waived.format(),
-            total_fen=b.total.fen,
-            total=b.total.format(),
-            savings_fen=quote.savings.fen,
-            savings=quote.savings.format(),
+            **amount("subtotal", b.subtotal),
+            **amount("discount", b.discount),
+            **amount("delivery_fee", b.delivery_fee),
+            **amount("delivery_waived", b.delivery_waived),
+            **amount("total", b.total),
+            **amount("savings", quote.savings),
             coupons=[
                 AppliedCouponOut(
                     coupon_id=c.coupon_id,
                     grant_id=grants[c.coupon_id],
                     kind=c.kind.value,
-                    saving_fen=c.saving.fen,
-                    saving=c.saving.format(),
+                    **amount("saving", c.saving),
                 )
                 for c in b.coupons
             ],
@@ -414,8 +401,7 @@ class CouponOut(_Out):
             "threshold_fen": c.threshold.fen,
             "threshold": c.threshold.format(),
             "percent_off": c.percent_off,
-            "cap_fen": _fen(c.cap),
-            "cap": _display(c.cap),
+            **amount("cap", c.cap),
             "scope": ScopeOut(
                 kind=c.scope_kind.value,
                 category=c.scope_category,
@@ -576,35 +562,23 @@ class OrderOut(_Out):
                     name=x.name,
                     spec=x.spec,
                     quantity=x.quantity,
-                    unit_price_fen=x.unit_price.fen,
-                    unit_price=x.unit_price.format(),
-                    subtotal_fen=x.subtotal.fen,
-                    subtotal=x.subtotal.format(),
-                    discount_fen=x.discount.fen,
-                    discount=x.discount.format(),
-                    payable_fen=x.payable.fen,
-                    payable=x.payable.format(),
+                    **amount("unit_price", x.unit_price),
+                    **amount("subtotal", x.subtotal),
+                    **amount("discount", x.discount),
+                    **amount("payable", x.payable),
                     refunded_quantity=x.refunded_quantity,
-                    refunded_fen=x.refunded_amount.fen,
-                    refunded=x.refunded_amount.format(),
+                    **amount("refunded", x.refunded_amount),
                     pending_quantity=x.pending_quantity,
-                    pending_fen=x.pending_amount.fen,
-                    pending=x.pending_amount.format(),
+                    **amount("pending", x.pending_amount),
                 )
                 for x in o.lines
             ],
-            subtotal_fen=o.subtotal.fen,
-            subtotal=o.subtotal.format(),
-            discount_fen=o.discount.fen,
-            discount=o.discount.format(),
-            delivery_fee_fen=o.delivery_fee.fen,
-            delivery_fee=o.delivery_fee.format(),
-            total_fen=o.total.fen,
-            total=o.total.format(),
-            paid_fen=o.paid.fen,
-            paid=o.paid.format(),
-            refunded_fen=o.refunded.fen,
-            refunded=o.refunded.format(),
+            **amount("subtotal", o.subtotal),
+            **amount("discount", o.discount),
+            **amount("delivery_fee", o.delivery_fee),
+            **amount("total", o.total),
+            **amount("paid", o.paid),
+            **amount("refunded", o.refunded),
             delivery_fee_refunded=o.delivery_fee_refunded,
             coupon_ids=list(o.grant_ids),
             placed_at=o.placed_at,
@@ -641,8 +615,7 @@ class PaymentIntentOut(_Out):
         return cls(
             reference=intent.reference,
             provider=intent.provider,
-            amount_fen=intent.amount.fen,
-            amount=intent.amount.format(),
+            **amount("amount", intent.amount),
             params=dict(intent.params),
         )
 
@@ -691,15 +664,12 @@ class RefundOut(_Out):
                 RefundItemOut(
                     sku_id=i.sku_id,
                     quantity=i.quantity,
-                    amount_fen=i.amount.fen,
-                    amount=i.amount.format(),
+                    **amount("amount", i.amount),
                 )
                 for i in r.items
             ],
-            delivery_fee_fen=r.delivery_fee.fen,
-            delivery_fee=r.delivery_fee.format(),
-            amount_fen=r.amount.fen,
-            amount=r.amount.format(),
+            **amount("delivery_fee", r.delivery_fee),
+            **amount("amount", r.amount),
             photos=list(r.photos),
             comment=r.comment,
             note=r.note,
