@@ -20,15 +20,13 @@ import json
 import random
 import sqlite3
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from databases import postgres_databases, sqlite_databases
 
 from shequ import (
     AdjustStock,
@@ -102,29 +100,6 @@ def timed(action: Callable[[], object], times: int) -> list[float]:
 
 
 # ------------------------------------------------------------------ databases
-
-
-@contextmanager
-def sqlite_databases() -> Iterator[tuple[str, str]]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{Path(folder) / 'lib.db'}", f"sqlite:///{Path(folder) / 'raw.db'}"
-
-
-@contextmanager
-def postgres_databases(base: str) -> Iterator[tuple[str, str]]:
-    schemas = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield tuple(f"{base}{sep}options=-csearch_path%3D{s}" for s in schemas)  # type: ignore[misc]
-    finally:
-        with admin.begin() as conn:
-            for schema in schemas:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 class Raw:

@@ -32,12 +32,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+from databases import postgres_databases, sqlite_databases
 
 from shequ import (
     Actor,
@@ -74,31 +73,9 @@ PICKUP = Delivery(Fulfilment.PICKUP, pickup_point_id="pp-bench")
 # ------------------------------------------------------------------ databases
 
 
-@contextmanager
-def sqlite_databases() -> Iterator[tuple[str, str]]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{Path(folder) / 'lib.db'}", f"sqlite:///{Path(folder) / 'raw.db'}"
-
-
-@contextmanager
-def postgres_databases(base: str) -> Iterator[tuple[str, str]]:
-    schemas = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield tuple(f"{base}{sep}options=-csearch_path%3D{s}" for s in schemas)  # type: ignore[misc]
-    finally:
-        with admin.begin() as conn:
-            for schema in schemas:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def settings(url: str, keys: Path) -> Settings:
-    return Settings(storage="sql", database_url=url, key_file=str(keys), password_profile="cheap")
+    profile = "cheap"  # argon2 cost: residents are made, not signed in
+    return Settings(storage="sql", database_url=url, key_file=str(keys), password_profile=profile)
 
 
 class World:
@@ -302,7 +279,7 @@ def run_threads(workers: int, work: Callable[[int], None]) -> float:
         start.wait()
         try:
             work(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(workers)]
