@@ -117,10 +117,12 @@ def snapshot(order: Order) -> tuple[Any, ...]:
 
 
 def share(line: OrderLine, units: int) -> Money:
-    """What ``units`` more units of ``line`` refund: a fair share of what is left."""
-    if units == line.units_left:
-        return line.money_left
-    return Money(line.money_left.fen * units // line.units_left)
+    """What ``units`` more units of ``line`` refund: the next units' part of the payable
+    (the first ``n`` are worth ``⌊payable × n / quantity⌋``), at most the money left."""
+    taken = line.refunded_quantity + line.pending_quantity
+    upto = line.payable.fen * (taken + units) // line.quantity
+    worth = upto - line.payable.fen * taken // line.quantity
+    return min(Money(worth), line.money_left)
 
 
 class OrderMachine(RuleBasedStateMachine):

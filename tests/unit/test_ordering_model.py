@@ -503,7 +503,19 @@ def test_a_partial_refund_asks_for_less_than_the_units_cost() -> None:
     order.approve_refund(refund, now=LATER, by=None)
     assert (refund.amount, order.lines[0].refunded_quantity) == (Money(100), 2)
     last = order.request_refund(refund_id(2), {K1: 1}, RefundReason.QUALITY, now=LATER)
-    assert last.amount == Money(900)  # the last unit refunds whatever is left
+    # the third unit is worth its part of the payable (1000 − ⌊1000 × 2 / 3⌋), not also
+    # the money the partial refund kept
+    assert last.amount == Money(334)
+
+
+def test_the_units_of_a_line_are_worth_exactly_its_payable() -> None:
+    order = a_paid_order(OrderAction.PACK, OrderAction.READY, OrderAction.PICK_UP, off=200)
+    amounts = []
+    for n in range(3):
+        refund = order.request_refund(refund_id(n), {K1: 1}, RefundReason.QUALITY, now=LATER)
+        order.approve_refund(refund, now=LATER, by=None)
+        amounts.append(refund.amount.fen)
+    assert amounts == [333, 333, 334] and sum(amounts) == order.lines[0].payable.fen
 
 
 def test_before_the_goods_leave_units_are_refunded_in_full() -> None:

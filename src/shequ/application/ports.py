@@ -360,6 +360,10 @@ class RefundQuery:
 class RefundRepository(Protocol):
     def add(self, refund: Refund) -> None: ...
 
+    def get_for_update(self, refund_id: RefundId) -> Refund:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
+        ...
+
     def get(self, refund_id: RefundId) -> Refund:
         """Raises :class:`RefundNotFound`."""
         ...

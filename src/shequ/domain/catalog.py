@@ -18,6 +18,7 @@ from shequ.domain.errors import InsufficientStock, InvalidAmount, InvalidInput
 from shequ.domain.events import DomainEvent
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
+from shequ.domain.values import clean_text, utc_time
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -106,24 +107,9 @@ class StockReason(enum.StrEnum):
     CORRECTION = "correction"
 
 
-def _text(value: str, field: str, *, max_len: int, required: bool = True) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text", field=field)
-    cleaned = value.strip()
-    if required and not cleaned:
-        raise InvalidInput(f"{field} must not be empty", field=field)
-    if len(cleaned) > max_len:
-        raise InvalidInput(f"{field} is longer than {max_len} characters", field=field)
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in cleaned):
-        raise InvalidInput(f"{field} contains control characters", field=field)
-    if any("\ud800" <= ch <= "\udfff" for ch in cleaned):
-        raise InvalidInput(f"{field} is not valid Unicode text", field=field)
-    return cleaned
-
-
 def normalise_category(value: str) -> str:
     """``" 生鲜 / 水果 "`` → ``"生鲜/水果"``: a path of up to three levels."""
-    parts = [part.strip() for part in _text(value, "category", max_len=64).split("/")]
+    parts = [part.strip() for part in clean_text(value, "category", max_len=64).split("/")]
     if any(not part for part in parts) or len(parts) > 3:
         raise InvalidInput(
             f"category {value!r} must be one to three names separated by '/'", field="category"
@@ -143,14 +129,6 @@ def read_time(text: str, field: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_STANDARD_TIME)
 
 
-def _aware(moment: dt.datetime, field: str) -> dt.datetime:
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{field} must carry a time zone", field=field)
-    if not 1900 < moment.year < 2200:
-        raise InvalidInput(f"{field} {moment.isoformat()} is not a plausible time", field=field)
-    return moment.astimezone(dt.UTC)
-
-
 @attrs.frozen
 class Media:
     """An image or video of a product; its place in the product's tuple is its order."""
@@ -160,12 +138,12 @@ class Media:
     alt_text: str = ""
 
     def __attrs_post_init__(self) -> None:
-        uri = _text(self.uri, "media uri", max_len=1000)
+        uri = clean_text(self.uri, "media uri", max_len=1000)
         if any(ch.isspace() for ch in uri):
             raise InvalidInput("media uri must not contain spaces", field="media")
         object.__setattr__(self, "uri", uri)
         object.__setattr__(
-            self, "alt_text", _text(self.alt_text, "alt text", max_len=200, required=False)
+            self, "alt_text", clean_text(self.alt_text, "alt text", max_len=200, required=False)
         )
 
 
@@ -182,7 +160,7 @@ class FreshFacts:
         if days is not None and (type(days) is not int or not 1 <= days <= 3650):
             raise InvalidInput("shelf life must be 1 to 3650 days", field="shelf_life_days")
         if self.harvested_at is not None:
-            object.__setattr__(self, "harvested_at", _aware(self.harvested_at, "harvested_at"))
+            object.__setattr__(self, "harvested_at", utc_time(self.harvested_at, "harvested_at"))
 
     def __composite_values__(self) -> tuple[StorageMethod, int | None, dt.datetime | None]:
         return (self.storage, self.shelf_life_days, self.harvested_at)
@@ -269,9 +247,9 @@ class Community:
 
     def __attrs_post_init__(self) -> None:
         check_id(self.id, "community")
-        self.name = _text(self.name, "community name", max_len=80)
-        self.city = _text(self.city, "city", max_len=40, required=False)
-        self.district = _text(self.district, "district", max_len=40, required=False)
+        self.name = clean_text(self.name, "community name", max_len=80)
+        self.city = clean_text(self.city, "city", max_len=40, required=False)
+        self.district = clean_text(self.district, "district", max_len=40, required=False)
 
 
 @attrs.define(slots=False, eq=False)
@@ -287,7 +265,7 @@ class Seller:
 
     def __attrs_post_init__(self) -> None:
         check_id(self.id, "seller")
-        self.name = _text(self.name, "seller name", max_len=80)
+        self.name = clean_text(self.name, "seller name", max_len=80)
         if self.kind is SellerKind.MERCHANT and self.community_id is None:
             raise InvalidInput("a local merchant belongs to a community", field="community_id")
 
@@ -390,15 +368,15 @@ class Product:
     ) -> tuple[str, ...]:
         proposed: dict[str, object] = {}
         if name is not KEEP:
-            proposed["name"] = _text(name, "name", max_len=120)
+            proposed["name"] = clean_text(name, "name", max_len=120)
         if category is not KEEP:
             proposed["category"] = normalise_category(category)
         if brand is not KEEP:
-            proposed["brand"] = _text(brand, "brand", max_len=60, required=False)
+            proposed["brand"] = clean_text(brand, "brand", max_len=60, required=False)
         if origin is not KEEP:
-            proposed["origin"] = _text(origin, "origin", max_len=60, required=False)
+            proposed["origin"] = clean_text(origin, "origin", max_len=60, required=False)
         if description is not KEEP:
-            proposed["description"] = _text(
+            proposed["description"] = clean_text(
                 description, "description", max_len=5000, required=False
             )
         if media is not KEEP:
@@ -483,7 +461,7 @@ class Sku:
         sku = cls(
             id=id,
             product_id=product_id,
-            spec=_text(spec, "spec", max_len=64),
+            spec=clean_text(spec, "spec", max_len=64),
             price=price,
             list_price=list_price,
             stock=_check_stock(stock),
@@ -585,7 +563,7 @@ class Sku:
                 delta=delta,
                 stock=self.stock,
                 reason=reason,
-                note=_text(note, "note", max_len=200, required=False),
+                note=clean_text(note, "note", max_len=200, required=False),
             ),
         )
 

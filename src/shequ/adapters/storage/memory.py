@@ -47,7 +47,7 @@ from shequ.domain.errors import (
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, RefundId, SkuId
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
 
 __all__ = [
@@ -319,6 +319,10 @@ class _Orders(_Repository[Order]):
 
 
 class _Refunds(_Repository[Refund]):
+    def get_for_update(self, refund_id: RefundId) -> Refund:
+        self.hold_lock()
+        return self.get(refund_id)
+
     def search(self, query: RefundQuery) -> list[Refund]:
         with self._store.lock:
             orders = self._store.tables["orders"]

@@ -38,15 +38,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def give_back(uow: UnitOfWork, order: Order, units: dict[SkuId, int]) -> None:
-    """Return an unfulfilled order's stock and its coupon copies."""
+def give_back(uow: UnitOfWork, orders: list[tuple[Order, dict[SkuId, int]]]) -> None:
+    """Return unfulfilled orders' stock, all at once so that the SKUs are locked in id
+    order as checkout locks them, and their coupon copies."""
+    units: dict[SkuId, int] = {}
+    for _, back in orders:
+        for sku_id, n in back.items():
+            units[sku_id] = units.get(sku_id, 0) + n
     units = {sku_id: n for sku_id, n in units.items() if n > 0}
     if units:
         uow.skus.return_stock(units)
-    for grant_id in order.grant_ids:
-        grant = uow.grants.find(grant_id)
-        if grant is not None:
-            grant.give_back(order.id)
+    for order, _ in orders:
+        for grant_id in order.grant_ids:
+            grant = uow.grants.find(grant_id)
+            if grant is not None:
+                grant.give_back(order.id)
 
 
 def _check_reader(policy: Policy, actor: Actor, order: Order) -> None:
@@ -122,6 +128,8 @@ class ListOrdersHandler:
                 after = (dt.datetime.fromisoformat(position[0]), OrderId(str(position[1])))
             except (ValueError, TypeError, IndexError) as e:
                 raise InvalidCursor("the page cursor is not valid for this search") from e
+            if after[0].tzinfo is None:
+                raise InvalidCursor("the page cursor is not valid for this search")
         wanted = OrderQuery(
             resident_id=query.resident_id,
             community_id=query.community_id,
@@ -164,7 +172,7 @@ class AdvanceOrderHandler:
                 self._policy.require(
                     actor, Permission.MANAGE_ORDERS, community_id=order.community_id
                 )
-                order.advance(cmd.action, now=self._clock.now(), note=cmd.note.strip()[:200])
+                order.advance(cmd.action, now=self._clock.now(), note=cmd.note)
                 uow.commit()
             return order
 
@@ -199,9 +207,9 @@ class CancelOrderHandler:
                         actor, Permission.MANAGE_ORDERS, community_id=order.community_id
                     )
                 back = {x.sku_id: x.quantity - x.refunded_quantity for x in order.lines}
-                reason = cmd.reason.strip()[:200] or "cancelled"
+                reason = cmd.reason.strip() or "cancelled"
                 refund = order.cancel(RefundId(new_id()), now=self._clock.now(), reason=reason)
-                give_back(uow, order, back)
+                give_back(uow, [(order, back)])
                 if refund is not None:
                     uow.refunds.add(refund)
                 uow.commit()
@@ -252,6 +260,6 @@ class ExpireOrdersHandler:
             due = uow.orders.due_to_expire(now, size)
             for order in due:
                 order.expire(now=now)
-                give_back(uow, order, order.units)
+            give_back(uow, [(order, order.units) for order in due])
             uow.commit()
         return len(due)

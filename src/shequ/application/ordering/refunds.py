@@ -38,18 +38,11 @@ class RequestRefund:
     comment: str = ""
 
 
-def _photo(uri: str) -> str:
-    if not isinstance(uri, str) or not 1 <= len(uri) <= 1000 or any(c.isspace() for c in uri):
-        raise InvalidInput("a photo is the URI of an uploaded photo", field="photos")
-    return uri
-
-
 class RequestRefundHandler:
     def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
 
     def __call__(self, cmd: RequestRefund, *, actor: Actor) -> Refund:
-        photos = tuple(_photo(uri) for uri in cmd.photos)
 
         def attempt() -> Refund:
             with self._uow as uow:
@@ -64,7 +57,7 @@ class RequestRefundHandler:
                     cmd.reason,
                     now=self._clock.now(),
                     amount=cmd.amount,
-                    photos=photos,
+                    photos=cmd.photos,
                     comment=cmd.comment,
                 )
                 uow.refunds.add(refund)
@@ -92,8 +85,9 @@ class DecideRefundHandler:
         def attempt() -> Refund:
             now = self._clock.now()
             with self._uow as uow:
-                refund = uow.refunds.get(cmd.refund_id)
-                order = uow.orders.get_for_update(refund.order_id)
+                order_id = uow.refunds.get(cmd.refund_id).order_id
+                order = uow.orders.get_for_update(order_id)
+                refund = uow.refunds.get_for_update(cmd.refund_id)  # as it is now
                 self._policy.require(
                     actor, Permission.MANAGE_ORDERS, community_id=order.community_id
                 )
@@ -135,7 +129,14 @@ class ListRefundsHandler:
             if query.order_id is not None:
                 order = uow.orders.get(query.order_id)
                 if self._policy.allows(actor, Permission.OWN_ORDER, owner=order.resident_id):
-                    return uow.refunds.search(RefundQuery(order_id=order.id, limit=query.limit))
+                    return uow.refunds.search(
+                        RefundQuery(
+                            status=query.status,
+                            order_id=order.id,
+                            awaiting_payout=query.awaiting_payout,
+                            limit=query.limit,
+                        )
+                    )
                 community = order.community_id
             self._policy.require(actor, Permission.READ_ORDERS, community_id=community)
             return uow.refunds.search(

@@ -29,6 +29,7 @@ from shequ.domain.ordering.pricing import (
     PricedCoupon,
     ScopeKind,
 )
+from shequ.domain.values import clean_text, utc_time
 
 __all__ = ["Coupon", "CouponCreated", "CouponGrant", "CouponIssued"]
 
@@ -92,11 +93,9 @@ class Coupon:
         claim_code: str | None = None,
     ) -> Coupon:
         check_id(id, "coupon")
-        name = name.strip() if isinstance(name, str) else ""
-        if not 1 <= len(name) <= 60:
-            raise InvalidInput("a coupon's name is 1 to 60 characters", field="name")
-        if valid_from.tzinfo is None or valid_until.tzinfo is None:
-            raise InvalidInput("validity times carry a time zone", field="valid_from")
+        name = clean_text(name, "name", max_len=60)
+        valid_from = utc_time(valid_from, "valid_from")
+        valid_until = utc_time(valid_until, "valid_until")
         if valid_until <= valid_from:
             raise InvalidInput("a coupon's window ends after it starts", field="valid_until")
         if type(per_resident_limit) is not int or not 1 <= per_resident_limit <= 100:
@@ -123,8 +122,8 @@ class Coupon:
             scope_sku_ids=tuple(sorted(scope.sku_ids)),
             scope_seller_id=scope.seller_id,
             seller_id=terms.seller_id,
-            valid_from=valid_from.astimezone(dt.UTC),
-            valid_until=valid_until.astimezone(dt.UTC),
+            valid_from=valid_from,
+            valid_until=valid_until,
             per_resident_limit=per_resident_limit,
             total_limit=total_limit,
             claim_code=claim_code,

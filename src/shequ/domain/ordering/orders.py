@@ -6,10 +6,11 @@ made ready at its pickup point and picked up; a delivery order is dispatched and
 delivered.
 
 Money: an order keeps what each line costs after its share of the discounts
-(``payable``). Refunds are taken from it: ``k`` of the ``r`` units left on a line refund
-``⌊left × k / r⌋`` fen, and the last units refund whatever is left, so the refunds of a
-line add up to exactly its payable and never more. The delivery fee is refunded with the
-refund that leaves nothing to deliver, when the goods never left (paid or packed).
+(``payable``). Refunds are taken from it: the first ``n`` units of a line are worth
+``⌊payable × n / quantity⌋``, so the units add up to exactly the payable, and a partial
+refund (less than the units are worth) keeps the rest for nobody else's units. The
+delivery fee is refunded with the refund that leaves nothing to deliver, when the goods
+never left (paid or packed).
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from shequ.domain.ids import (
     RefundId,
     SellerId,
     SkuId,
+    check_id,
 )
 from shequ.domain.money import Money
 from shequ.domain.ordering.pricing import Fulfilment, PriceBreakdown, check_quantity
+from shequ.domain.values import clean_text
 
 __all__ = [
     "FULFILMENT_OF_ACTION",
@@ -224,10 +227,14 @@ class RefundRejected(DomainEvent):
     note: str
 
 
-def _note(text: str) -> str:
-    cleaned = text.strip() if isinstance(text, str) else ""
-    if len(cleaned) > 500:
-        raise InvalidInput("a note is at most 500 characters", field="note")
+def _note(text: str, field: str = "note") -> str:
+    return clean_text(text, field, max_len=500, required=False)
+
+
+def _photo(uri: str) -> str:
+    cleaned = clean_text(uri, "photos", max_len=1000)
+    if any(ch.isspace() for ch in cleaned):
+        raise InvalidInput("a photo is the URI of an uploaded photo", field="photos")
     return cleaned
 
 
@@ -244,6 +251,9 @@ class Delivery:
     express: bool = False
 
     def __attrs_post_init__(self) -> None:
+        for name, value in (("pickup point", self.pickup_point_id), ("address", self.address_id)):
+            if value is not None:
+                check_id(value, name)
         if self.kind is Fulfilment.PICKUP:
             if not self.pickup_point_id or self.address_id or self.express:
                 raise InvalidInput(
@@ -293,11 +303,13 @@ class OrderLine:
         return self.payable - self.refunded_amount - self.pending_amount
 
     def refund_for(self, units: int) -> Money:
-        """What ``units`` more units refund: a fair share of what is left, exact at the end."""
-        left = self.units_left
-        if units == left:
-            return self.money_left
-        return Money(self.money_left.fen * units // left)
+        """What ``units`` more units are worth: the units of a line are worth their share of
+        its payable, ``⌊payable × n / quantity⌋`` for the first ``n``, so all of them add up
+        to exactly the payable. Never more than the money left on the line."""
+        taken = self.refunded_quantity + self.pending_quantity
+        payable, quantity = self.payable.fen, self.quantity
+        worth = payable * (taken + units) // quantity - payable * taken // quantity
+        return min(Money(worth), self.money_left)
 
 
 @attrs.frozen
@@ -411,6 +423,7 @@ class Order:
         return old
 
     def advance(self, action: OrderAction, *, now: dt.datetime, note: str = "") -> None:
+        note = _note(note)
         """A fulfilment step: pack, dispatch, deliver, ready, pick up, complete."""
         if action in (
             OrderAction.PAY,
@@ -713,7 +726,8 @@ class Refund:
     ) -> Refund:
         if len(photos) > 9:
             raise InvalidInput("a refund request has at most 9 photos", field="photos")
-        comment = comment.strip()
+        photos = tuple(_photo(uri) for uri in photos)
+        comment = _note(comment, "comment")
         if len(comment) > 500:
             raise InvalidInput("a comment is at most 500 characters", field="comment")
         return cls(
@@ -738,10 +752,9 @@ class Refund:
                 status=self.status.value,
                 action=status.value,
             )
-        if len(note.strip()) > 500:
-            raise InvalidInput("a note is at most 500 characters", field="note")
+        note = _note(note)
         self.status, self.decided_at, self.decided_by = status, now, by
-        self.note = note.strip()
+        self.note = note
         self.version += 1
 
     def approve(
@@ -769,7 +782,7 @@ class Refund:
         )
 
     def reject(self, *, now: dt.datetime, note: str, decided_by: AccountId | None) -> None:
-        if not note.strip():
+        if not _note(note):
             raise InvalidInput("say why the refund is rejected", field="note")
         self._decide(RefundStatus.REJECTED, now, note, decided_by)
         self.events.append(

@@ -32,6 +32,7 @@ from typing import Final
 
 import attrs
 
+from shequ.domain.catalog import normalise_category
 from shequ.domain.errors import (
     CouponBelowThreshold,
     CouponNotApplicable,
@@ -40,7 +41,7 @@ from shequ.domain.errors import (
     InvalidInput,
     InvalidQuantity,
 )
-from shequ.domain.ids import CouponId, SellerId, SkuId
+from shequ.domain.ids import CouponId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
 
 __all__ = [
@@ -131,6 +132,12 @@ class CouponScope:
     seller_id: SellerId | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.category is not None:
+            object.__setattr__(self, "category", normalise_category(self.category))
+        for sku_id in self.sku_ids:
+            check_id(sku_id, "SKU")
+        if self.seller_id is not None:
+            check_id(self.seller_id, "seller")
         wanted = {
             ScopeKind.ORDER: (),
             ScopeKind.CATEGORY: ("category",),
@@ -193,6 +200,8 @@ class CouponTerms:
 
     def __attrs_post_init__(self) -> None:
         kind = self.kind
+        if self.seller_id is not None:
+            check_id(self.seller_id, "seller")
         if kind in (CouponKind.THRESHOLD, CouponKind.AMOUNT):
             if not 0 < self.amount.fen <= 100_000_00:
                 raise InvalidAmount("the amount off is ¥0.01 to ¥100,000.00", field="amount")

@@ -61,7 +61,7 @@ from shequ.domain.errors import (
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, RefundId, SkuId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     Cart,
@@ -82,6 +82,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# what a write can raise below us: SQLAlchemy's errors, and a value the driver cannot encode
+_STORAGE_ERRORS = (sa_exc.SQLAlchemyError, UnicodeEncodeError, OverflowError)
+
+
 def _translating(method: Callable[P, R]) -> Callable[P, R]:
     """Raise shequ's errors, never SQLAlchemy's, from a repository method."""
 
@@ -89,7 +93,7 @@ def _translating(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except (sa_exc.SQLAlchemyError, UnicodeEncodeError, OverflowError) as e:
+        except _STORAGE_ERRORS as e:
             raise translate(e) from e
 
     return wrapper
@@ -623,6 +627,15 @@ class _Orders:
 class _Refunds(_Repository[Refund]):
     model, not_found, label = Refund, RefundNotFound, "refund"
 
+    @_translating
+    def get_for_update(self, refund_id: RefundId) -> Refund:
+        if refund_id in self.added:
+            return self.added[refund_id]
+        refund = self._session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+        if refund is None:
+            raise RefundNotFound(f"no refund with id {refund_id!r}", id=refund_id)
+        return self._track(refund)
+
     def search(self, query: RefundQuery) -> list[Refund]:
         stmt = sa.select(Refund)
         if query.status is not None:
@@ -1009,7 +1022,7 @@ class SqlUnitOfWork:
                         for e in events
                     ],
                 )
-        except sa_exc.SQLAlchemyError as e:
+        except _STORAGE_ERRORS as e:
             session.rollback()
             self._flushed_events.clear()
             raise translate(e) from e
@@ -1023,7 +1036,7 @@ class SqlUnitOfWork:
         session = self._require_session()
         try:
             session.commit()
-        except sa_exc.SQLAlchemyError as e:
+        except _STORAGE_ERRORS as e:
             session.rollback()
             raise translate(e) from e
         finally:
