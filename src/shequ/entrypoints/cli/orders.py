@@ -26,7 +26,6 @@ from shequ.application.ordering.orders import (
 )
 from shequ.application.ordering.refunds import ListRefunds, ListRefundsHandler
 from shequ.application.policy import CONSOLE
-from shequ.application.retry import retry_on_conflict
 from shequ.domain.catalog import read_time
 from shequ.domain.ids import AccountId, CommunityId, GrantId, OrderId, SellerId
 from shequ.domain.ordering import Delivery, Fulfilment, Order, OrderAction, OrderStatus
@@ -168,7 +167,7 @@ def show(ctx: click.Context, order_id: str, as_json: bool) -> None:
 @orders.command("advance")
 @click.argument("order_id")
 @click.argument("action", metavar="ACTION", type=click.Choice([a.value for a in FULFILMENT_STEPS]))
-@click.option("--note", default="", help="Kept in the order's timeline (up to 200 characters).")
+@click.option("--note", default="", help="Kept in the order's timeline (up to 500 characters).")
 @json_option
 @click.pass_context
 def advance(ctx: click.Context, order_id: str, action: str, note: str, as_json: bool) -> None:
@@ -233,13 +232,8 @@ def expire(ctx: click.Context, batch: int, as_json: bool) -> None:
         if advance_count is not None:
             advance_count(n)
 
-    try:
-        # every batch commits on its own: a lost race starts again with what is left
-        retry_on_conflict(
-            lambda: get(ctx, ExpireOrdersHandler)(
-                ExpireOrders(batch=batch), actor=CONSOLE, progress=counted
-            )
-        )
+    try:  # every batch commits on its own, and one that loses a race is retried
+        get(ctx, ExpireOrdersHandler)(ExpireOrders(batch=batch), actor=CONSOLE, progress=counted)
     finally:
         done()
     if as_json:
