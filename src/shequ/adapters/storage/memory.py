@@ -47,7 +47,7 @@ from shequ.domain.errors import (
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, RefundId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, CouponId, ProductId, SkuId
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
 
 __all__ = [
@@ -134,6 +134,11 @@ class _Repository(Generic[A]):
             raise self._not_found(f"no {self._label} with id {key!r}", id=key)
         return found
 
+    def get_for_update(self, key: Any) -> A:
+        """Keep the store to this unit of work until it ends, as a row lock would."""
+        self.hold_lock()
+        return self.get(key)
+
     def _all(self, keep: Callable[[A], bool] = lambda _: True) -> list[A]:
         with self._store.lock:
             return [self._load(obj) for obj in self._rows().values() if keep(obj)]
@@ -184,10 +189,6 @@ class _Sessions(_Repository[RefreshSession]):
 
 
 class _Skus(_Repository[Sku]):
-    def get_for_update(self, sku_id: SkuId) -> Sku:
-        self.hold_lock()
-        return self.get(sku_id)
-
     def offers(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, SkuOffer]:
         found: dict[SkuId, SkuOffer] = {}
         with self._store.lock:
@@ -249,10 +250,6 @@ class _Carts(_Repository[Cart]):
 
 
 class _Coupons(_Repository[Coupon]):
-    def get_for_update(self, coupon_id: CouponId) -> Coupon:
-        self.hold_lock()
-        return self.get(coupon_id)
-
     def find_by_code(self, claim_code: str) -> Coupon | None:
         self.hold_lock()
         found = self._all(lambda c: c.claim_code is not None and c.claim_code == claim_code)
@@ -293,10 +290,6 @@ def _order_matches(order: Order, q: OrderQuery) -> bool:
 
 
 class _Orders(_Repository[Order]):
-    def get_for_update(self, order_id: OrderId) -> Order:
-        self.hold_lock()
-        return self.get(order_id)
-
     def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> Order | None:
         found = self._all(
             lambda o: (o.resident_id, o.idempotency_key) == (resident_id, idempotency_key)
@@ -319,10 +312,6 @@ class _Orders(_Repository[Order]):
 
 
 class _Refunds(_Repository[Refund]):
-    def get_for_update(self, refund_id: RefundId) -> Refund:
-        self.hold_lock()
-        return self.get(refund_id)
-
     def search(self, query: RefundQuery) -> list[Refund]:
         with self._store.lock:
             orders = self._store.tables["orders"]

@@ -61,7 +61,7 @@ from shequ.domain.errors import (
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, RefundId, SkuId
+from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, SkuId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     Cart,
@@ -147,6 +147,16 @@ class _Repository(Generic[T]):
         return obj
 
     @_translating
+    def get_for_update(self, key: Any) -> T:
+        """Read afresh and locked until the transaction ends (``SELECT … FOR UPDATE``)."""
+        if key in self.added:
+            return self.added[key]
+        obj = self._session.get(self.model, key, with_for_update=True, populate_existing=True)
+        if obj is None:
+            raise self.not_found(f"no {self.label} with id {key!r}", id=key)
+        return self._track(obj)
+
+    @_translating
     def _many(self, stmt: sa.Select[Any]) -> list[T]:
         return [self._track(obj) for obj in self._session.scalars(stmt)]
 
@@ -171,15 +181,6 @@ class _Sellers(_Repository[Seller]):
 
 class _Skus(_Repository[Sku]):
     model, not_found, label = Sku, SkuNotFound, "SKU"
-
-    @_translating
-    def get_for_update(self, sku_id: SkuId) -> Sku:
-        if sku_id in self.added:
-            return self.added[sku_id]
-        sku = self._session.get(Sku, sku_id, with_for_update=True, populate_existing=True)
-        if sku is None:
-            raise SkuNotFound(f"no SKU with id {sku_id!r}", id=sku_id)
-        return self._track(sku)
 
     @_translating
     def offers(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, SkuOffer]:
@@ -309,15 +310,6 @@ class _Carts(_Repository[Cart]):
 
 class _Coupons(_Repository[Coupon]):
     model, not_found, label = Coupon, CouponNotFound, "coupon"
-
-    @_translating
-    def get_for_update(self, coupon_id: CouponId) -> Coupon:
-        if coupon_id in self.added:
-            return self.added[coupon_id]
-        coupon = self._session.get(Coupon, coupon_id, with_for_update=True, populate_existing=True)
-        if coupon is None:
-            raise CouponNotFound(f"no coupon with id {coupon_id!r}", id=coupon_id)
-        return self._track(coupon)
 
     def find_by_code(self, claim_code: str) -> Coupon | None:
         found = self._many(
@@ -626,15 +618,6 @@ class _Orders:
 
 class _Refunds(_Repository[Refund]):
     model, not_found, label = Refund, RefundNotFound, "refund"
-
-    @_translating
-    def get_for_update(self, refund_id: RefundId) -> Refund:
-        if refund_id in self.added:
-            return self.added[refund_id]
-        refund = self._session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
-        if refund is None:
-            raise RefundNotFound(f"no refund with id {refund_id!r}", id=refund_id)
-        return self._track(refund)
 
     def search(self, query: RefundQuery) -> list[Refund]:
         stmt = sa.select(Refund)
