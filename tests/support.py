@@ -26,7 +26,8 @@ from shequ.adapters.payments import SandboxPaymentGateway
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.identity.addresses import AddAddress, AddAddressHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
-from shequ.application.ordering.payments import ConfirmPayment, ConfirmPaymentHandler
+from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
+from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
 from shequ.application.ports import Clock, PaymentGateway
 from shequ.domain.catalog import Community, Product, Seller, SellerKind, Sku
@@ -163,7 +164,11 @@ class Shop(Catalog):
         )
 
     def pay(self, order: Order) -> Order:
+        """Pay through the sandbox, as the resident would; the order as it then is."""
         gateway = self.app.get(PaymentGateway)
         assert isinstance(gateway, SandboxPaymentGateway)
-        body, headers = gateway.pay(order.id, order.total)
-        return self.app.get(ConfirmPaymentHandler)(ConfirmPayment(body, headers)).order
+        intent = self.app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+        body, headers = gateway.pay(intent.payment_id)
+        done = self.app.get(ConfirmPaymentHandler)(ConfirmPayment("sandbox", body, headers))
+        assert done.order is not None
+        return done.order

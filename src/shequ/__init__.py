@@ -193,15 +193,6 @@ from shequ.application.ordering.orders import (
     ListOrdersHandler,
     OrderPage,
 )
-from shequ.application.ordering.payments import (
-    ConfirmPayment,
-    ConfirmPaymentHandler,
-    PaymentConfirmation,
-    PaymentOutcome,
-    StartPayment,
-    StartPaymentHandler,
-)
-from shequ.application.ordering.payouts import RefundPayer
 from shequ.application.ordering.refunds import (
     DecideRefund,
     DecideRefundHandler,
@@ -211,8 +202,40 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.ordering.rules import OrderingRules
-from shequ.application.ports import PaymentGateway, PaymentIntent, PaymentNotice, SkuOffer
-from shequ.domain.ids import CouponId, GrantId, OrderId, RefundId
+from shequ.application.payments.notifications import (
+    ConfirmPayment,
+    ConfirmPaymentHandler,
+    PaymentConfirmation,
+    PaymentOutcome,
+)
+from shequ.application.payments.providers import PaymentProviders
+from shequ.application.payments.queries import (
+    GetPaymentHandler,
+    ListPayments,
+    ListPaymentsHandler,
+)
+from shequ.application.payments.reconcile import (
+    Match,
+    ReconcilePayments,
+    ReconcilePaymentsHandler,
+    Reconciliation,
+    ReconciliationLine,
+)
+from shequ.application.payments.refunds import RefundPayer, RefundRetry
+from shequ.application.payments.start import StartPayment, StartPaymentHandler
+from shequ.application.ports import (
+    BillEntry,
+    BillEntryKind,
+    PaymentGateway,
+    PaymentIntent,
+    PaymentNotification,
+    PaymentQuery,
+    PaymentRequest,
+    ProviderPayment,
+    ProviderRefund,
+    SkuOffer,
+)
+from shequ.domain.ids import CouponId, GrantId, OrderId, PaymentId, RefundId
 from shequ.domain.ordering import (
     TRANSITIONS,
     Cart,
@@ -236,6 +259,17 @@ from shequ.domain.ordering import (
     RefundStatus,
     best_choice,
     price,
+)
+from shequ.domain.payments import (
+    Channel,
+    EntryKind,
+    Payment,
+    PaymentEntry,
+    PaymentRefund,
+    PaymentRefundStatus,
+    PaymentState,
+    PaymentStatus,
+    RefundState,
 )
 
 __all__ = [
@@ -261,6 +295,8 @@ __all__ = [
     "AuditRecord",
     "Authenticate",
     "AuthenticateHandler",
+    "BillEntry",
+    "BillEntryKind",
     "BlobStore",
     "BrowseProducts",
     "BrowseProductsHandler",
@@ -277,6 +313,7 @@ __all__ = [
     "ChangeRoleHandler",
     "ChangeSkuPrice",
     "ChangeSkuPriceHandler",
+    "Channel",
     "ClaimCoupon",
     "ClaimCouponHandler",
     "Clock",
@@ -311,6 +348,7 @@ __all__ = [
     "DomainEvent",
     "EditProduct",
     "EditProductHandler",
+    "EntryKind",
     "EraseMyAccountHandler",
     "EventDispatcher",
     "EventPublisher",
@@ -323,6 +361,7 @@ __all__ = [
     "GetAccountHandler",
     "GetOrder",
     "GetOrderHandler",
+    "GetPaymentHandler",
     "GetProductHandler",
     "GetSkuHandler",
     "GiveConsentHandler",
@@ -345,10 +384,13 @@ __all__ = [
     "ListMyAddressesHandler",
     "ListOrders",
     "ListOrdersHandler",
+    "ListPayments",
+    "ListPaymentsHandler",
     "ListRefunds",
     "ListRefundsHandler",
     "ListSellersHandler",
     "Listing",
+    "Match",
     "Media",
     "MediaKind",
     "Membership",
@@ -367,11 +409,21 @@ __all__ = [
     "OrderingRules",
     "OutboxMessage",
     "PasswordHasher",
+    "Payment",
     "PaymentConfirmation",
+    "PaymentEntry",
     "PaymentGateway",
+    "PaymentId",
     "PaymentIntent",
-    "PaymentNotice",
+    "PaymentNotification",
     "PaymentOutcome",
+    "PaymentProviders",
+    "PaymentQuery",
+    "PaymentRefund",
+    "PaymentRefundStatus",
+    "PaymentRequest",
+    "PaymentState",
+    "PaymentStatus",
     "Permission",
     "PersonalDataKeys",
     "PlaceOrder",
@@ -388,7 +440,13 @@ __all__ = [
     "ProductId",
     "ProductPage",
     "ProductSort",
+    "ProviderPayment",
+    "ProviderRefund",
     "Quote",
+    "ReconcilePayments",
+    "ReconcilePaymentsHandler",
+    "Reconciliation",
+    "ReconciliationLine",
     "RecordingNotifier",
     "RefreshTokens",
     "RefreshTokensHandler",
@@ -396,6 +454,8 @@ __all__ = [
     "RefundId",
     "RefundPayer",
     "RefundReason",
+    "RefundRetry",
+    "RefundState",
     "RefundStatus",
     "RemoveAddressHandler",
     "RequestRefund",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from injector import Binder, Injector, Module, Provider, provider, singleton
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
@@ -113,14 +114,18 @@ from shequ.application.ordering.orders import (
     GetOrderHandler,
     ListOrdersHandler,
 )
-from shequ.application.ordering.payments import ConfirmPaymentHandler, StartPaymentHandler
-from shequ.application.ordering.payouts import RefundPayer
 from shequ.application.ordering.refunds import (
     DecideRefundHandler,
     ListRefundsHandler,
     RequestRefundHandler,
 )
 from shequ.application.ordering.rules import OrderingRules
+from shequ.application.payments.notifications import ConfirmPaymentHandler
+from shequ.application.payments.providers import PaymentProviders
+from shequ.application.payments.queries import GetPaymentHandler, ListPaymentsHandler
+from shequ.application.payments.reconcile import ReconcilePaymentsHandler
+from shequ.application.payments.refunds import RefundPayer
+from shequ.application.payments.start import StartPaymentHandler
 from shequ.application.policy import Policy
 from shequ.application.ports import (
     BlobStore,
@@ -137,10 +142,10 @@ from shequ.application.ports import (
     TokenIssuer,
     UnitOfWork,
 )
-from shequ.domain.errors import StorageUnavailable
+from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
 from shequ.domain.money import Money
 from shequ.domain.ordering import DeliveryFees
-from shequ.settings import Settings
+from shequ.settings import PaymentProvider, Settings
 
 __all__ = [
     "HANDLERS",
@@ -150,12 +155,14 @@ __all__ = [
     "HandlersModule",
     "MemoryStorageModule",
     "OrderingModule",
+    "PaymentsModule",
     "PolicyModule",
     "SecurityModule",
     "SqlStorageModule",
     "bootstrap",
     "field_cipher",
     "media_dir",
+    "payment_gateway",
     "storage_module",
 ]
 
@@ -177,6 +184,9 @@ HANDLERS: tuple[type, ...] = (
     ListOrdersHandler,
     ConfirmPaymentHandler,
     StartPaymentHandler,
+    GetPaymentHandler,
+    ListPaymentsHandler,
+    ReconcilePaymentsHandler,
     DecideRefundHandler,
     ListRefundsHandler,
     RequestRefundHandler,
@@ -324,7 +334,7 @@ class SecurityModule(Module):
 
 
 class OrderingModule(Module):
-    """Ordering rules (payment deadline, delivery fees) and the payment provider."""
+    """Ordering rules: the payment deadline and the delivery fees."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -343,11 +353,113 @@ class OrderingModule(Module):
             ),
         )
 
+
+class PaymentsModule(Module):
+    """The payment providers named in ``SHEQU_PAYMENTS``. Each provider's SDK is imported
+    only when that provider is configured (they are optional extras)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
     @singleton
     @provider
-    def gateway(self) -> PaymentGateway:
-        secret = self._settings.sandbox_secret
-        return SandboxPaymentGateway(None if secret is None else secret.get_secret_value().encode())
+    def providers(self, clock: Clock) -> PaymentProviders:
+        return PaymentProviders(
+            payment_gateway(self._settings, name, clock) for name in self._settings.payments
+        )
+
+    @provider
+    def gateway(self, providers: PaymentProviders) -> PaymentGateway:
+        """The first configured provider: the one ``shequ payments simulate`` pays through."""
+        return next(iter(providers))
+
+
+def payment_gateway(settings: Settings, name: PaymentProvider, clock: Clock) -> PaymentGateway:
+    """Build the named provider's adapter from the settings. Key files are read here, once;
+    a missing setting or file is a clear error, and no key is ever part of one."""
+    try:
+        return _payment_gateway(settings, name, clock)
+    except ValueError as e:  # an adapter's config refused a value; its message names no key
+        raise PaymentUnavailable(f"the {name} payment settings are wrong: {e}") from None
+
+
+def _payment_gateway(settings: Settings, name: PaymentProvider, clock: Clock) -> PaymentGateway:
+    notify_url = f"{settings.payment_notify_base_url.rstrip('/')}/v1/payments/{name}/notify"
+    timeout = settings.payment_timeout_seconds
+    if name == "sandbox":
+        secret = settings.sandbox_secret
+        key = None if secret is None else secret.get_secret_value().encode()
+        return SandboxPaymentGateway(key, clock)
+    if name == "wechat":
+        from shequ.adapters.payments.wechat import WechatPayConfig, WechatPayGateway
+
+        return WechatPayGateway(
+            WechatPayConfig(
+                mchid=_required(settings.wechat_mchid, "SHEQU_WECHAT_MCHID"),
+                appid=_required(settings.wechat_appid, "SHEQU_WECHAT_APPID"),
+                private_key=_key_file(
+                    settings.wechat_private_key_file, "SHEQU_WECHAT_PRIVATE_KEY_FILE"
+                ),
+                cert_serial_no=_required(
+                    settings.wechat_cert_serial_no, "SHEQU_WECHAT_CERT_SERIAL_NO"
+                ),
+                apiv3_key=_secret(settings.wechat_apiv3_key, "SHEQU_WECHAT_APIV3_KEY"),
+                public_key=_key_file(
+                    settings.wechat_public_key_file, "SHEQU_WECHAT_PUBLIC_KEY_FILE"
+                ),
+                public_key_id=_required(
+                    settings.wechat_public_key_id, "SHEQU_WECHAT_PUBLIC_KEY_ID"
+                ),
+                notify_url=notify_url,
+                base_url=settings.wechat_base_url,
+                timeout=timeout,
+            )
+        )
+    if name == "alipay":
+        from shequ.adapters.payments.alipay import AlipayConfig, AlipayGateway
+
+        return AlipayGateway(
+            AlipayConfig(
+                app_id=_required(settings.alipay_app_id, "SHEQU_ALIPAY_APP_ID"),
+                private_key=_key_file(
+                    settings.alipay_private_key_file, "SHEQU_ALIPAY_PRIVATE_KEY_FILE"
+                ),
+                alipay_public_key=_key_file(
+                    settings.alipay_public_key_file, "SHEQU_ALIPAY_PUBLIC_KEY_FILE"
+                ),
+                notify_url=notify_url,
+                return_url=settings.alipay_return_url,
+                base_url=settings.alipay_base_url,
+                timeout=timeout,
+            )
+        )
+    from shequ.adapters.payments.stripe import StripeConfig, StripeGateway
+
+    return StripeGateway(
+        StripeConfig(
+            api_key=_secret(settings.stripe_api_key, "SHEQU_STRIPE_API_KEY"),
+            webhook_secret=_secret(settings.stripe_webhook_secret, "SHEQU_STRIPE_WEBHOOK_SECRET"),
+            base_url=settings.stripe_base_url,
+            timeout=timeout,
+        )
+    )
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise PaymentUnavailable(f"{name} is not set", setting=name)
+    return value
+
+
+def _secret(value: SecretStr | None, name: str) -> str:
+    return _required("" if value is None else value.get_secret_value(), name)
+
+
+def _key_file(path: str, name: str) -> str:
+    try:
+        return Path(_required(path, name)).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as e:
+        raise PaymentUnavailable(f"{name}: cannot read {path!r} ({type(e).__name__})") from None
 
 
 def media_dir(settings: Settings) -> Path:
@@ -470,6 +582,7 @@ def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
         PolicyModule(),
         SecurityModule(settings),
         OrderingModule(settings),
+        PaymentsModule(settings),
         storage_module(settings),
         HandlersModule(),
         *overrides,

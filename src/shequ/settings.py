@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["PaymentProvider", "Settings"]
+
+PaymentProvider = Literal["sandbox", "wechat", "alipay", "stripe"]
 
 
 class Settings(BaseSettings):
@@ -56,10 +58,51 @@ class Settings(BaseSettings):
     password_profile: Literal["production", "cheap"] = Field(
         default="production", description="argon2id cost; `cheap` is for tests only"
     )
-    payments: Literal["sandbox"] = Field(
-        default="sandbox",
-        description="the payment provider: `sandbox` is in-process, for tests and demos",
+    payments: Annotated[tuple[PaymentProvider, ...], NoDecode] = Field(
+        default=("sandbox",),
+        description="the payment providers, comma-separated: `wechat`, `alipay`, `stripe` "
+        "(bank cards), `sandbox` (in-process, for tests and demos)",
     )
+    payment_notify_base_url: str = Field(
+        default="http://localhost:8000",
+        description="where providers reach this service: notifications go to "
+        "<this>/v1/payments/<provider>/notify",
+    )
+    payment_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="how long a call to a provider may take"
+    )
+    wechat_mchid: str = Field(default="", description="WeChat Pay merchant id (商户号)")
+    wechat_appid: str = Field(default="", description="the app id payments are made in")
+    wechat_private_key_file: str = Field(
+        default="", description="PEM file of the merchant API private key (apiclient_key.pem)"
+    )
+    wechat_cert_serial_no: str = Field(
+        default="", description="serial number of the merchant API certificate"
+    )
+    wechat_apiv3_key: SecretStr | None = Field(
+        default=None, description="the APIv3 key that decrypts notifications"
+    )
+    wechat_public_key_file: str = Field(
+        default="", description="PEM file of the WeChat Pay public key (微信支付公钥)"
+    )
+    wechat_public_key_id: str = Field(default="", description="its id (PUB_KEY_ID_…)")
+    wechat_base_url: str = Field(default="https://api.mch.weixin.qq.com")
+    alipay_app_id: str = Field(default="", description="Alipay app id")
+    alipay_private_key_file: str = Field(
+        default="", description="PEM file of the app's RSA2 private key"
+    )
+    alipay_public_key_file: str = Field(
+        default="", description="PEM file of the Alipay public key (支付宝公钥)"
+    )
+    alipay_return_url: str | None = Field(
+        default=None, description="where a browser returns after paying"
+    )
+    alipay_base_url: str = Field(default="https://openapi.alipay.com/gateway.do")
+    stripe_api_key: SecretStr | None = Field(default=None, description="Stripe secret key")
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="the signing secret of the Stripe webhook endpoint"
+    )
+    stripe_base_url: str = Field(default="https://api.stripe.com")
     sandbox_secret: SecretStr | None = Field(
         default=None,
         description="the key the sandbox signs its notifications with; random per process "
@@ -79,6 +122,20 @@ class Settings(BaseSettings):
     express_surcharge: str = Field(
         default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
     )
+
+    @field_validator("payments", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("payments")
+    @classmethod
+    def _some_provider(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one payment provider")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("free_delivery_from", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.payments import SandboxPaymentGateway
+from shequ.application.payments.providers import PaymentProviders
 from shequ.application.policy import Actor
 from shequ.application.ports import PaymentGateway, SchemaMigrations
 from shequ.bootstrap import bootstrap
@@ -251,13 +252,24 @@ def test_an_approved_refund_waits_for_a_provider_that_is_down_then_is_paid_out(
     cancelled = data(app, "orders", "cancel", order["id"], "--reason", "缺货")
     assert cancelled["order"]["status"] == "cancelled"
     refund = cancelled["refund"]
-    assert (refund["amount_fen"], refund["awaiting_payout"]) == (5000, True)
-    assert [r["id"] for r in data(app, "refunds", "list", "--awaiting-payout")] == [refund["id"]]
-    assert data(app, "refunds", "payout") == {"paid": 0, "waiting": 1}
+    assert refund["amount_fen"] == 5000
+    [payment] = data(app, "payments", "list", "--order", order["id"])
+    assert (payment["refund_pending_fen"], payment["refunds"][0]["status"]) == (5000, "to_send")
+    waiting = {"sent": 0, "confirmed": 0, "failed": 0, "waiting": 1}
+    assert data(app, "payments", "retry-refunds") == waiting
     gateway.available = True
-    paid = run(app, "refunds", "payout")
-    assert paid.stdout == "paid out 1 refund(s); 0 still waiting\n"
-    assert data(app, "refunds", "list", "--awaiting-payout") == []
+    paid = run(app, "payments", "retry-refunds")
+    assert paid.stdout == (
+        "1 refund(s) confirmed, 0 sent and awaiting confirmation, "
+        "0 still waiting for the provider, 0 refused\n"
+    )
+    [payment] = data(app, "payments", "list", "--order", order["id"])
+    assert (payment["status"], payment["refunded_fen"], payment["refund_pending_fen"]) == (
+        "refunded",
+        5000,
+        0,
+    )
+    assert data(app, "payments", "retry-refunds")["confirmed"] == 0
     assert stock(app, shop["product"])[shop["big"]] == 10
 
 
@@ -564,11 +576,11 @@ def test_usage_mistakes_exit_2(app: injector.Injector, shop: dict[str, str], tem
 
 class WeChatModule(injector.Module):
     @injector.provider
-    def gateway(self) -> PaymentGateway:
+    def providers(self) -> PaymentProviders:
         class WeChat(SandboxPaymentGateway):
             provider = "wechat"
 
-        return WeChat()
+        return PaymentProviders([WeChat()])
 
 
 def test_simulated_payments_need_the_sandbox(clock: FixedClock) -> None:
@@ -576,7 +588,7 @@ def test_simulated_payments_need_the_sandbox(clock: FixedClock) -> None:
     app.get(SchemaMigrations).upgrade()
     result = run(app, "payments", "simulate", "any-order")
     refused(result, 69, "adapter-error")
-    assert "sandbox" in result.stderr and "'wechat'" in result.stderr
+    assert "sandbox" in result.stderr and "takes wechat" in result.stderr
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

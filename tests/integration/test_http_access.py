@@ -29,8 +29,9 @@ from shequ.application.catalog.communities import (
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
 from shequ.application.ordering.coupons import CreateCoupon, CreateCouponHandler
-from shequ.application.ordering.payments import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.ordering.refunds import RequestRefund, RequestRefundHandler
+from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
+from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
 from shequ.application.ports import PaymentGateway, SchemaMigrations
 from shequ.domain.identity import Account, Membership, Role
@@ -184,6 +185,8 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("POST", "/v1/orders/{cancellable}/cancel", None, ORDER_READERS),
     ("POST", "/v1/orders/{paid}/advance", lambda w: {"action": "pack"}, ORDER_STAFF),
     ("POST", "/v1/orders/{refundable}/refunds", lambda w: {"reason": "quality"}, ORDER_READERS),
+    ("GET", "/v1/payments", None, {"admin"}),
+    ("GET", "/v1/payments/{payment}", None, ORDER_READERS),
     ("GET", "/v1/refunds", None, {"admin"}),
     ("GET", "/v1/refunds?community_id={home}", None, ORDER_STAFF),
     ("GET", "/v1/refunds?order_id={refundable}", None, ORDER_READERS),
@@ -301,8 +304,11 @@ class World:
 
         def paid() -> Order:
             order = place()
-            body, headers = gateway.pay(order.id, order.total)
-            return app.get(ConfirmPaymentHandler)(ConfirmPayment(body, headers)).order
+            intent = app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+            body, headers = gateway.pay(intent.payment_id)
+            done = app.get(ConfirmPaymentHandler)(ConfirmPayment("sandbox", body, headers))
+            assert done.order is not None
+            return done.order
 
         def refund() -> str:
             asked = app.get(RequestRefundHandler)(
@@ -310,10 +316,13 @@ class World:
             )
             return asked.id
 
+        first = paid()
+        assert first.payment_ref is not None
         return {
             "unpaid": place().id,
             "cancellable": place().id,
-            "paid": paid().id,
+            "paid": first.id,
+            "payment": first.payment_ref,
             "refundable": paid().id,
             "refund": refund(),
             "other_refund": refund(),

@@ -16,8 +16,7 @@ from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import PaymentGateway
 from shequ.domain.identity import Membership, Role
-from shequ.domain.ids import OrderId
-from shequ.domain.money import Money
+from shequ.domain.ids import PaymentId
 from shequ.entrypoints.http import create_app
 from tests.integration.test_http import is_problem
 from tests.support import Shop
@@ -34,6 +33,7 @@ class World:
 
     def __init__(self, app: injector.Injector, clock: FixedClock) -> None:
         self.app, self.clock = app, clock
+        self.sent: dict[str, tuple[bytes, dict[str, str]]] = {}
         self.api = create_app(app)
         shop = Shop(app, clock)
         here = shop.community()
@@ -74,19 +74,20 @@ class World:
         return result
 
     def notification(self, order: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-        gateway = self.app.get(PaymentGateway)
-        assert isinstance(gateway, SandboxPaymentGateway)
-        return gateway.pay(OrderId(order["id"]), Money(order["total_fen"]))
-
-    def pay(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The resident pays in the sandbox; the notification it then sends."""
         intent = self.resident.post(f"/v1/orders/{order['id']}/payment")
         assert intent.status_code == 200, intent.text
         assert intent.json()["amount_fen"] == order["total_fen"]
-        body, headers = self.notification(order)
+        gateway = self.app.get(PaymentGateway)
+        assert isinstance(gateway, SandboxPaymentGateway)
+        return gateway.pay(PaymentId(intent.json()["payment_id"]))
+
+    def pay(self, order: dict[str, Any]) -> dict[str, Any]:
+        body, headers = self.sent[order["id"]] = self.notification(order)
         paid = TestClient(self.api).post(
             "/v1/payments/sandbox/notify", content=body, headers=headers
         )
-        assert paid.json() == {"outcome": "paid", "order_id": order["id"]}, paid.text
+        assert paid.json()["outcome"] == "paid", paid.text
         return self.get(order["id"])
 
     def advance(self, order_id: str, *actions: str) -> dict[str, Any]:
@@ -175,9 +176,9 @@ def test_a_pickup_order_goes_from_the_cart_to_completed(w: World) -> None:
 
     order = w.pay(order)
     assert (order["status"], order["paid_fen"]) == ("paid", 8970)
-    body, headers = w.notification(order)
+    body, headers = w.sent[order["id"]]
     repeated = TestClient(w.api).post("/v1/payments/sandbox/notify", content=body, headers=headers)
-    assert repeated.json()["outcome"] == "already_paid"
+    assert repeated.json()["outcome"] == "already_applied"
 
     done = w.advance(order["id"], "pack", "ready", "pick_up", "complete")
     assert done["status"] == "completed"
@@ -472,6 +473,7 @@ def test_a_forged_payment_notification_is_refused(w: World) -> None:
     body, headers = w.notification(order)
     anyone = TestClient(w.api, raise_server_exceptions=False)
     forged = body.replace(b'"amount_fen": 1000', b'"amount_fen": 1')
+    assert forged != body
     is_problem(
         anyone.post("/v1/payments/sandbox/notify", content=forged, headers=headers),
         422,
@@ -483,7 +485,9 @@ def test_a_forged_payment_notification_is_refused(w: World) -> None:
         "payment-notification-invalid",
     )
     is_problem(
-        anyone.post("/v1/payments/wechat/notify", content=body, headers=headers), 404, "not-found"
+        anyone.post("/v1/payments/wechat/notify", content=body, headers=headers),
+        404,
+        "payment-provider-not-found",
     )
     assert w.get(order["id"])["status"] == "pending_payment"
 

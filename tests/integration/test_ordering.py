@@ -34,13 +34,14 @@ from shequ.application.ordering.orders import (
     ListOrders,
     ListOrdersHandler,
 )
-from shequ.application.ordering.payments import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.ordering.refunds import (
     DecideRefund,
     DecideRefundHandler,
     RequestRefund,
     RequestRefundHandler,
 )
+from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
+from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import PaymentGateway, UnitOfWork
 from shequ.domain.errors import (
@@ -114,13 +115,14 @@ def test_a_paid_notification_repeated_marks_the_order_paid_once(
     _, resident = shop.resident(here)
     order = shop.order(resident, here, (sku, 1))
     gateway = app.get(PaymentGateway)
-    body, headers = gateway.pay(order.id, order.total)  # type: ignore[attr-defined]
+    intent = app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+    body, headers = gateway.pay(intent.payment_id)  # type: ignore[attr-defined]
     confirm = app.get(ConfirmPaymentHandler)
-    assert confirm(ConfirmPayment(body, headers)).outcome.value == "paid"
-    assert confirm(ConfirmPayment(body, headers)).outcome.value == "already_paid"
+    assert confirm(ConfirmPayment("sandbox", body, headers)).outcome.value == "paid"
+    assert confirm(ConfirmPayment("sandbox", body, headers)).outcome.value == "already_applied"
     assert events(app).count("OrderPaid") == 1
     with pytest.raises(PaymentNotificationInvalid):
-        confirm(ConfirmPayment(body.replace(b"sbx", b"sbX"), headers))
+        confirm(ConfirmPayment("sandbox", body.replace(b"sbx", b"sbX"), headers))
 
 
 def test_delivery_is_charged_below_the_threshold_and_express_on_top(

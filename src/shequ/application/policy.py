@@ -90,6 +90,7 @@ class Permission(enum.StrEnum):
     READ_ORDERS = "read orders"
     MANAGE_ORDERS = "manage orders"
     MANAGE_COUPONS = "manage coupons"
+    MANAGE_PAYMENTS = "manage payments"  # reconciliation, refund retries: the platform only
     CONSOLE = "console"
 
 

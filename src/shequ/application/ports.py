@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -21,6 +22,7 @@ from shequ.domain.ids import (
     CouponId,
     GrantId,
     OrderId,
+    PaymentId,
     ProductId,
     RefundId,
     SellerId,
@@ -37,6 +39,7 @@ from shequ.domain.ordering import (
     Refund,
     RefundStatus,
 )
+from shequ.domain.payments import Channel, Payment, PaymentState, PaymentStatus, RefundState
 
 __all__ = [
     "AccessClaims",
@@ -44,6 +47,8 @@ __all__ = [
     "AddressRepository",
     "AuditLog",
     "AuditQuery",
+    "BillEntry",
+    "BillEntryKind",
     "BlobStore",
     "CartRepository",
     "Clock",
@@ -61,9 +66,14 @@ __all__ = [
     "PasswordHasher",
     "PaymentGateway",
     "PaymentIntent",
-    "PaymentNotice",
+    "PaymentNotification",
+    "PaymentQuery",
+    "PaymentRepository",
+    "PaymentRequest",
     "PersonalDataKeys",
     "ProductRepository",
+    "ProviderPayment",
+    "ProviderRefund",
     "RefreshSessionRepository",
     "RefundQuery",
     "RefundRepository",
@@ -376,44 +386,149 @@ class RefundRepository(Protocol):
 
 
 @attrs.frozen
-class PaymentIntent:
-    """A payment the provider is ready to take; ``params`` go to the payer's app."""
+class PaymentRequest:
+    """What the shop asks a provider to take. ``payment_id`` is our reference for the
+    payment (WeChat's ``out_trade_no``, Alipay's ``out_trade_no``, Stripe's metadata):
+    at most 32 letters and digits, and creating twice with one id is one payment."""
 
-    reference: str
-    provider: str
+    payment_id: PaymentId
+    order_id: OrderId
     amount: Money
-    params: Mapping[str, str]
+    channel: Channel
+    description: str
+    expires_at: dt.datetime
+    payer_id: str | None = None  # WeChat JSAPI: the payer's openid
+    client_ip: str | None = None  # WeChat H5: the payer's IP address
 
 
 @attrs.frozen
-class PaymentNotice:
-    """A provider's verified word that a payment was made."""
+class PaymentIntent:
+    """A payment the provider is ready to take; ``params`` go to the payer's app: a
+    ``code_url`` (Native), signed ``prepay_id`` parameters (JSAPI), an ``h5_url``, a
+    signed ``url`` (Alipay page/wap), an ``order_string`` (Alipay app) or a
+    ``client_secret`` (card)."""
 
-    reference: str
-    order_id: OrderId
+    payment_id: PaymentId
+    provider: str
+    channel: Channel
     amount: Money
-    paid_at: dt.datetime
+    params: Mapping[str, str]
+    provider_ref: str | None = None  # where the provider names the payment at once (pi_…)
+
+
+@attrs.frozen
+class ProviderPayment:
+    """A payment as the provider reports it, in a query's answer or a notification."""
+
+    payment_id: PaymentId
+    state: PaymentState
+    amount: Money
+    provider_ref: str | None = None  # WeChat transaction_id, Alipay trade_no, Stripe pi_…
+    merchant_id: str | None = None  # the merchant the provider says was paid
+    at: dt.datetime | None = None  # when it succeeded (or failed, or closed)
+
+
+@attrs.frozen
+class ProviderRefund:
+    """A refund as the provider reports it. ``refund_id`` is our refund number."""
+
+    refund_id: str
+    payment_id: PaymentId
+    state: RefundState
+    amount: Money
+    provider_ref: str | None = None
+    merchant_id: str | None = None
+    at: dt.datetime | None = None
+
+
+@attrs.frozen
+class PaymentNotification:
+    """A notification whose signature verified. ``sent_at`` is when the provider signed
+    it, where its protocol says (WeChat's and Stripe's signature timestamps); ``None``
+    where it does not."""
+
+    subject: ProviderPayment | ProviderRefund
+    sent_at: dt.datetime | None = None
+
+
+class BillEntryKind(enum.StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+@attrs.frozen
+class BillEntry:
+    """One line of the provider's bill for a day: money that moved."""
+
+    kind: BillEntryKind
+    payment_id: str  # our reference, as the provider knows it
+    provider_ref: str
+    amount: Money
+    at: dt.datetime
+    refund_id: str | None = None  # our refund number, for refunds
 
 
 class PaymentGateway(Protocol):
-    """A payment provider. The sandbox adapter runs in-process for tests and demos."""
+    """A payment provider. Every amount crosses as integer fen.
+
+    Calls that reach the provider raise :class:`PaymentUnavailable` when it times out,
+    cannot be reached or answers 5xx, and :class:`PaymentRefused` when it answers with a
+    refusal; neither echoes a key or a secret.
+    """
 
     @property
-    def provider(self) -> str: ...
-
-    def create(self, order_id: OrderId, amount: Money, description: str) -> PaymentIntent:
-        """Ask the provider to take ``amount`` for the order. Idempotent per order.
-        Raises :class:`PaymentUnavailable`."""
+    def provider(self) -> str:
+        """``wechat``, ``alipay``, ``stripe`` or ``sandbox``: the name in notify URLs."""
         ...
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice:
-        """Check a payment notification's signature and read it. Raises
-        :class:`PaymentNotificationInvalid`."""
+    @property
+    def channels(self) -> frozenset[Channel]: ...
+
+    @property
+    def merchant_id(self) -> str | None:
+        """The merchant a notification must name (WeChat ``mchid``, Alipay ``app_id``);
+        ``None`` where the provider's notifications name none."""
         ...
 
-    def refund(self, reference: str, refund_id: RefundId, amount: Money) -> str:
-        """Give ``amount`` of the payment back (idempotent per refund id); returns the
-        provider's refund reference. Raises :class:`PaymentUnavailable`."""
+    def create(self, request: PaymentRequest) -> PaymentIntent:
+        """Ask the provider to take the amount. Idempotent per ``payment_id``."""
+        ...
+
+    # ``provider_ref`` is the provider's reference where the shop knows it: Stripe can
+    # only find a payment or a refund by its own id; WeChat and Alipay take ours.
+
+    def query(self, payment_id: PaymentId, provider_ref: str | None = None) -> ProviderPayment: ...
+
+    def close(self, payment_id: PaymentId, provider_ref: str | None = None) -> None:
+        """Make an unpaid payment unpayable; closing a closed one is fine."""
+        ...
+
+    def refund(
+        self,
+        payment_id: PaymentId,
+        refund_id: str,
+        amount: Money,
+        total: Money,
+        provider_ref: str | None = None,
+    ) -> ProviderRefund:
+        """Give ``amount`` of the payment (of ``total``) back; idempotent per
+        ``refund_id``. The answer is usually still ``pending``."""
+        ...
+
+    def query_refund(
+        self, payment_id: PaymentId, refund_id: str, provider_ref: str | None = None
+    ) -> ProviderRefund:
+        """``provider_ref`` here is the refund's own reference at the provider."""
+        ...
+
+    def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
+        """Verify a notification's signature before reading anything, then read it.
+        Raises :class:`PaymentNotificationInvalid` for a bad signature, a key that is
+        not the provider's, a body that cannot be read or decrypted."""
+        ...
+
+    def download_bill(self, day: dt.date) -> list[BillEntry]:
+        """The provider's bill for a day (China Standard Time for WeChat and Alipay)."""
         ...
 
 
@@ -499,6 +614,41 @@ class Outbox(Protocol):
     def mark_published(self, message_ids: Sequence[int]) -> None: ...
 
 
+@attrs.frozen
+class PaymentQuery:
+    """Payments matching every given criterion, newest first."""
+
+    order_id: OrderId | None = None
+    status: PaymentStatus | None = None
+    provider: str | None = None
+    flagged: bool = False
+    limit: int = 100
+
+
+class PaymentRepository(Protocol):
+    def add(self, payment: Payment) -> None: ...
+
+    def get(self, payment_id: PaymentId) -> Payment:
+        """Raises :class:`PaymentNotFound`."""
+        ...
+
+    def get_for_update(self, payment_id: PaymentId) -> Payment:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
+        ...
+
+    def find(self, payment_id: PaymentId) -> Payment | None: ...
+
+    def search(self, query: PaymentQuery) -> list[Payment]: ...
+
+    def with_open_refunds(self, limit: int) -> list[Payment]:
+        """Payments with a refund the provider has not yet confirmed, oldest first."""
+        ...
+
+    def moved_between(self, start: dt.datetime, end: dt.datetime) -> list[Payment]:
+        """Payments charged, or with a refund confirmed, in ``[start, end)``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` opens it; leaving without :meth:`commit` rolls back.
 
@@ -545,6 +695,9 @@ class UnitOfWork(Protocol):
 
     @property
     def grants(self) -> CouponGrantRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

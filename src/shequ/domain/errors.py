@@ -48,7 +48,10 @@ __all__ = [
     "NotFound",
     "OrderNotFound",
     "PaymentMismatch",
+    "PaymentNotFound",
     "PaymentNotificationInvalid",
+    "PaymentProviderNotFound",
+    "PaymentRefused",
     "PaymentUnavailable",
     "PersonalDataUnreadable",
     "ProductNotFound",
@@ -223,6 +226,16 @@ class RefundNotFound(NotFound):
     code = "refund-not-found"
 
 
+class PaymentNotFound(NotFound):
+    code = "payment-not-found"
+
+
+class PaymentProviderNotFound(NotFound):
+    """No payment provider of that name is configured."""
+
+    code = "payment-provider-not-found"
+
+
 class Unauthenticated(ShequError):
     """No valid identity: a missing, expired, tampered or revoked token, or a failed sign-in."""
 
@@ -269,6 +282,13 @@ class PaymentUnavailable(AdapterError):
     """The payment provider did not answer, or refused to take the request."""
 
     code = "payment-unavailable"
+
+
+class PaymentRefused(AdapterError):
+    """The payment provider answered, and refused: a bad parameter, an unknown payment,
+    a refund larger than what is left, an account the provider has not enabled."""
+
+    code = "payment-refused"
 
 
 class StorageUnavailable(AdapterError):

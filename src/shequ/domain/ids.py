@@ -15,6 +15,7 @@ __all__ = [
     "CouponId",
     "GrantId",
     "OrderId",
+    "PaymentId",
     "ProductId",
     "RefundId",
     "SellerId",
@@ -35,6 +36,7 @@ CouponId = NewType("CouponId", str)
 GrantId = NewType("GrantId", str)
 OrderId = NewType("OrderId", str)
 RefundId = NewType("RefundId", str)
+PaymentId = NewType("PaymentId", str)
 
 
 def new_id() -> str:

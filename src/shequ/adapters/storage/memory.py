@@ -9,6 +9,7 @@ of work left without commit changes nothing, and commit refuses a stale copy wit
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import threading
 from collections import defaultdict
@@ -24,6 +25,7 @@ from shequ.application.ports import (
     EventPublisher,
     OrderQuery,
     OutboxMessage,
+    PaymentQuery,
     RefundQuery,
     SkuOffer,
 )
@@ -40,6 +42,7 @@ from shequ.domain.errors import (
     InsufficientStock,
     NotFound,
     OrderNotFound,
+    PaymentNotFound,
     ProductNotFound,
     RefundNotFound,
     SellerNotFound,
@@ -49,6 +52,7 @@ from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import AccountId, CommunityId, CouponId, ProductId, SkuId
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
+from shequ.domain.payments import EntryKind, Payment
 
 __all__ = [
     "InMemoryHealthCheck",
@@ -332,6 +336,30 @@ class _Refunds(_Repository[Refund]):
         return sorted(found, key=lambda r: (r.requested_at, r.id), reverse=True)[: query.limit]
 
 
+class _Payments(_Repository[Payment]):
+    def search(self, query: PaymentQuery) -> list[Payment]:
+        found = self._all(
+            lambda p: (
+                (query.order_id is None or p.order_id == query.order_id)
+                and (query.status is None or p.status is query.status)
+                and (query.provider is None or p.provider == query.provider)
+                and (not query.flagged or bool(p.flag))
+            )
+        )
+        return sorted(found, key=lambda p: (p.created_at, p.id), reverse=True)[: query.limit]
+
+    def with_open_refunds(self, limit: int) -> list[Payment]:
+        found = self._all(lambda p: any(r.open for r in p.refunds))
+        return sorted(found, key=lambda p: (p.created_at, p.id))[:limit]
+
+    def moved_between(self, start: dt.datetime, end: dt.datetime) -> list[Payment]:
+        moving = (EntryKind.CHARGED, EntryKind.REFUND_SUCCEEDED)
+        found = self._all(
+            lambda p: any(e.kind in moving and start <= e.at < end for e in p.entries)
+        )
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -429,6 +457,7 @@ class InMemoryUnitOfWork:
     grants: _Grants
     orders: _Orders
     refunds: _Refunds
+    payments: _Payments
     outbox: _Outbox
     audit: _Audit
 
@@ -458,6 +487,7 @@ class InMemoryUnitOfWork:
         self.grants = _Grants(self._store, "grants", CouponNotFound, "coupon", hold)
         self.orders = _Orders(self._store, "orders", OrderNotFound, "order", hold)
         self.refunds = _Refunds(self._store, "refunds", RefundNotFound, "refund", hold)
+        self.payments = _Payments(self._store, "payments", PaymentNotFound, "payment", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -486,6 +516,7 @@ class InMemoryUnitOfWork:
             self.grants,
             self.orders,
             self.refunds,
+            self.payments,
         )
 
     def __enter__(self) -> Self:

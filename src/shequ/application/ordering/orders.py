@@ -11,7 +11,7 @@ from collections.abc import Callable
 import attrs
 
 from shequ.application.cursors import open_cursor, seal_cursor
-from shequ.application.ordering.payouts import RefundPayer
+from shequ.application.payments.refunds import RefundPayer
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, OrderQuery, UnitOfWork
 from shequ.application.retry import retry_on_conflict

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from shequ.application.ordering.payouts import RefundPayer
+from shequ.application.payments.refunds import RefundPayer
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, RefundQuery, UnitOfWork
 from shequ.application.retry import retry_on_conflict

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from shequ.application.ordering.payouts import RefundPayer
 from shequ.application.ordering.refunds import (
     DecideRefund,
     DecideRefundHandler,
@@ -134,18 +133,3 @@ def reject(ctx: click.Context, refund_id: str, note: str, as_json: bool) -> None
         DecideRefund(RefundId(refund_id), approve=False, note=note), actor=CONSOLE
     )
     _show(refund, as_json, "rejected")
-
-
-@refunds.command("payout")
-@json_option
-@click.pass_context
-def payout(ctx: click.Context, as_json: bool) -> None:
-    """Send approved refunds that wait for the payment provider again.
-
-    For a scheduler: run it after a provider outage, or regularly.
-    """
-    paid, waiting = get(ctx, RefundPayer).pay_out_waiting()
-    if as_json:
-        emit_data({"paid": paid, "waiting": waiting})
-    else:
-        click.echo(f"paid out {paid} refund(s); {waiting} still waiting")

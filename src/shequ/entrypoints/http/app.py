@@ -15,6 +15,7 @@ from shequ.entrypoints.http.auth import router as auth_router
 from shequ.entrypoints.http.catalog import router as catalog_router
 from shequ.entrypoints.http.deps import resolve
 from shequ.entrypoints.http.ordering import router as ordering_router
+from shequ.entrypoints.http.payments import router as payments_router
 from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
 
 __all__ = ["create_app"]
@@ -33,6 +34,7 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(catalog_router)
     app.include_router(ordering_router)
+    app.include_router(payments_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:

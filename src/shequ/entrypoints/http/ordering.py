@@ -1,11 +1,10 @@
-"""``/v1`` ordering routes: the cart, coupons, checkout, orders, payments and refunds."""
+"""``/v1`` ordering routes: the cart, coupons, checkout, orders and refunds."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Header
 from pydantic import AwareDatetime
 
 from shequ.application.ordering.cart import (
@@ -39,12 +38,6 @@ from shequ.application.ordering.orders import (
     ListOrders,
     ListOrdersHandler,
 )
-from shequ.application.ordering.payments import (
-    ConfirmPayment,
-    ConfirmPaymentHandler,
-    StartPayment,
-    StartPaymentHandler,
-)
 from shequ.application.ordering.refunds import (
     DecideRefund,
     DecideRefundHandler,
@@ -54,8 +47,7 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.policy import Actor
-from shequ.application.ports import PaymentGateway
-from shequ.domain.errors import InvalidInput, NotFound, Unauthenticated
+from shequ.domain.errors import InvalidInput, Unauthenticated
 from shequ.domain.identity import Role
 from shequ.domain.ids import (
     AccountId,
@@ -88,8 +80,6 @@ from shequ.entrypoints.http.ordering_models import (
     ManagedCouponOut,
     OrderOut,
     OrderPageOut,
-    PaymentIntentOut,
-    PaymentNotificationOut,
     RefundIn,
     RefundOut,
 )
@@ -326,17 +316,6 @@ def get_order(
     return OrderOut.of(get(GetOrder(OrderId(order_id)), actor=actor))
 
 
-@router.post("/orders/{order_id}/payment", tags=["orders"])
-def start_payment(
-    actor: CurrentActor,
-    order_id: str,
-    start: Annotated[StartPaymentHandler, Depends(resolve(StartPaymentHandler))],
-) -> PaymentIntentOut:
-    """Ask the payment provider to take the order's total; asking again answers the same
-    intent."""
-    return PaymentIntentOut.of(start(StartPayment(OrderId(order_id)), actor=actor))
-
-
 @router.post("/orders/{order_id}/cancel", tags=["orders"])
 def cancel_order(
     actor: CurrentActor,
@@ -361,25 +340,6 @@ def advance_order(
     return OrderOut.of(
         advance(AdvanceOrder(OrderId(order_id), OrderAction(body.action), body.note), actor=actor)
     )
-
-
-# ---------------------------------------------------------------- payments
-
-
-@router.post("/payments/{provider}/notify", tags=["payments"])
-async def payment_notification(
-    provider: str,
-    request: Request,
-    gateway: Annotated[PaymentGateway, Depends(resolve(PaymentGateway))],
-    confirm: Annotated[ConfirmPaymentHandler, Depends(resolve(ConfirmPaymentHandler))],
-) -> PaymentNotificationOut:
-    """The payment provider's paid notification, sent as the provider sends it. Its
-    signature authenticates it; no token. Repeats answer ``already_paid``."""
-    if provider != gateway.provider:
-        raise NotFound(f"no payment provider {provider!r} is configured")
-    body = await request.body()
-    done = await run_in_threadpool(confirm, ConfirmPayment(body, dict(request.headers)))
-    return PaymentNotificationOut(outcome=done.outcome.value, order_id=done.order.id)
 
 
 # ---------------------------------------------------------------- refunds

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from shequ.application.ordering.cart import CartView
 from shequ.application.ordering.coupons import HeldCoupon
 from shequ.application.ordering.orders import Cancellation, OrderPage
-from shequ.application.ports import PaymentIntent, SkuOffer
+from shequ.application.ports import SkuOffer
 from shequ.domain.ids import CouponId, GrantId, SellerId, SkuId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
@@ -52,8 +52,6 @@ __all__ = [
     "ManagedCouponOut",
     "OrderOut",
     "OrderPageOut",
-    "PaymentIntentOut",
-    "PaymentNotificationOut",
     "RefundIn",
     "RefundOut",
 ]
@@ -599,30 +597,6 @@ class OrderPageOut(_Out):
     @classmethod
     def of(cls, page: OrderPage) -> OrderPageOut:
         return cls(items=[OrderOut.of(o) for o in page.items], next_cursor=page.next_cursor)
-
-
-class PaymentIntentOut(_Out):
-    """Hand ``params`` to the payer's app; the provider then notifies the payment."""
-
-    reference: str
-    provider: str
-    amount_fen: int
-    amount: str
-    params: dict[str, str]
-
-    @classmethod
-    def of(cls, intent: PaymentIntent) -> PaymentIntentOut:
-        return cls(
-            reference=intent.reference,
-            provider=intent.provider,
-            **amount("amount", intent.amount),
-            params=dict(intent.params),
-        )
-
-
-class PaymentNotificationOut(_Out):
-    outcome: Literal["paid", "already_paid", "refunded"]
-    order_id: str
 
 
 class RefundItemOut(_Out):

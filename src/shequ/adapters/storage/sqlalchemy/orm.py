@@ -53,6 +53,15 @@ from shequ.domain.ordering import (
     ScopeKind,
     StatusChange,
 )
+from shequ.domain.payments import (
+    Channel,
+    EntryKind,
+    Payment,
+    PaymentEntry,
+    PaymentRefund,
+    PaymentRefundStatus,
+    PaymentStatus,
+)
 
 __all__ = [
     "ConsentList",
@@ -539,6 +548,69 @@ refunds = sa.Table(
     sa.Index("ix_refunds_status_requested_at", "status", "requested_at"),
 )
 
+payments = sa.Table(
+    "payments",
+    metadata,
+    _id(primary_key=True),
+    _id("order_id", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("channel", _enum(Channel, "payment_channel"), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", _enum(PaymentStatus, "payment_status"), nullable=False),
+    sa.Column("provider_ref", sa.String(64), nullable=True),
+    sa.Column("authorised_fen", sa.BigInteger, nullable=False),
+    sa.Column("charged_fen", sa.BigInteger, nullable=False),
+    sa.Column("refunded_fen", sa.BigInteger, nullable=False),
+    sa.Column("refund_pending_fen", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("paid_at", UTCDateTime(), nullable=True),
+    sa.Column("flag", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("amount_fen > 0", name="payment_amount_positive"),
+    sa.CheckConstraint("charged_fen IN (0, amount_fen)", name="charged_in_full"),
+    sa.CheckConstraint("refund_pending_fen >= 0", name="refund_pending_not_negative"),
+    sa.Index("ix_payments_created_at", "created_at"),
+)
+
+payment_entries = sa.Table(
+    "payment_entries",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    _id("payment_id", sa.ForeignKey("payments.id"), nullable=False),
+    sa.Column("kind", _enum(EntryKind, "payment_entry_kind"), nullable=False),
+    sa.Column("key", sa.String(128), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("note", sa.String(200), nullable=False),
+    # the same report from the provider is one line, however often it comes
+    sa.UniqueConstraint("payment_id", "kind", "key", name="uq_payment_entries_report"),
+    sa.Index("ix_payment_entries_kind_at", "kind", "at"),
+)
+
+payment_refunds = sa.Table(
+    "payment_refunds",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    _id("payment_id", sa.ForeignKey("payments.id"), nullable=False, index=True),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    _id("order_refund_id", nullable=True),
+    sa.Column("status", _enum(PaymentRefundStatus, "payment_refund_status"), nullable=False),
+    sa.Column("provider_ref", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String(200), nullable=False),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("amount_fen > 0", name="payment_refund_amount_positive"),
+    sa.Index("ix_payment_refunds_status", "status"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -633,7 +705,8 @@ def start_mappers() -> None:
                 record, table, version_id_col=table.c.version, version_id_generator=False
             )
         _map_ordering()
-        for aggregate in (Product, Sku, Account, Coupon, Refund):
+        _map_payments()
+        for aggregate in (Product, Sku, Account, Coupon, Refund, Payment):
             event.listen(aggregate, "load", _restore_events)
         _started = True
 
@@ -683,5 +756,43 @@ def _map_ordering() -> None:
         properties={
             "delivery_fee": _money(refunds.c.delivery_fee_fen),
             "amount": _money(refunds.c.amount_fen),
+        },
+    )
+
+
+def _map_payments() -> None:
+    mapper_registry.map_imperatively(
+        PaymentEntry,
+        payment_entries,
+        properties={"amount": _money(payment_entries.c.amount_fen)},
+    )
+    mapper_registry.map_imperatively(
+        PaymentRefund,
+        payment_refunds,
+        properties={"amount": _money(payment_refunds.c.amount_fen)},
+    )
+    mapper_registry.map_imperatively(
+        Payment,
+        payments,
+        version_id_col=payments.c.version,
+        version_id_generator=False,
+        properties={
+            "amount": _money(payments.c.amount_fen),
+            "authorised": _money(payments.c.authorised_fen),
+            "charged": _money(payments.c.charged_fen),
+            "refunded": _money(payments.c.refunded_fen),
+            "refund_pending": _money(payments.c.refund_pending_fen),
+            "entries": relationship(
+                PaymentEntry,
+                lazy="selectin",
+                cascade="all",
+                order_by=payment_entries.c.id,
+            ),
+            "refunds": relationship(
+                PaymentRefund,
+                lazy="selectin",
+                cascade="all",
+                order_by=[payment_refunds.c.requested_at, payment_refunds.c.id],
+            ),
         },
     )

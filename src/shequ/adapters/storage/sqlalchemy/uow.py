@@ -26,6 +26,9 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     order_lines,
     orders,
     outbox,
+    payment_entries,
+    payment_refunds,
+    payments,
     products,
     refresh_sessions,
     refunds,
@@ -39,6 +42,7 @@ from shequ.application.ports import (
     EventPublisher,
     OrderQuery,
     OutboxMessage,
+    PaymentQuery,
     RefundQuery,
     SkuOffer,
 )
@@ -54,6 +58,7 @@ from shequ.domain.errors import (
     InsufficientStock,
     NotFound,
     OrderNotFound,
+    PaymentNotFound,
     ProductNotFound,
     RefundNotFound,
     SellerNotFound,
@@ -74,6 +79,7 @@ from shequ.domain.ordering import (
     Refund,
     RefundStatus,
 )
+from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus
 
 __all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
 
@@ -638,6 +644,39 @@ class _Refunds(_Repository[Refund]):
         return self._many(stmt.order_by(*order).limit(query.limit))
 
 
+class _Payments(_Repository[Payment]):
+    model, not_found, label = Payment, PaymentNotFound, "payment"
+
+    def search(self, query: PaymentQuery) -> list[Payment]:
+        stmt = sa.select(Payment)
+        if query.order_id is not None:
+            stmt = stmt.where(payments.c.order_id == query.order_id)
+        if query.status is not None:
+            stmt = stmt.where(payments.c.status == query.status.value)
+        if query.provider is not None:
+            stmt = stmt.where(payments.c.provider == query.provider)
+        if query.flagged:
+            stmt = stmt.where(payments.c.flag != "")
+        order = (payments.c.created_at.desc(), payments.c.id.desc())
+        return self._many(stmt.order_by(*order).limit(query.limit))
+
+    def with_open_refunds(self, limit: int) -> list[Payment]:
+        open_ = (PaymentRefundStatus.TO_SEND.value, PaymentRefundStatus.SENT.value)
+        waiting = sa.select(payment_refunds.c.payment_id).where(payment_refunds.c.status.in_(open_))
+        stmt = sa.select(Payment).where(payments.c.id.in_(waiting))
+        return self._many(stmt.order_by(payments.c.created_at, payments.c.id).limit(limit))
+
+    def moved_between(self, start: dt.datetime, end: dt.datetime) -> list[Payment]:
+        moving = (EntryKind.CHARGED.value, EntryKind.REFUND_SUCCEEDED.value)
+        moved = sa.select(payment_entries.c.payment_id).where(
+            payment_entries.c.kind.in_(moving),
+            payment_entries.c.at >= start,
+            payment_entries.c.at < end,
+        )
+        stmt = sa.select(Payment).where(payments.c.id.in_(moved))
+        return self._many(stmt.order_by(payments.c.created_at, payments.c.id))
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -910,6 +949,7 @@ class SqlUnitOfWork:
     grants: _Grants
     orders: _Orders
     refunds: _Refunds
+    payments: _Payments
     outbox: _Outbox
     audit: _Audit
 
@@ -941,6 +981,7 @@ class SqlUnitOfWork:
         self.carts, self.coupons = _Carts(session), _Coupons(session)
         self.grants, self.orders = _Grants(session), _Orders(session)
         self.refunds = _Refunds(session)
+        self.payments = _Payments(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -974,6 +1015,7 @@ class SqlUnitOfWork:
             self.grants,
             self.orders,
             self.refunds,
+            self.payments,
         )
 
     def _touched(self) -> Iterator[Any]:

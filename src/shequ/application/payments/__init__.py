@@ -1,0 +1,1 @@
+"""Payments: starting them, the providers' notifications, refunds and reconciliation."""
