@@ -433,7 +433,13 @@ def _payment_gateway(settings: Settings, name: PaymentProvider, clock: Clock) ->
                 timeout=timeout,
             )
         )
+    import stripe
+
     from shequ.adapters.payments.stripe import StripeConfig, StripeGateway
+
+    # The SDK reports request timings to Stripe and writes an id under ~/.config by
+    # default; a server embedding shequ should not, unless its operators choose to.
+    stripe.enable_telemetry = False
 
     return StripeGateway(
         StripeConfig(

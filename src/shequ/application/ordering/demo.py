@@ -15,6 +15,7 @@ from shequ.application.ordering.coupons import (
 )
 from shequ.application.ordering.orders import AdvanceOrder, AdvanceOrderHandler
 from shequ.application.ordering.refunds import RequestRefund, RequestRefundHandler
+from shequ.application.payments.start import payment_id_for
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.errors import AccountNotFound
@@ -29,6 +30,7 @@ from shequ.domain.ordering import (
     OrderAction,
     RefundReason,
 )
+from shequ.domain.payments import Channel, Payment, PaymentState
 
 __all__ = ["SeedDemoOrdersHandler"]
 
@@ -59,7 +61,8 @@ class SeedDemoOrdersHandler:
     """Run once after the demo catalog is made: a 满减 coupon issued to the demo resident,
     and four orders of theirs: one completed, one out for delivery, one picked up with a
     refund request waiting for the operator, one waiting for payment. The paid ones are
-    marked paid with a demo payment reference; everything else goes through the use cases."""
+    paid through the sandbox as recorded (no provider is asked); everything else goes
+    through the use cases."""
 
     def __init__(
         self,
@@ -131,7 +134,25 @@ class SeedDemoOrdersHandler:
         return placed
 
     def _mark_paid(self, order_id: OrderId) -> None:
+        """Paid through the sandbox, as recorded: no provider is asked."""
+        now = self._clock.now()
         with self._uow as uow:
             order = uow.orders.get_for_update(order_id)
-            order.pay(order.total, f"demo-{order.id}", now=self._clock.now())
+            payment = Payment.start(
+                id=payment_id_for(order.id, Channel.SANDBOX, "demo"),
+                order_id=order.id,
+                provider="sandbox",
+                channel=Channel.SANDBOX,
+                amount=order.total,
+                now=now,
+            )
+            payment.record(
+                PaymentState.SUCCEEDED,
+                provider_ref=f"demo-{order.id}",
+                amount=order.total,
+                at=now,
+                now=now,
+            )
+            uow.payments.add(payment)
+            order.pay(order.total, payment.id, now=now)
             uow.commit()

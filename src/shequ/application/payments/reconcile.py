@@ -173,10 +173,16 @@ def _match(
                 ours=mine.amount,
                 theirs=None,
                 our_status=_status(mine),
-                provider_ref=mine.payment.provider_ref or "",
+                provider_ref=_reference(mine),
             )
         )
     return lines
+
+
+def _reference(mine: _Ours) -> str:
+    if mine.refund_id is None:
+        return mine.payment.provider_ref or ""
+    return mine.payment.refund_of(mine.refund_id).provider_ref or ""
 
 
 def _status(mine: _Ours) -> str:

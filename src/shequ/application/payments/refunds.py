@@ -11,7 +11,7 @@ import attrs
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.ports import Clock, ProviderRefund, RefundQuery, UnitOfWork
 from shequ.application.retry import retry_on_conflict
-from shequ.domain.errors import PaymentRefused, PaymentUnavailable
+from shequ.domain.errors import PaymentProviderNotFound, PaymentRefused, PaymentUnavailable
 from shequ.domain.ids import PaymentId, RefundId
 from shequ.domain.ordering import Refund, RefundStatus
 from shequ.domain.payments import PaymentRefundStatus, RefundState
@@ -91,12 +91,12 @@ class RefundPayer:
         refund = payment.refund(refund_id)
         if refund is None or refund.status is not PaymentRefundStatus.TO_SEND:
             return PaymentRefundStatus.FAILED if refund is None else refund.status
-        gateway = self._providers.get(payment.provider)
         try:
+            gateway = self._providers.get(payment.provider)
             answer = gateway.refund(
                 payment.id, refund.id, refund.amount, payment.charged, payment.provider_ref
             )
-        except PaymentUnavailable as e:
+        except (PaymentUnavailable, PaymentProviderNotFound) as e:
             log.warning("refund %s of payment %s waits: %s", refund_id, payment_id, e)
             return self._apply(payment_id, refund_id, error=str(e))
         except PaymentRefused as e:
@@ -115,7 +115,7 @@ class RefundPayer:
             answer = self._providers.get(payment.provider).query_refund(
                 payment.id, refund.id, refund.provider_ref
             )
-        except PaymentUnavailable as e:
+        except (PaymentUnavailable, PaymentProviderNotFound) as e:
             log.warning("refund %s of payment %s: no answer yet: %s", refund_id, payment_id, e)
             return refund.status
         return self._apply(payment_id, refund_id, answer=answer)
