@@ -14,7 +14,7 @@ import attrs
 import pytest
 import stripe
 
-from shequ.adapters.payments.stripe import CHINA_STANDARD_TIME, StripeConfig, StripeGateway
+from shequ.adapters.payments.stripe import StripeConfig, StripeGateway
 from shequ.application.ports import (
     BillEntry,
     BillEntryKind,
@@ -27,6 +27,7 @@ from shequ.domain.errors import PaymentNotificationInvalid, PaymentRefused, Paym
 from shequ.domain.ids import OrderId, PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import Channel, PaymentState, RefundState
+from shequ.domain.values import CHINA_STANDARD_TIME
 from tests.stubs import StubServer
 from tests.stubs.stripe import StripeError, StripeStub
 

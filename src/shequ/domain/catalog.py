@@ -18,7 +18,7 @@ from shequ.domain.errors import InsufficientStock, InvalidAmount, InvalidInput
 from shequ.domain.events import DomainEvent
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
-from shequ.domain.values import clean_text, utc_time
+from shequ.domain.values import CHINA_STANDARD_TIME, clean_text, utc_time
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -115,9 +115,6 @@ def normalise_category(value: str) -> str:
             f"category {value!r} must be one to three names separated by '/'", field="category"
         )
     return "/".join(parts)
-
-
-CHINA_STANDARD_TIME: Final = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def read_time(text: str, field: str) -> dt.datetime:

@@ -6,7 +6,9 @@ import datetime as dt
 
 from shequ.domain.errors import InvalidInput
 
-__all__ = ["clean_text", "utc_time"]
+__all__ = ["CHINA_STANDARD_TIME", "clean_text", "utc_time"]
+
+CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # 北京时间: no daylight saving
 
 
 def clean_text(value: str, field: str, *, max_len: int, required: bool = True) -> str:

@@ -40,7 +40,6 @@ from shequ.application.ports import (
     ProviderPayment,
     ProviderRefund,
 )
-from shequ.domain.catalog import CHINA_STANDARD_TIME
 from shequ.domain.errors import (
     InvalidAmount,
     PaymentNotificationInvalid,
@@ -50,6 +49,7 @@ from shequ.domain.errors import (
 from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import Channel, PaymentState, RefundState
+from shequ.domain.values import CHINA_STANDARD_TIME
 
 __all__ = ["PRODUCTION_GATEWAY", "AlipayConfig", "AlipayGateway"]
 

@@ -33,12 +33,12 @@ from shequ.domain.errors import PaymentNotificationInvalid, PaymentRefused, Paym
 from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import Channel, PaymentState, RefundState
+from shequ.domain.values import CHINA_STANDARD_TIME
 
-__all__ = ["CHINA", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "SandboxPaymentGateway"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "SandboxPaymentGateway"]
 
 SIGNATURE_HEADER = "x-sandbox-signature"
 TIMESTAMP_HEADER = "x-sandbox-timestamp"
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # the day of a provider's bill
 
 
 @attrs.define
@@ -262,7 +262,7 @@ class SandboxPaymentGateway:
 
 
 def _day(at: dt.datetime) -> dt.date:
-    return at.astimezone(CHINA).date()
+    return at.astimezone(CHINA_STANDARD_TIME).date()
 
 
 def _iso(at: dt.datetime | None) -> str | None:

@@ -30,10 +30,10 @@ from shequ.domain.errors import PaymentNotificationInvalid, PaymentRefused, Paym
 from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import Channel, PaymentState, RefundState
+from shequ.domain.values import CHINA_STANDARD_TIME
 
 __all__ = ["StripeConfig", "StripeGateway"]
 
-CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 
 _PAYMENT_STATES = {
     "requires_payment_method": PaymentState.PENDING,

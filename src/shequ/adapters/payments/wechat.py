@@ -46,10 +46,9 @@ from shequ.domain.errors import (
 from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import Channel, PaymentState, RefundState
+from shequ.domain.values import CHINA_STANDARD_TIME
 
-__all__ = ["CHINA_STANDARD_TIME", "WechatPayConfig", "WechatPayGateway"]
-
-CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
+__all__ = ["WechatPayConfig", "WechatPayGateway"]
 
 
 def _required(_: object, attribute: attrs.Attribute[str], value: str) -> None:

@@ -14,17 +14,15 @@ from shequ.application.ports import BillEntry, BillEntryKind, UnitOfWork
 from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus
+from shequ.domain.values import CHINA_STANDARD_TIME
 
 __all__ = [
-    "BILL_DAY_ZONE",
     "Match",
     "ReconcilePayments",
     "ReconcilePaymentsHandler",
     "Reconciliation",
     "ReconciliationLine",
 ]
-
-BILL_DAY_ZONE = dt.timezone(dt.timedelta(hours=8), "CST")  # providers' bills run by 北京时间
 
 
 class Match(enum.StrEnum):
@@ -90,7 +88,7 @@ class ReconcilePaymentsHandler:
         self._policy.require(actor, Permission.MANAGE_PAYMENTS)
         gateways = [self._providers.get(name) for name in cmd.providers] or list(self._providers)
         bills = {g.provider: g.download_bill(cmd.day) for g in gateways}
-        start = dt.datetime.combine(cmd.day, dt.time(), BILL_DAY_ZONE)
+        start = dt.datetime.combine(cmd.day, dt.time(), CHINA_STANDARD_TIME)  # bills' days
         lines: list[ReconciliationLine] = []
         with self._uow as uow:
             moved = uow.payments.moved_between(start, start + dt.timedelta(days=1))
