@@ -225,6 +225,16 @@ def _id(name: str = "id", *args: Any, **kw: Any) -> sa.Column[str]:
     return sa.Column(name, sa.String(32), *args, **kw)
 
 
+def _serial_id() -> sa.Column[int]:
+    """A numbered log's key: BIGINT, but SQLite numbers only an INTEGER primary key."""
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    )
+
+
 def _timestamps() -> list[sa.Column[dt.datetime]]:
     return [
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -372,12 +382,7 @@ refresh_sessions = sa.Table(
 audit_log = sa.Table(
     "audit_log",
     metadata,
-    sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    _serial_id(),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("actor_id", sa.String(32), nullable=True),
     sa.Column("action", sa.String(40), nullable=False),
@@ -391,12 +396,7 @@ audit_log = sa.Table(
 outbox = sa.Table(
     "outbox",
     metadata,
-    sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    _serial_id(),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
@@ -575,12 +575,7 @@ payments = sa.Table(
 payment_entries = sa.Table(
     "payment_entries",
     metadata,
-    sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    _serial_id(),
     _id("payment_id", sa.ForeignKey("payments.id"), nullable=False),
     sa.Column("kind", _enum(EntryKind, "payment_entry_kind"), nullable=False),
     sa.Column("key", sa.String(128), nullable=False),
