@@ -202,6 +202,7 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.ordering.rules import OrderingRules
+from shequ.application.payments.close import ClosePaymentsHandler
 from shequ.application.payments.notifications import (
     ConfirmPayment,
     ConfirmPaymentHandler,
@@ -317,6 +318,7 @@ __all__ = [
     "ClaimCoupon",
     "ClaimCouponHandler",
     "Clock",
+    "ClosePaymentsHandler",
     "Community",
     "CommunityId",
     "ConfirmPayment",

@@ -120,6 +120,7 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.ordering.rules import OrderingRules
+from shequ.application.payments.close import ClosePaymentsHandler
 from shequ.application.payments.notifications import ConfirmPaymentHandler
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.payments.queries import GetPaymentHandler, ListPaymentsHandler
@@ -144,7 +145,7 @@ from shequ.application.ports import (
 )
 from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
 from shequ.domain.money import Money
-from shequ.domain.ordering import DeliveryFees
+from shequ.domain.ordering import DeliveryFees, OrderCancelled, OrderExpired
 from shequ.settings import PaymentProvider, Settings
 
 __all__ = [
@@ -183,6 +184,7 @@ HANDLERS: tuple[type, ...] = (
     GetOrderHandler,
     ListOrdersHandler,
     ConfirmPaymentHandler,
+    ClosePaymentsHandler,
     StartPaymentHandler,
     GetPaymentHandler,
     ListPaymentsHandler,
@@ -593,4 +595,17 @@ def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
         HandlersModule(),
         *overrides,
     ]
-    return Injector(modules, auto_bind=False)
+    app = Injector(modules, auto_bind=False)
+    _subscribe(app)
+    return app
+
+
+def _subscribe(app: Injector) -> None:
+    """The in-process reactions to committed events, each its own use case."""
+
+    def close_payments(event: OrderExpired | OrderCancelled) -> None:
+        app.get(ClosePaymentsHandler)(event.order_id)
+
+    dispatcher = app.get(EventDispatcher)
+    dispatcher.subscribe(OrderExpired, close_payments)
+    dispatcher.subscribe(OrderCancelled, close_payments)

@@ -191,8 +191,10 @@ def test_a_payment_for_an_order_that_expired_meanwhile_goes_back(
 ) -> None:
     intent = start(app, order)
     clock.advance(dt.timedelta(minutes=16))
+    paid_just_in_time = sandbox.pay(intent.payment_id)  # its notification is still on the way
     assert app.get(ExpireOrdersHandler)(ExpireOrders(), actor=CONSOLE) == 1
-    done = deliver(app, sandbox.pay(intent.payment_id))
+    assert stored(app, intent.payment_id).status is PaymentStatus.CREATED  # paid: not closed
+    done = deliver(app, paid_just_in_time)
     assert done.outcome is PaymentOutcome.REFUNDING
     assert done.order is not None and done.order.status is OrderStatus.EXPIRED
     payment = stored(app, intent.payment_id)
@@ -299,3 +301,19 @@ def test_reconciling_is_for_the_platform(
     _, resident = shop.resident(here)
     with pytest.raises(Forbidden):
         app.get(ReconcilePaymentsHandler)(ReconcilePayments(clock.now().date()), actor=resident)
+
+
+def test_an_ended_order_s_unpaid_payments_are_closed_at_the_provider(
+    app: injector.Injector, order: Order, sandbox: SandboxPaymentGateway, clock: FixedClock
+) -> None:
+    intent = start(app, order)
+    clock.advance(dt.timedelta(minutes=16))
+    assert app.get(ExpireOrdersHandler)(ExpireOrders(), actor=CONSOLE) == 1
+    assert stored(app, intent.payment_id).status is PaymentStatus.CLOSED
+    assert sandbox.query(intent.payment_id).state.value == "closed"
+    late = deliver(app, sandbox.pay(intent.payment_id))  # the provider says: closed
+    assert late.order is None and late.outcome is PaymentOutcome.APPLIED
+    assert (stored(app, intent.payment_id).status, stored(app, intent.payment_id).charged) == (
+        PaymentStatus.CLOSED,
+        Money(0),
+    )
