@@ -8,9 +8,11 @@ import datetime as dt
 
 import injector
 import pytest
+import sqlalchemy as sa
 
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.payments import SandboxPaymentGateway
+from shequ.adapters.storage.sqlalchemy import Database
 from shequ.application.payments.notifications import (
     ConfirmPayment,
     ConfirmPaymentHandler,
@@ -144,6 +146,23 @@ def test_the_log_refuses_the_same_report_twice(
         with pytest.raises((Conflict, InvalidInput)):
             uow.commit()
     assert len(load(app, "P-dup").entries) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_the_database_refuses_to_change_or_delete_a_payment_s_log(
+    app: injector.Injector, order: Order
+) -> None:
+    app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+    engine = app.get(Database).engine
+    for statement in (
+        "UPDATE payment_entries SET amount_fen = 1",
+        "DELETE FROM payment_entries",
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        amounts = conn.execute(sa.text("SELECT amount_fen FROM payment_entries")).scalars()
+        assert list(amounts) == [5000]
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite", "memory"], indirect=True)

@@ -645,7 +645,7 @@ class PaymentRepository(Protocol):
         ...
 
     def moved_between(self, start: dt.datetime, end: dt.datetime) -> list[Payment]:
-        """Payments charged, or with a refund confirmed, in ``[start, end)``."""
+        """Payments charged, or with a refund sent or confirmed, in ``[start, end)``."""
         ...
 
 

@@ -353,7 +353,7 @@ class _Payments(_Repository[Payment]):
         return sorted(found, key=lambda p: (p.created_at, p.id))[:limit]
 
     def moved_between(self, start: dt.datetime, end: dt.datetime) -> list[Payment]:
-        moving = (EntryKind.CHARGED, EntryKind.REFUND_SUCCEEDED)
+        moving = (EntryKind.CHARGED, EntryKind.REFUND_SENT, EntryKind.REFUND_SUCCEEDED)
         found = self._all(
             lambda p: any(e.kind in moving and start <= e.at < end for e in p.entries)
         )

@@ -667,7 +667,11 @@ class _Payments(_Repository[Payment]):
         return self._many(stmt.order_by(payments.c.created_at, payments.c.id).limit(limit))
 
     def moved_between(self, start: dt.datetime, end: dt.datetime) -> list[Payment]:
-        moving = (EntryKind.CHARGED.value, EntryKind.REFUND_SUCCEEDED.value)
+        moving = (
+            EntryKind.CHARGED.value,
+            EntryKind.REFUND_SENT.value,
+            EntryKind.REFUND_SUCCEEDED.value,
+        )
         moved = sa.select(payment_entries.c.payment_id).where(
             payment_entries.c.kind.in_(moving),
             payment_entries.c.at >= start,

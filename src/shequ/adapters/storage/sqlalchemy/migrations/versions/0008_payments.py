@@ -1,5 +1,7 @@
 """Payments: each attempt to take an order's money, its append-only log and its refunds.
 
+Triggers refuse UPDATE and DELETE on the log (``payment_entries``) on every database.
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-25
@@ -125,6 +127,7 @@ def upgrade() -> None:
     with op.batch_alter_table("payment_entries", schema=None) as batch_op:
         batch_op.create_index("ix_payment_entries_kind_at", ["kind", "at"], unique=False)
 
+    _append_only()
     op.create_table(
         "payment_refunds",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -166,6 +169,26 @@ def upgrade() -> None:
         batch_op.create_index("ix_payment_refunds_status", ["status"], unique=False)
 
 
+def _append_only() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION shequ_payment_entries_are_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'a payment''s log is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER payment_entries_append_only BEFORE UPDATE OR DELETE "
+            "ON payment_entries FOR EACH ROW "
+            "EXECUTE FUNCTION shequ_payment_entries_are_append_only()"
+        )
+        return
+    for event in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER payment_entries_no_{event.lower()} BEFORE {event} "
+            "ON payment_entries BEGIN SELECT RAISE(ABORT, 'a payment''s log is append-only'); END"
+        )
+
+
 def downgrade() -> None:
     with op.batch_alter_table("payment_refunds", schema=None) as batch_op:
         batch_op.drop_index("ix_payment_refunds_status")
@@ -181,3 +204,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_payments_created_at")
 
     op.drop_table("payments")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION shequ_payment_entries_are_append_only()")
