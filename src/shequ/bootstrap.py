@@ -372,7 +372,7 @@ class PaymentsModule(Module):
 
     @provider
     def gateway(self, providers: PaymentProviders) -> PaymentGateway:
-        """The first configured provider: the one ``shequ payments simulate`` pays through."""
+        """The first configured provider, for code that works with one."""
         return next(iter(providers))
 
 
@@ -383,6 +383,11 @@ def payment_gateway(settings: Settings, name: PaymentProvider, clock: Clock) -> 
         return _payment_gateway(settings, name, clock)
     except ValueError as e:  # an adapter's config refused a value; its message names no key
         raise PaymentUnavailable(f"the {name} payment settings are wrong: {e}") from None
+    except ImportError as e:
+        extra = {"wechat": "wechatpay"}.get(name, name)
+        raise PaymentUnavailable(
+            f"the {name} payment provider needs its SDK: pip install 'shequ[{extra}]' ({e})"
+        ) from None
 
 
 def _payment_gateway(settings: Settings, name: PaymentProvider, clock: Clock) -> PaymentGateway:

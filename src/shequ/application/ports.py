@@ -357,8 +357,8 @@ class OrderRepository(Protocol):
 
 @attrs.frozen
 class RefundQuery:
-    """Refunds matching every given criterion; ``awaiting_payout``: approved, and the
-    provider has not confirmed the money went back yet."""
+    """Refunds matching every given criterion; ``awaiting_payout``: approved, and not yet
+    handed to the payment that took the money (``shequ payments retry-refunds`` does)."""
 
     status: RefundStatus | None = None
     order_id: OrderId | None = None

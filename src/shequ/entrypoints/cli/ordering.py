@@ -213,7 +213,7 @@ def refund_state(refund: Refund) -> str:
         return refund.status.value
     if refund.payment_refund_ref is None:
         return "approved, awaiting payout"
-    return "approved, paid out"
+    return "approved, handed to its payment"
 
 
 def refunds_table(refunds: Iterable[Refund]) -> None:

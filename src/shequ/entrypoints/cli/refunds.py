@@ -26,7 +26,7 @@ REASONS = [r.value for r in RefundReason if r is not RefundReason.CANCELLED]
 
 @click.group()
 def refunds() -> None:
-    """After-sale refunds: request, approve or reject, pay out."""
+    """After-sale refunds: request, approve or reject (payments send the money back)."""
 
 
 def _show(refund: Refund, as_json: bool, verb: str) -> None:
@@ -46,7 +46,7 @@ def _show(refund: Refund, as_json: bool, verb: str) -> None:
 @click.option("--status", type=click.Choice([s.value for s in RefundStatus]))
 @click.option("--community", help="Refunds of orders placed in this community id.")
 @click.option("--order", "order_id", help="Refunds of this order.")
-@click.option("--awaiting-payout", is_flag=True, help="Approved, the money not yet sent back.")
+@click.option("--awaiting-payout", is_flag=True, help="Approved, not yet handed to its payment.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @json_option
 @click.pass_context

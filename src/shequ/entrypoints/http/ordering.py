@@ -416,7 +416,8 @@ def approve_refund(
     decide: Annotated[DecideRefundHandler, Depends(resolve(DecideRefundHandler))],
     body: DecisionIn | None = None,
 ) -> RefundOut:
-    """Approve: the money goes back through the provider (``paid_out`` once it did)."""
+    """Approve: the money goes back through the payment that took it (``paid_out`` once
+    it is handed over; the payment follows it until the provider confirms)."""
     return _decide(refund_id, True, body, actor, decide)
 
 

@@ -624,7 +624,10 @@ class RefundOut(_Out):
     requested_at: dt.datetime
     decided_at: dt.datetime | None
     decided_by: str | None
-    paid_out: bool = Field(description="The provider confirmed the money went back.")
+    paid_out: bool = Field(
+        description="Handed to the payment that took the money, which sends it back through "
+        "its provider and follows it until confirmed (see GET /v1/payments/{id})."
+    )
 
     @classmethod
     def of(cls, r: Refund) -> RefundOut:
