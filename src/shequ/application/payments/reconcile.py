@@ -74,7 +74,10 @@ class _Ours:
     payment: Payment
     refund_id: str | None
     amount: Money
-    happened: bool  # charged, or refund confirmed
+    happened: bool  # charged, or refund taken by the provider, on the day
+
+
+_TAKEN = (PaymentRefundStatus.SENT, PaymentRefundStatus.SUCCEEDED)
 
 
 class ReconcilePaymentsHandler:
@@ -112,16 +115,19 @@ def _ours(payments: Iterable[Payment], start: dt.datetime) -> dict[tuple[str, st
             BillEntryKind.PAYMENT, p, None, p.amount, bool(p.charged.fen) and charged_on_day
         )
         for r in p.refunds:
-            confirmed_on_day = any(
-                e.kind is EntryKind.REFUND_SUCCEEDED and e.key == r.id and start <= e.at < end
+            # A bill books a refund the day the provider took it, however long it then
+            # takes to reach the payer: when it was sent, or confirmed in the same answer.
+            taken = [
+                e.at
                 for e in p.entries
-            )
+                if e.key == r.id and e.kind in (EntryKind.REFUND_SENT, EntryKind.REFUND_SUCCEEDED)
+            ]
             ours[(p.id, r.id)] = _Ours(
                 BillEntryKind.REFUND,
                 p,
                 r.id,
                 r.amount,
-                r.status is PaymentRefundStatus.SUCCEEDED and confirmed_on_day,
+                r.status in _TAKEN and bool(taken) and start <= min(taken) < end,
             )
     return ours
 
