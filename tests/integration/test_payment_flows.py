@@ -130,10 +130,13 @@ def test_a_resident_pays_cancels_is_refunded_and_the_day_reconciles(w: World, si
     assert report["providers"] == [side.name]
     assert report["counts"]["matched"] == 2
     assert sum(report["counts"].values()) == 2
-    assert sorted((line["kind"], line["refund_id"]) for line in report["lines"]) == [
+    assert sorted((line["kind"], line["refund_id"] or "") for line in report["lines"]) == [
         ("payment", ""),
         ("refund", refund["id"]),
     ]
+    assert {(line["ours_fen"], line["theirs_fen"]) for line in report["lines"]} == {
+        (order["total_fen"], order["total_fen"])
+    }
     assert {line["payment_id"] for line in report["lines"]} == {intent["payment_id"]}
     assert {line["match"] for line in report["lines"]} == {"matched"}
 

@@ -408,6 +408,7 @@ class Payment:
             now,
         )
         refund.attempts += 1
+        refund.last_error = ""
         self._log(EntryKind.REFUND_SENT, refund_id, refund.amount, now, now)
         self.version += 1
 

@@ -27,7 +27,7 @@ from shequ.application.ports import (
 )
 from shequ.application.retry import retry_on_conflict
 from shequ.domain.audit import AuditRecord
-from shequ.domain.errors import PaymentNotFound, PaymentNotificationInvalid
+from shequ.domain.errors import PaymentMismatch, PaymentNotFound, PaymentNotificationInvalid
 from shequ.domain.ids import new_id
 from shequ.domain.ordering import Order, OrderStatus
 from shequ.domain.payments import Payment, PaymentState
@@ -141,13 +141,17 @@ class ConfirmPaymentHandler:
                 now=now,
             )
             return PaymentConfirmation(payment, _applied(changed)), None
-        changed = payment.record(
-            subject.state,
-            provider_ref=subject.provider_ref or payment.id,
-            amount=subject.amount,
-            at=subject.at or now,
-            now=now,
-        )
+        try:
+            changed = payment.record(
+                subject.state,
+                provider_ref=subject.provider_ref or payment.id,
+                amount=subject.amount,
+                at=subject.at or now,
+                now=now,
+            )
+        except PaymentMismatch as e:  # charged already, under another reference
+            payment.flag_for_operator(str(e), key=_key(subject), now=now)
+            return PaymentConfirmation(payment, PaymentOutcome.FLAGGED), None
         if not changed or subject.state is not PaymentState.SUCCEEDED:
             return PaymentConfirmation(payment, _applied(changed)), None
         order = uow.orders.get_for_update(payment.order_id)

@@ -23,7 +23,7 @@ class GetPaymentHandler:
             payment = uow.payments.get(payment_id)
             order = uow.orders.get(payment.order_id)
         if not self._policy.allows(actor, Permission.OWN_ORDER, owner=order.resident_id):
-            self._policy.require(actor, Permission.MANAGE_ORDERS, community_id=order.community_id)
+            self._policy.require(actor, Permission.READ_ORDERS, community_id=order.community_id)
         return payment
 
 

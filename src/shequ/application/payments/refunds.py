@@ -167,6 +167,7 @@ class RefundPayer:
                         now=now,
                     )
                 elif answer is not None:
+                    payment.refund_sent(refund_id, answer.provider_ref, now=now)  # if not yet
                     payment.record_refund(
                         refund_id,
                         answer.state,

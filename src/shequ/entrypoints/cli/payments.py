@@ -292,6 +292,8 @@ def reconcile(
 
     Exits 1 when anything is unmatched, so a scheduler can alert.
     """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
     done = get(ctx, ReconcilePaymentsHandler)(
         ReconcilePayments(day.date(), providers), actor=CONSOLE
     )
@@ -320,7 +322,20 @@ def reconcile(
                 "date": done.day.isoformat(),
                 "providers": list(done.providers),
                 "counts": {m.value: done.count(m) for m in Match},
-                "lines": [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows],
+                "lines": [
+                    {
+                        "provider": line.provider,
+                        "kind": line.kind.value,
+                        "payment_id": line.payment_id,
+                        "refund_id": line.refund_id,
+                        "match": line.match.value,
+                        "ours_fen": None if line.ours is None else line.ours.fen,
+                        "theirs_fen": None if line.theirs is None else line.theirs.fen,
+                        "our_status": line.our_status,
+                        "provider_ref": line.provider_ref,
+                    }
+                    for line in lines
+                ],
             }
         )
     else:
