@@ -485,6 +485,18 @@ def test_a_refund_notification_names_our_refund_and_payment(
     )
 
 
+def test_a_refund_made_in_the_dashboard_names_our_payment(
+    gateway: StripeGateway, stub: StripeStub, paid: Paid
+) -> None:
+    body, headers = stub.dashboard_refund(paid.payment_id, 300)
+
+    parsed = gateway.parse_notification(body, headers)
+
+    assert isinstance(parsed.subject, ProviderRefund)
+    assert (parsed.subject.payment_id, parsed.subject.amount) == (paid.payment_id, Money(300))
+    assert parsed.subject.refund_id.startswith("re_")  # not one of ours: the shop flags it
+
+
 # -- refusals and faults -----------------------------------------------------------------
 
 

@@ -439,6 +439,17 @@ class StripeStub:
             refund["status"] = "succeeded"
             return self._event("refund.updated", refund, moment, previous={"status": "pending"})
 
+    def dashboard_refund(self, payment_id: str, amount: int) -> tuple[bytes, dict[str, str]]:
+        """Someone refunds in the Stripe dashboard: no metadata of ours; returns the
+        ``refund.created`` webhook."""
+        with self._lock:
+            intent = next(
+                i for i in self.intents.values() if i["metadata"].get("payment_id") == payment_id
+            )
+            refund = self._create_refund({"payment_intent": intent["id"], "amount": str(amount)})
+            refund["status"] = "succeeded"
+            return self._event("refund.created", refund, int(time.time()))
+
     def sign(
         self, body: bytes, *, at: float | None = None, secret: str | None = None
     ) -> dict[str, str]:

@@ -193,11 +193,20 @@ class StripeGateway:
                 "the Stripe notification is not an event in JSON"
             ) from None
         try:
-            return PaymentNotification(
-                subject=_subject_of(event.to_dict()), sent_at=_signed_at(signature)
-            )
+            subject = _subject_of(event.to_dict())
         except _Unreadable as e:
             raise PaymentNotificationInvalid(f"the Stripe event cannot be read: {e}") from None
+        return PaymentNotification(subject=self._ours(subject), sent_at=_signed_at(signature))
+
+    def _ours(self, subject: ProviderPayment | ProviderRefund) -> ProviderPayment | ProviderRefund:
+        """A refund made in Stripe's dashboard carries no metadata of ours: its
+        PaymentIntent does, so ask Stripe for it (a failure makes Stripe send it again)."""
+        if not isinstance(subject, ProviderRefund) or not subject.payment_id.startswith("pi_"):
+            return subject
+        with _calling(f"read the payment of refund {subject.refund_id}"):
+            intent = self._client.v1.payment_intents.retrieve(subject.payment_id).to_dict()
+        ours = _metadata(intent).get("payment_id")
+        return subject if not ours else attrs.evolve(subject, payment_id=PaymentId(ours))
 
     def download_bill(self, day: dt.date) -> list[BillEntry]:
         start = dt.datetime.combine(day, dt.time(), CHINA_STANDARD_TIME)
