@@ -34,11 +34,14 @@ from httpx import Response
 
 import tests.stubs.stripe as stripe_stub
 from shequ.adapters.clock import FixedClock
+from shequ.adapters.payments import SandboxPaymentGateway
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
+from shequ.application.payments.providers import PaymentProviders
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import AuditQuery, SchemaMigrations, UnitOfWork
 from shequ.domain.audit import AuditRecord
 from shequ.domain.identity import Membership, Role
+from shequ.domain.ids import PaymentId
 from shequ.entrypoints.cli import cli
 from shequ.entrypoints.http import create_app
 from tests.integration.conftest import database_url
@@ -49,6 +52,7 @@ from tests.support import Shop, container, settings
 
 __all__ = [
     "ALL_PROVIDERS",
+    "AND_THE_SANDBOX",
     "CST",
     "EVERY_BACKEND",
     "MEMORY_AND_SQLITE",
@@ -70,6 +74,8 @@ __all__ = [
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 PROVIDERS = ["wechat", "alipay", "stripe"]
 ALL_PROVIDERS = pytest.mark.parametrize("side", PROVIDERS, indirect=True)
+# the in-process sandbox goes through the same door as the real providers' adapters
+AND_THE_SANDBOX = pytest.mark.parametrize("side", [*PROVIDERS, "sandbox"], indirect=True)
 EVERY_BACKEND = pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"], indirect=True)
 MEMORY_AND_SQLITE = pytest.mark.parametrize("backend", ["memory", "sqlite"], indirect=True)
 
@@ -194,6 +200,9 @@ class Side:
 
     def settings(self, tmp_path: Path) -> dict[str, object]:
         raise NotImplementedError
+
+    def attach(self, app: injector.Injector) -> None:
+        """Meet the app once it is built."""
 
     def pay(self, intent: dict[str, Any]) -> Notice:
         raise NotImplementedError
@@ -492,6 +501,54 @@ class StripeSide(Side):
         return body, self.stub.sign(body)
 
 
+class SandboxSide(Side):
+    name = "sandbox"
+    channel = "sandbox"
+    create_path = refund_path = bill_path = ""  # in-process: no server to fail
+    refunds_at_once = True
+
+    def __init__(self) -> None:
+        self.secret = secrets.token_hex(16)
+        self.gateway: SandboxPaymentGateway | None = None
+
+    def settings(self, tmp_path: Path) -> dict[str, object]:
+        return {"sandbox_secret": self.secret}
+
+    def attach(self, app: injector.Injector) -> None:
+        gateway = app.get(PaymentProviders).get("sandbox")
+        assert isinstance(gateway, SandboxPaymentGateway)
+        self.gateway = gateway
+
+    @property
+    def sandbox(self) -> SandboxPaymentGateway:
+        assert self.gateway is not None
+        return self.gateway
+
+    def pay(self, intent: dict[str, Any]) -> Notice:
+        return self.sandbox.pay(PaymentId(intent["payment_id"]))
+
+    def refund_notification(self, refund_id: str) -> Notice:
+        return self.sandbox.refund_notification(refund_id)
+
+    def sent_again(self, notice: Notice) -> Notice:
+        body, _ = notice
+        return self.sandbox.notification(json.loads(body))
+
+    def payments_at_provider(self, payment_id: str) -> int:
+        return int(payment_id in self.sandbox._payments)
+
+    def refunds_at_provider(self, refund_id: str) -> int:
+        return int(refund_id in self.sandbox._refunds)
+
+    def assert_accepted(self, response: Response, outcome: str) -> None:
+        assert response.status_code == 200, response.text
+        assert response.json()["outcome"] == outcome
+
+    def assert_refused(self, response: Response, status: int, code: str) -> None:
+        assert response.status_code == status, response.text
+        assert response.json()["code"] == code
+
+
 @pytest.fixture(name="side")
 def side_fixture(
     request: pytest.FixtureRequest,
@@ -504,6 +561,8 @@ def side_fixture(
         return WechatSide(request.getfixturevalue("wechat_stub"), keys, clock)
     if name == "alipay":
         return AlipaySide(request.getfixturevalue("alipay_stub"), keys, clock)
+    if name == "sandbox":
+        return SandboxSide()
     assert name == "stripe"
     return StripeSide(request.getfixturevalue("stripe_server"), clock, monkeypatch)
 
@@ -670,6 +729,7 @@ def w_fixture(
         }
     app = container(settings(**values), clock)
     app.get(SchemaMigrations).upgrade()
+    side.attach(app)
     yield World(app, clock, side)
     if backend != "memory":
         from shequ.adapters.storage.sqlalchemy import Database

@@ -19,6 +19,7 @@ from shequ.domain.money import Money
 from shequ.domain.payments import PaymentState
 from tests.integration.payment_world import (  # noqa: F401 -- the *_fixture are fixtures
     ALL_PROVIDERS,
+    AND_THE_SANDBOX,
     EVERY_BACKEND,
     MEMORY_AND_SQLITE,
     Side,
@@ -35,7 +36,7 @@ from tests.integration.payment_world import (  # noqa: F401 -- the *_fixture are
 
 
 @EVERY_BACKEND
-@ALL_PROVIDERS
+@AND_THE_SANDBOX
 def test_a_resident_pays_cancels_is_refunded_and_the_day_reconciles(w: World, side: Side) -> None:
     order = w.order()
     assert order["status"] == "pending_payment"
@@ -142,7 +143,7 @@ def test_a_resident_pays_cancels_is_refunded_and_the_day_reconciles(w: World, si
 
 
 @MEMORY_AND_SQLITE
-@ALL_PROVIDERS
+@AND_THE_SANDBOX
 def test_an_after_sale_refund_of_part_of_an_order_leaves_the_payment_partly_refunded(
     w: World, side: Side
 ) -> None:
@@ -183,7 +184,7 @@ def test_an_after_sale_refund_of_part_of_an_order_leaves_the_payment_partly_refu
 
 
 @MEMORY_AND_SQLITE
-@ALL_PROVIDERS
+@AND_THE_SANDBOX
 def test_a_payment_for_an_order_that_expired_meanwhile_is_refunded_automatically(
     w: World, side: Side
 ) -> None:
@@ -234,7 +235,7 @@ def test_a_payment_for_an_order_that_expired_meanwhile_is_refunded_automatically
 
 
 @MEMORY_AND_SQLITE
-@ALL_PROVIDERS
+@AND_THE_SANDBOX
 def test_a_payment_notification_delivered_again_after_its_refund_changes_nothing(
     w: World, side: Side
 ) -> None:
