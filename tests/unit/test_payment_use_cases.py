@@ -317,3 +317,13 @@ def test_an_ended_order_s_unpaid_payments_are_closed_at_the_provider(
         PaymentStatus.CLOSED,
         Money(0),
     )
+
+
+def test_a_notification_far_larger_than_any_provider_sends_is_refused_unread(
+    app: injector.Injector, order: Order, sandbox: SandboxPaymentGateway
+) -> None:
+    body, headers = sandbox.pay(start(app, order).payment_id)
+    padded = body + b" " * (64 * 1024)
+    with pytest.raises(PaymentNotificationInvalid, match="bytes"):
+        deliver(app, (padded, headers))
+    assert rejections(app) and deliver(app, (body, headers)).outcome is PaymentOutcome.PAID

@@ -33,6 +33,7 @@ from shequ.domain.ordering import Order, OrderStatus
 from shequ.domain.payments import Payment, PaymentState
 
 __all__ = [
+    "MAX_NOTIFICATION_BYTES",
     "STALE_AFTER",
     "ConfirmPayment",
     "ConfirmPaymentHandler",
@@ -43,6 +44,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(minutes=5)  # WeChat Pay's and Stripe's own window
+MAX_NOTIFICATION_BYTES = 64 * 1024  # the providers' notifications are a few KiB
 
 
 class PaymentOutcome(enum.StrEnum):
@@ -111,6 +113,11 @@ class ConfirmPaymentHandler:
 
     def _verified(self, gateway: PaymentGateway, cmd: ConfirmPayment) -> PaymentNotification:
         try:
+            if len(cmd.body) > MAX_NOTIFICATION_BYTES:
+                raise PaymentNotificationInvalid(
+                    f"a notification of {len(cmd.body)} bytes is not one a provider sends",
+                    limit=MAX_NOTIFICATION_BYTES,
+                )
             notice = gateway.parse_notification(cmd.body, cmd.headers)
         except PaymentNotificationInvalid as e:
             self._security_event(cmd.provider, str(e), None)
