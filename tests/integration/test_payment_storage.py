@@ -34,6 +34,7 @@ from shequ.domain.payments import (
     PaymentRefundStatus,
     PaymentState,
     PaymentStatus,
+    RefundState,
 )
 from tests.integration.test_concurrency import race
 from tests.support import Shop
@@ -210,3 +211,35 @@ def test_refunds_asked_at_once_never_exceed_the_charge(
     p = load(app, intent.payment_id)
     assert (p.refund_pending, len(p.refunds)) == (Money(4500), 3)
     assert p.refundable == Money(500)
+
+
+def test_a_provider_s_long_refusal_is_kept_as_far_as_it_fits(
+    app: injector.Injector, order: Order, clock: FixedClock
+) -> None:
+    now, refusal = clock.now(), "Refund amount (¥50.00) is greater than unrefunded … " * 10
+    with app.get(UnitOfWork) as uow:
+        p = Payment.start(
+            id=PaymentId("P-long"),
+            order_id=order.id,
+            provider="stripe",
+            channel=Channel.CARD,
+            amount=Money(5000),
+            now=now,
+        )
+        p.record(PaymentState.SUCCEEDED, provider_ref="pi_1", amount=Money(5000), at=now, now=now)
+        p.request_refund("r-" + "9" * 60, Money(5000), reason=refusal, now=now)
+        p.record_refund(
+            "r-" + "9" * 60,
+            RefundState.FAILED,
+            amount=Money(5000),
+            provider_ref=None,
+            at=now,
+            now=now,
+            note=refusal,
+        )
+        uow.payments.add(p)
+        uow.commit()
+    back = load(app, "P-long")
+    assert back.refunds[0].last_error == refusal[:200]
+    assert back.flag.startswith("refund r-999") and len(back.flag) == 200
+    assert all(len(e.note) <= 200 for e in back.entries)

@@ -327,3 +327,69 @@ def test_a_notification_far_larger_than_any_provider_sends_is_refused_unread(
     with pytest.raises(PaymentNotificationInvalid, match="bytes"):
         deliver(app, (padded, headers))
     assert rejections(app) and deliver(app, (body, headers)).outcome is PaymentOutcome.PAID
+
+
+def test_a_refund_too_large_for_what_is_left_is_flagged_and_holds_up_no_other(
+    app: injector.Injector, shop: Shop, sandbox: SandboxPaymentGateway
+) -> None:
+    here = shop.community()
+    sku = shop.sku(shop.product(shop.seller()), price="25.00", stock=9, communities=(here,))
+    _, resident = shop.resident(here)
+    first, second = (shop.order(resident, here, (sku, 2)) for _ in range(2))
+    paid = [start(app, o) for o in (first, second)]
+    for intent in paid:
+        deliver(app, sandbox.pay(intent.payment_id))
+    console_refund = {
+        "type": "refund",
+        "refund_id": "console-1",
+        "state": "succeeded",
+        "payment_id": paid[0].payment_id,
+        "amount_fen": 100,
+        "provider_ref": "c1",
+        "merchant_id": "sandbox",
+        "at": None,
+    }
+    deliver(app, sandbox.notification(console_refund))  # made in the provider's console
+    sandbox.available = False
+    cancelled = app.get(CancelOrderHandler)(CancelOrder(first.id, "缺货"), actor=CONSOLE)
+    assert cancelled.order.status is OrderStatus.CANCELLED  # the cancellation stands
+    assert "cannot be sent" in stored(app, paid[0].payment_id).flag
+    app.get(CancelOrderHandler)(CancelOrder(second.id, "缺货"), actor=CONSOLE)
+    sandbox.available = True
+    assert app.get(RefundPayer).retry() == RefundRetry(confirmed=1, failed=1)
+    assert stored(app, paid[1].payment_id).status is PaymentStatus.REFUNDED
+
+
+def test_a_refund_the_provider_gives_up_on_is_flagged_and_may_still_succeed(
+    app: injector.Injector, order: Order, sandbox: SandboxPaymentGateway
+) -> None:
+    intent = start(app, order)
+    deliver(app, sandbox.pay(intent.payment_id))
+    sandbox.available = False
+    app.get(CancelOrderHandler)(CancelOrder(order.id, "缺货"), actor=CONSOLE)
+    [refund] = stored(app, intent.payment_id).refunds
+    report = {
+        "type": "refund",
+        "refund_id": refund.id,
+        "payment_id": intent.payment_id,
+        "amount_fen": 5000,
+        "provider_ref": "r",
+        "merchant_id": "sandbox",
+        "at": None,
+    }
+    failed = deliver(app, sandbox.notification({**report, "state": "failed"}))
+    assert failed.outcome is PaymentOutcome.APPLIED
+    payment = stored(app, intent.payment_id)
+    assert (payment.refund_pending, payment.refunded, payment.refunds[0].status) == (
+        Money(0),
+        Money(0),
+        PaymentRefundStatus.FAILED,
+    )
+    assert "failed at the provider" in payment.flag
+    deliver(app, sandbox.notification({**report, "state": "succeeded"}))  # finished by hand
+    payment = stored(app, intent.payment_id)
+    assert (payment.status, payment.refunded, payment.refund_pending) == (
+        PaymentStatus.REFUNDED,
+        Money(5000),
+        Money(0),
+    )

@@ -27,12 +27,12 @@ __all__ = [
     "PaymentEntry",
     "PaymentFlagged",
     "PaymentRefund",
+    "PaymentRefundRequested",
     "PaymentRefundSettled",
     "PaymentRefundStatus",
     "PaymentStarted",
     "PaymentState",
     "PaymentStatus",
-    "RefundRequested",
     "RefundState",
 ]
 
@@ -185,7 +185,7 @@ class PaymentFlagged(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class RefundRequested(DomainEvent):
+class PaymentRefundRequested(DomainEvent):
     payment_id: PaymentId
     refund_id: str
     amount: Money
@@ -377,7 +377,7 @@ class Payment:
         refund = PaymentRefund(
             id=refund_id,
             amount=amount,
-            reason=reason,
+            reason=reason[:200],
             requested_at=now,
             order_refund_id=order_refund_id,
             updated_at=now,
@@ -387,7 +387,7 @@ class Payment:
         self._log(EntryKind.REFUND_REQUESTED, refund_id, amount, now, now, note=reason)
         self.version += 1
         self.events.append(
-            RefundRequested(
+            PaymentRefundRequested(
                 occurred_at=now,
                 payment_id=self.id,
                 refund_id=refund_id,
@@ -465,10 +465,16 @@ class Payment:
                 now=now,
             )
             return False
-        if not refund.open:
+        # A refund the provider gave up on may still succeed later (WeChat Pay's abnormal
+        # refunds are finished by hand): its money was released, so it is not pending.
+        late_success = (
+            refund.status is PaymentRefundStatus.FAILED and state is RefundState.SUCCEEDED
+        )
+        if not refund.open and not late_success:
             return False
         self._log(kind, refund_id, amount, at, now, note=note)
-        self.refund_pending -= refund.amount
+        if not late_success:
+            self.refund_pending -= refund.amount
         refund.provider_ref = provider_ref or refund.provider_ref
         refund.updated_at = now
         if state is RefundState.SUCCEEDED:
@@ -478,6 +484,13 @@ class Payment:
         else:
             refund.status = PaymentRefundStatus.FAILED
             refund.last_error = note[:200]
+            self.flag_for_operator(
+                f"refund {refund_id} of {refund.amount} failed at the provider"
+                + (f": {note}" if note else "")
+                + "; the money has not gone back",
+                key=f"refund-failed:{refund_id}",
+                now=now,
+            )
         self.version += 1
         self.events.append(
             PaymentRefundSettled(
@@ -517,4 +530,4 @@ class Payment:
         now: dt.datetime,
         note: str = "",
     ) -> None:
-        self.entries.append(PaymentEntry(kind, key, amount, at, now, note))
+        self.entries.append(PaymentEntry(kind, key[:128], amount, at, now, note[:200]))

@@ -11,7 +11,13 @@ import attrs
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.ports import Clock, ProviderRefund, RefundQuery, UnitOfWork
 from shequ.application.retry import retry_on_conflict
-from shequ.domain.errors import PaymentProviderNotFound, PaymentRefused, PaymentUnavailable
+from shequ.domain.errors import (
+    InvalidInput,
+    PaymentProviderNotFound,
+    PaymentRefused,
+    PaymentUnavailable,
+    ShequError,
+)
 from shequ.domain.ids import PaymentId, RefundId
 from shequ.domain.ordering import Refund, RefundStatus
 from shequ.domain.payments import PaymentRefundStatus, RefundState
@@ -27,7 +33,7 @@ class RefundRetry:
 
     sent: int = 0  # the provider accepted them
     confirmed: int = 0  # the provider says the money is back
-    failed: int = 0  # the provider refused or gave up: an operator must look
+    failed: int = 0  # refused, given up, or with no payment to take it: an operator must look
     waiting: int = 0  # still to send (provider down) or still unconfirmed
 
     def __add__(self, other: RefundRetry) -> RefundRetry:
@@ -67,13 +73,22 @@ class RefundPayer:
                 refund = uow.refunds.get_for_update(refund_id)
                 if refund.payment_refund_ref:
                     return refund, None
-                payment.request_refund(
-                    refund.id,
-                    refund.amount,
-                    reason=f"after-sale refund {refund.id} ({refund.reason.value})",
-                    now=self._clock.now(),
-                    order_refund_id=refund.id,
-                )
+                try:
+                    payment.request_refund(
+                        refund.id,
+                        refund.amount,
+                        reason=f"after-sale refund {refund.id} ({refund.reason.value})",
+                        now=self._clock.now(),
+                        order_refund_id=refund.id,
+                    )
+                except InvalidInput as e:  # more than the payment has left to give back
+                    payment.flag_for_operator(
+                        f"after-sale refund {refund.id} cannot be sent: {e}",
+                        key=f"handover:{refund.id}",
+                        now=self._clock.now(),
+                    )
+                    uow.commit()
+                    return refund, None
                 refund.paid_out(refund.id)
                 uow.commit()
             return refund, payment.id
@@ -118,6 +133,10 @@ class RefundPayer:
         except (PaymentUnavailable, PaymentProviderNotFound) as e:
             log.warning("refund %s of payment %s: no answer yet: %s", refund_id, payment_id, e)
             return refund.status
+        except PaymentRefused as e:  # the provider says it has no such refund
+            log.error("refund %s of payment %s: %s", refund_id, payment_id, e)
+            self._flag(payment_id, f"the provider cannot find refund {refund_id}: {e}", refund_id)
+            return refund.status
         return self._apply(payment_id, refund_id, answer=answer)
 
     def retry(self, limit: int = 1000) -> RefundRetry:
@@ -125,16 +144,44 @@ class RefundPayer:
         waiting, and ask after the ones the provider has not confirmed."""
         with self._uow as uow:
             approved = uow.refunds.search(RefundQuery(awaiting_payout=True, limit=limit))
+        done = RefundRetry()
         for approval in approved:
-            self.pay_out(approval.id)
+            if not self._handed_over(approval.id):  # an operator must look
+                done += RefundRetry(failed=1)
         with self._uow as uow:
             payments = uow.payments.with_open_refunds(limit)
-        done = RefundRetry()
         for payment in payments:
             for waiting in payment.open_refunds:
                 step = self.send if waiting.status is PaymentRefundStatus.TO_SEND else self.follow
-                done += _OUTCOME[step(payment.id, waiting.id)]
+                try:
+                    done += _OUTCOME[step(payment.id, waiting.id)]
+                except ShequError:  # one refund's trouble does not hold up the others
+                    log.exception("refund %s of payment %s", waiting.id, payment.id)
+                    done += RefundRetry(failed=1)
         return done
+
+    def _handed_over(self, refund_id: RefundId) -> bool:
+        try:
+            handed = self.pay_out(refund_id).payment_refund_ref is not None
+        except ShequError:
+            log.exception("after-sale refund %s", refund_id)
+            return False
+        if not handed:
+            log.warning(
+                "after-sale refund %s waits: its order has no payment record that can take "
+                "it back (paid before payment records, or flagged); refund it by hand",
+                refund_id,
+            )
+        return handed
+
+    def _flag(self, payment_id: PaymentId, why: str, refund_id: str) -> None:
+        def attempt() -> None:
+            with self._uow as uow:
+                payment = uow.payments.get_for_update(payment_id)
+                payment.flag_for_operator(why, key=f"unknown:{refund_id}", now=self._clock.now())
+                uow.commit()
+
+        retry_on_conflict(attempt)
 
     def _apply(
         self,
