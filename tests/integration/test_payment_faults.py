@@ -138,6 +138,23 @@ def test_a_replayed_notification_is_applied_once(w: World, side: Side) -> None:
     assert w.rejections(side.name) == []
 
 
+@MEMORY
+@ALL_PROVIDERS
+def test_a_notification_larger_than_any_provider_sends_is_refused_unread(
+    w: World, side: Side
+) -> None:
+    order = w.order()
+    intent = w.start_payment(order)
+    body, headers = side.pay(intent)
+    padded = body + b" " * (64 * 1024)
+
+    side.assert_refused(w.notify((padded, headers)), 422, "payment-notification-invalid")
+
+    assert w.payment(intent["payment_id"])["status"] == "created"
+    assert w.rejections(side.name) == []  # refused before anything was read or recorded
+    side.assert_accepted(w.notify((body, headers)), "paid")
+
+
 # ---------------------------------------------------------------- providers failing
 
 

@@ -452,7 +452,10 @@ def test_a_notification_without_a_usable_signature_is_invalid(
         gateway.parse_notification(urllib.parse.urlencode(mangle(_form(body))).encode(), headers)
 
 
-@pytest.mark.parametrize("body", [b"", b"\xff\xfe", b"sign=abc&&&", b'{"trade_status": 1}'])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"\xff\xfe", b"sign=abc&&&", b'{"trade_status": 1}', b"charset=%00&sign=abc"],
+)
 def test_a_body_that_is_no_form_is_invalid(gateway: AlipayGateway, body: bytes) -> None:
     with pytest.raises(PaymentNotificationInvalid):
         gateway.parse_notification(body, {"Content-Type": "application/x-www-form-urlencoded"})

@@ -38,6 +38,7 @@ from shequ.application.ports import (
 )
 from shequ.domain.errors import (
     Forbidden,
+    InvalidInput,
     PaymentNotFound,
     PaymentNotificationInvalid,
     PaymentUnavailable,
@@ -281,7 +282,7 @@ def test_reconciliation_tells_each_kind_of_difference(
         # honest[2] is missing from the provider's bill
     ]
     billed = PaymentProviders([_Billed(sandbox, bill)])  # type: ignore[list-item]
-    handler = ReconcilePaymentsHandler(app.get(UnitOfWork), app.get(Policy), billed)
+    handler = ReconcilePaymentsHandler(app.get(UnitOfWork), clock, app.get(Policy), billed)
     report = handler(ReconcilePayments(day), actor=CONSOLE)
     found = {(line.payment_id, line.match) for line in report.lines}
     assert found == {
@@ -301,6 +302,15 @@ def test_reconciling_is_for_the_platform(
     _, resident = shop.resident(here)
     with pytest.raises(Forbidden):
         app.get(ReconcilePaymentsHandler)(ReconcilePayments(clock.now().date()), actor=resident)
+
+
+@pytest.mark.parametrize("later", [dt.timedelta(days=1), dt.date.max - dt.date(2026, 11, 25)])
+def test_a_day_that_has_not_come_has_no_bill_to_reconcile(
+    app: injector.Injector, clock: FixedClock, later: dt.timedelta
+) -> None:
+    today = clock.now().astimezone(CST).date()
+    with pytest.raises(InvalidInput, match="has not come yet"):
+        app.get(ReconcilePaymentsHandler)(ReconcilePayments(today + later), actor=CONSOLE)
 
 
 def test_an_ended_order_s_unpaid_payments_are_closed_at_the_provider(

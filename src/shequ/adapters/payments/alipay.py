@@ -470,7 +470,7 @@ def _declared_charset(body: bytes, headers: Mapping[str, str]) -> str:
                 named = value.strip().strip('"')
     try:
         name = codecs.lookup(named or "utf-8").name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         raise PaymentNotificationInvalid(
             "the Alipay notification names an unknown charset"
         ) from None

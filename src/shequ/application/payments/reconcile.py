@@ -10,7 +10,8 @@ import attrs
 
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.policy import Actor, Permission, Policy
-from shequ.application.ports import BillEntry, BillEntryKind, UnitOfWork
+from shequ.application.ports import BillEntry, BillEntryKind, Clock, UnitOfWork
+from shequ.domain.errors import InvalidInput
 from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus
@@ -84,11 +85,20 @@ class ReconcilePaymentsHandler:
     """Downloads each provider's bill for the day (a provider that cannot be reached
     raises :class:`PaymentUnavailable`: a reconciliation is never half done)."""
 
-    def __init__(self, uow: UnitOfWork, policy: Policy, providers: PaymentProviders) -> None:
-        self._uow, self._policy, self._providers = uow, policy, providers
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, policy: Policy, providers: PaymentProviders
+    ) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
+        self._providers = providers
 
     def __call__(self, cmd: ReconcilePayments, *, actor: Actor) -> Reconciliation:
         self._policy.require(actor, Permission.MANAGE_PAYMENTS)
+        today = self._clock.now().astimezone(CHINA_STANDARD_TIME).date()
+        if cmd.day > today:
+            raise InvalidInput(
+                f"{cmd.day.isoformat()} has not come yet in China: no provider has its bill",
+                field="day",
+            )
         gateways = [self._providers.get(name) for name in cmd.providers] or list(self._providers)
         bills = {g.provider: g.download_bill(cmd.day) for g in gateways}
         start = dt.datetime.combine(cmd.day, dt.time(), CHINA_STANDARD_TIME)  # bills' days

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from shequ.application.payments.notifications import (
+    MAX_NOTIFICATION_BYTES,
     ConfirmPayment,
     ConfirmPaymentHandler,
 )
@@ -23,7 +24,7 @@ from shequ.application.payments.queries import (
 )
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.ports import PaymentIntent, PaymentQuery
-from shequ.domain.errors import PaymentProviderNotFound, ShequError
+from shequ.domain.errors import PaymentNotificationInvalid, PaymentProviderNotFound, ShequError
 from shequ.domain.ids import OrderId, PaymentId
 from shequ.domain.payments import Channel, Payment, PaymentStatus
 from shequ.entrypoints.http.deps import CurrentActor, resolve
@@ -237,8 +238,8 @@ async def payment_notification(
     ``fail``), Stripe and the sandbox JSON (problem+json when refused). A notification
     that cannot be applied (a mismatch flagged for an operator) is acknowledged, so the
     provider stops repeating it."""
-    body = await request.body()
     try:
+        body = await _body_within(request, MAX_NOTIFICATION_BYTES)
         done = await run_in_threadpool(
             confirm, ConfirmPayment(provider, body, dict(request.headers))
         )
@@ -263,3 +264,16 @@ async def payment_notification(
 
 
 _JSON = "application/json"
+
+
+async def _body_within(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is longer than any provider's notification."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PaymentNotificationInvalid(f"a notification of {declared} bytes is refused unread")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PaymentNotificationInvalid(f"a notification over {limit} bytes is refused")
+    return bytes(body)
