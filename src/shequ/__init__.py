@@ -202,7 +202,6 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.ordering.rules import OrderingRules
-from shequ.application.payments.close import ClosePaymentsHandler
 from shequ.application.payments.notifications import (
     ConfirmPayment,
     ConfirmPaymentHandler,
@@ -224,6 +223,7 @@ from shequ.application.payments.reconcile import (
 )
 from shequ.application.payments.refunds import RefundPayer, RefundRetry
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
+from shequ.application.payments.sweep import SweepPayments, SweepPaymentsHandler, Swept
 from shequ.application.ports import (
     BillEntry,
     BillEntryKind,
@@ -318,7 +318,6 @@ __all__ = [
     "ClaimCoupon",
     "ClaimCouponHandler",
     "Clock",
-    "ClosePaymentsHandler",
     "Community",
     "CommunityId",
     "ConfirmPayment",
@@ -503,6 +502,9 @@ __all__ = [
     "StockReason",
     "StorageMethod",
     "StoredPhoto",
+    "SweepPayments",
+    "SweepPaymentsHandler",
+    "Swept",
     "SystemClock",
     "TokenIssuer",
     "Tokens",

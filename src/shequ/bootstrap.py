@@ -120,13 +120,13 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.ordering.rules import OrderingRules
-from shequ.application.payments.close import ClosePaymentsHandler
 from shequ.application.payments.notifications import ConfirmPaymentHandler
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.payments.queries import GetPaymentHandler, ListPaymentsHandler
 from shequ.application.payments.reconcile import ReconcilePaymentsHandler
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.payments.start import StartPaymentHandler
+from shequ.application.payments.sweep import SweepPaymentsHandler
 from shequ.application.policy import Policy
 from shequ.application.ports import (
     BlobStore,
@@ -145,7 +145,7 @@ from shequ.application.ports import (
 )
 from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
 from shequ.domain.money import Money
-from shequ.domain.ordering import DeliveryFees, OrderCancelled, OrderExpired
+from shequ.domain.ordering import DeliveryFees
 from shequ.settings import PaymentProvider, Settings
 
 __all__ = [
@@ -184,7 +184,7 @@ HANDLERS: tuple[type, ...] = (
     GetOrderHandler,
     ListOrdersHandler,
     ConfirmPaymentHandler,
-    ClosePaymentsHandler,
+    SweepPaymentsHandler,
     StartPaymentHandler,
     GetPaymentHandler,
     ListPaymentsHandler,
@@ -600,17 +600,4 @@ def bootstrap(settings: Settings | None = None, *overrides: Module) -> Injector:
         HandlersModule(),
         *overrides,
     ]
-    app = Injector(modules, auto_bind=False)
-    _subscribe(app)
-    return app
-
-
-def _subscribe(app: Injector) -> None:
-    """The in-process reactions to committed events, each its own use case."""
-
-    def close_payments(event: OrderExpired | OrderCancelled) -> None:
-        app.get(ClosePaymentsHandler)(event.order_id)
-
-    dispatcher = app.get(EventDispatcher)
-    dispatcher.subscribe(OrderExpired, close_payments)
-    dispatcher.subscribe(OrderCancelled, close_payments)
+    return Injector(modules, auto_bind=False)

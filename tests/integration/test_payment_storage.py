@@ -243,3 +243,30 @@ def test_a_provider_s_long_refusal_is_kept_as_far_as_it_fits(
     assert back.refunds[0].last_error == refusal[:200]
     assert back.flag.startswith("refund r-999") and len(back.flag) == 200
     assert all(len(e.note) <= 200 for e in back.entries)
+
+
+def test_still_open_lists_unpaid_payments_older_than_asked(
+    app: injector.Injector, order: Order, clock: FixedClock
+) -> None:
+    now = clock.now()
+    with app.get(UnitOfWork) as uow:
+        for i, state in enumerate([None, PaymentState.SUCCEEDED, PaymentState.CLOSED, None]):
+            p = Payment.start(
+                id=PaymentId(f"P-open-{i}"),
+                order_id=order.id,
+                provider="sandbox",
+                channel=Channel.SANDBOX,
+                amount=Money(5000),
+                now=now + dt.timedelta(minutes=i),
+            )
+            if state is not None:
+                p.record(state, provider_ref=f"x{i}", amount=Money(5000), at=now, now=now)
+            uow.payments.add(p)
+        uow.commit()
+    with app.get(UnitOfWork) as uow:
+        later = now + dt.timedelta(minutes=10)
+        assert [p.id for p in uow.payments.still_open(later, 10)] == ["P-open-0", "P-open-3"]
+        assert [p.id for p in uow.payments.still_open(later, 1)] == ["P-open-0"]
+        assert [p.id for p in uow.payments.still_open(now + dt.timedelta(minutes=2), 10)] == [
+            "P-open-0"
+        ]

@@ -27,6 +27,7 @@ from shequ.application.payments.providers import PaymentProviders
 from shequ.application.payments.reconcile import Match, ReconcilePayments, ReconcilePaymentsHandler
 from shequ.application.payments.refunds import RefundPayer, RefundRetry
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
+from shequ.application.payments.sweep import SweepPayments, SweepPaymentsHandler, Swept
 from shequ.application.policy import CONSOLE, Policy
 from shequ.application.ports import (
     AuditQuery,
@@ -194,7 +195,6 @@ def test_a_payment_for_an_order_that_expired_meanwhile_goes_back(
     clock.advance(dt.timedelta(minutes=16))
     paid_just_in_time = sandbox.pay(intent.payment_id)  # its notification is still on the way
     assert app.get(ExpireOrdersHandler)(ExpireOrders(), actor=CONSOLE) == 1
-    assert stored(app, intent.payment_id).status is PaymentStatus.CREATED  # paid: not closed
     done = deliver(app, paid_just_in_time)
     assert done.outcome is PaymentOutcome.REFUNDING
     assert done.order is not None and done.order.status is OrderStatus.EXPIRED
@@ -313,20 +313,43 @@ def test_a_day_that_has_not_come_has_no_bill_to_reconcile(
         app.get(ReconcilePaymentsHandler)(ReconcilePayments(today + later), actor=CONSOLE)
 
 
-def test_an_ended_order_s_unpaid_payments_are_closed_at_the_provider(
+def test_a_sweep_closes_an_ended_order_s_unpaid_payment_at_the_provider(
     app: injector.Injector, order: Order, sandbox: SandboxPaymentGateway, clock: FixedClock
 ) -> None:
     intent = start(app, order)
-    clock.advance(dt.timedelta(minutes=16))
+    sweep = app.get(SweepPaymentsHandler)
+    assert sweep(SweepPayments()) == Swept()  # too young to ask about
+    clock.advance(dt.timedelta(minutes=6))
+    assert sweep(SweepPayments()) == Swept(open=1)  # the order may still be paid
+    clock.advance(dt.timedelta(minutes=10))
     assert app.get(ExpireOrdersHandler)(ExpireOrders(), actor=CONSOLE) == 1
+    assert sweep(SweepPayments()) == Swept(closed=1)
     assert stored(app, intent.payment_id).status is PaymentStatus.CLOSED
     assert sandbox.query(intent.payment_id).state.value == "closed"
+    assert sweep(SweepPayments()) == Swept()
     late = deliver(app, sandbox.pay(intent.payment_id))  # the provider says: closed
     assert late.order is None and late.outcome is PaymentOutcome.APPLIED
     assert (stored(app, intent.payment_id).status, stored(app, intent.payment_id).charged) == (
         PaymentStatus.CLOSED,
         Money(0),
     )
+
+
+def test_a_sweep_applies_a_payment_whose_notification_was_lost(
+    app: injector.Injector, order: Order, sandbox: SandboxPaymentGateway, clock: FixedClock
+) -> None:
+    intent = start(app, order)
+    sandbox.pay(intent.payment_id)  # the notification never arrives
+    clock.advance(dt.timedelta(minutes=6))
+    sandbox.available = False
+    assert app.get(SweepPaymentsHandler)(SweepPayments()) == Swept(unreachable=1)
+    sandbox.available = True
+    assert app.get(SweepPaymentsHandler)(SweepPayments()) == Swept(paid=1)
+    payment = stored(app, intent.payment_id)
+    assert (payment.status, payment.charged) == (PaymentStatus.PAID, Money(5000))
+    with app.get(UnitOfWork) as uow:
+        assert uow.orders.get(order.id).status is OrderStatus.PAID
+    assert app.get(SweepPaymentsHandler)(SweepPayments()) == Swept()
 
 
 def test_a_notification_far_larger_than_any_provider_sends_is_refused_unread(

@@ -640,6 +640,11 @@ class PaymentRepository(Protocol):
 
     def search(self, query: PaymentQuery) -> list[Payment]: ...
 
+    def still_open(self, created_before: dt.datetime, limit: int) -> list[Payment]:
+        """Payments created or authorised, not yet paid, failed or closed, created before
+        ``created_before``; oldest first."""
+        ...
+
     def with_open_refunds(self, limit: int) -> list[Payment]:
         """Payments with a refund the provider has not yet confirmed, oldest first."""
         ...

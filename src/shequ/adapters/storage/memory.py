@@ -52,7 +52,7 @@ from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import AccountId, CommunityId, CouponId, ProductId, SkuId
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
-from shequ.domain.payments import EntryKind, Payment
+from shequ.domain.payments import EntryKind, Payment, PaymentStatus
 
 __all__ = [
     "InMemoryHealthCheck",
@@ -336,6 +336,9 @@ class _Refunds(_Repository[Refund]):
         return sorted(found, key=lambda r: (r.requested_at, r.id), reverse=True)[: query.limit]
 
 
+_OPEN = (PaymentStatus.CREATED, PaymentStatus.AUTHORISED)
+
+
 class _Payments(_Repository[Payment]):
     def search(self, query: PaymentQuery) -> list[Payment]:
         found = self._all(
@@ -347,6 +350,10 @@ class _Payments(_Repository[Payment]):
             )
         )
         return sorted(found, key=lambda p: (p.created_at, p.id), reverse=True)[: query.limit]
+
+    def still_open(self, created_before: dt.datetime, limit: int) -> list[Payment]:
+        found = self._all(lambda p: p.status in _OPEN and p.created_at < created_before)
+        return sorted(found, key=lambda p: (p.created_at, p.id))[:limit]
 
     def with_open_refunds(self, limit: int) -> list[Payment]:
         found = self._all(lambda p: any(r.open for r in p.refunds))

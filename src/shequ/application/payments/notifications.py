@@ -79,8 +79,22 @@ class ConfirmPaymentHandler:
 
     def __call__(self, cmd: ConfirmPayment) -> PaymentConfirmation:
         gateway = self._providers.get(cmd.provider)
-        notice = self._verified(gateway, cmd)
-        subject = notice.subject
+        subject = self._verified(gateway, cmd).subject
+        done = self.apply(gateway, subject)
+        if done is None:
+            self._security_event(cmd.provider, "names no payment of this provider", subject)
+            raise PaymentNotFound(
+                f"no {gateway.provider} payment {subject.payment_id}",
+                payment_id=subject.payment_id,
+            )
+        return done
+
+    def apply(
+        self, gateway: PaymentGateway, subject: ProviderPayment | ProviderRefund
+    ) -> PaymentConfirmation | None:
+        """Apply what ``gateway`` reports, once it is believed: from a verified notification
+        or from the provider's answer to a query. ``None`` when it names no payment of
+        this provider."""
 
         def attempt() -> tuple[PaymentConfirmation | None, str | None]:
             now = self._clock.now()
@@ -100,11 +114,7 @@ class ConfirmPaymentHandler:
 
         done, refund_id = retry_on_conflict(attempt)
         if done is None:
-            self._security_event(cmd.provider, "names no payment of this provider", subject)
-            raise PaymentNotFound(
-                f"no {gateway.provider} payment {subject.payment_id}",
-                payment_id=subject.payment_id,
-            )
+            return None
         if done.outcome is PaymentOutcome.FLAGGED:
             log.error("payment %s flagged: %s", done.payment.id, done.payment.flag)
         if refund_id is not None:

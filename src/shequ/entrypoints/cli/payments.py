@@ -8,6 +8,7 @@ import datetime as dt
 import sys
 from typing import Any, Protocol, cast
 
+import attrs
 import click
 
 from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
@@ -25,6 +26,7 @@ from shequ.application.payments.reconcile import (
 )
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
+from shequ.application.payments.sweep import SweepPayments, SweepPaymentsHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import PaymentQuery
 from shequ.domain.errors import AdapterError
@@ -217,6 +219,38 @@ def show(ctx: click.Context, payment_id: str, as_json: bool) -> None:
     table(
         ["at", "entry", "key", "amount", "note"],
         [[e.at.isoformat(), e.kind.value, e.key, e.amount.format(), e.note] for e in p.entries],
+    )
+
+
+@payments.command("sweep")
+@click.option(
+    "--older-than",
+    "minutes",
+    type=click.IntRange(1, 7 * 24 * 60),
+    default=5,
+    show_default=True,
+    help="minutes since the payment was started",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@json_option
+@click.pass_context
+def sweep(ctx: click.Context, minutes: int, limit: int, as_json: bool) -> None:
+    """Ask the providers about payments still open (a scheduler's job, every few minutes).
+
+    A payment the provider took but whose notification never came is applied as the
+    notification would have been; an unpaid payment whose order has ended is closed at
+    its provider, so nobody can pay it any more.
+    """
+    done = get(ctx, SweepPaymentsHandler)(
+        SweepPayments(older_than=dt.timedelta(minutes=minutes), limit=limit)
+    )
+    if as_json:
+        emit_data(attrs.asdict(done))
+        return
+    click.echo(
+        f"{done.paid} paid (notification lost), {done.closed} closed (order ended), "
+        f"{done.changed} failed or closed at the provider, {done.open} still open, "
+        f"{done.unreachable} not reached"
     )
 
 

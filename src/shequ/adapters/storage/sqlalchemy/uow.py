@@ -79,7 +79,7 @@ from shequ.domain.ordering import (
     Refund,
     RefundStatus,
 )
-from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus
+from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus, PaymentStatus
 
 __all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
 
@@ -659,6 +659,13 @@ class _Payments(_Repository[Payment]):
             stmt = stmt.where(payments.c.flag != "")
         order = (payments.c.created_at.desc(), payments.c.id.desc())
         return self._many(stmt.order_by(*order).limit(query.limit))
+
+    def still_open(self, created_before: dt.datetime, limit: int) -> list[Payment]:
+        open_ = (PaymentStatus.CREATED.value, PaymentStatus.AUTHORISED.value)
+        stmt = sa.select(Payment).where(
+            payments.c.status.in_(open_), payments.c.created_at < created_before
+        )
+        return self._many(stmt.order_by(payments.c.created_at, payments.c.id).limit(limit))
 
     def with_open_refunds(self, limit: int) -> list[Payment]:
         open_ = (PaymentRefundStatus.TO_SEND.value, PaymentRefundStatus.SENT.value)
