@@ -210,6 +210,8 @@ from shequ.application.payments.notifications import (
 )
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.payments.queries import (
+    ClearPaymentFlag,
+    ClearPaymentFlagHandler,
     GetPaymentHandler,
     ListPayments,
     ListPaymentsHandler,
@@ -317,6 +319,8 @@ __all__ = [
     "Channel",
     "ClaimCoupon",
     "ClaimCouponHandler",
+    "ClearPaymentFlag",
+    "ClearPaymentFlagHandler",
     "Clock",
     "Community",
     "CommunityId",

@@ -122,7 +122,11 @@ from shequ.application.ordering.refunds import (
 from shequ.application.ordering.rules import OrderingRules
 from shequ.application.payments.notifications import ConfirmPaymentHandler
 from shequ.application.payments.providers import PaymentProviders
-from shequ.application.payments.queries import GetPaymentHandler, ListPaymentsHandler
+from shequ.application.payments.queries import (
+    ClearPaymentFlagHandler,
+    GetPaymentHandler,
+    ListPaymentsHandler,
+)
 from shequ.application.payments.reconcile import ReconcilePaymentsHandler
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.payments.start import StartPaymentHandler
@@ -188,6 +192,7 @@ HANDLERS: tuple[type, ...] = (
     StartPaymentHandler,
     GetPaymentHandler,
     ListPaymentsHandler,
+    ClearPaymentFlagHandler,
     ReconcilePaymentsHandler,
     DecideRefundHandler,
     ListRefundsHandler,

@@ -33,9 +33,9 @@ from shequ.application.ordering.refunds import RequestRefund, RequestRefundHandl
 from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
-from shequ.application.ports import PaymentGateway, SchemaMigrations
+from shequ.application.ports import PaymentGateway, SchemaMigrations, UnitOfWork
 from shequ.domain.identity import Account, Membership, Role
-from shequ.domain.ids import CommunityId, SellerId, SkuId
+from shequ.domain.ids import CommunityId, PaymentId, SellerId, SkuId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     CouponKind,
@@ -187,6 +187,7 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("POST", "/v1/orders/{refundable}/refunds", lambda w: {"reason": "quality"}, ORDER_READERS),
     ("GET", "/v1/payments", None, {"admin"}),
     ("GET", "/v1/payments/{payment}", None, ORDER_READERS),
+    ("POST", "/v1/payments/{payment}/clear-flag", lambda w: {"note": "checked"}, {"admin"}),
     ("GET", "/v1/refunds", None, {"admin"}),
     ("GET", "/v1/refunds?community_id={home}", None, ORDER_STAFF),
     ("GET", "/v1/refunds?order_id={refundable}", None, ORDER_READERS),
@@ -318,6 +319,10 @@ class World:
 
         first = paid()
         assert first.payment_ref is not None
+        with app.get(UnitOfWork) as uow:  # flagged, for an operator to clear
+            payment = uow.payments.get_for_update(PaymentId(first.payment_ref))
+            payment.flag_for_operator("to be looked at", key="matrix", now=payment.created_at)
+            uow.commit()
         return {
             "unpaid": place().id,
             "cancellable": place().id,

@@ -24,6 +24,7 @@ from shequ.application.payments.notifications import (
     PaymentOutcome,
 )
 from shequ.application.payments.providers import PaymentProviders
+from shequ.application.payments.queries import ClearPaymentFlag, ClearPaymentFlagHandler
 from shequ.application.payments.reconcile import Match, ReconcilePayments, ReconcilePaymentsHandler
 from shequ.application.payments.refunds import RefundPayer, RefundRetry
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
@@ -426,3 +427,35 @@ def test_a_refund_the_provider_gives_up_on_is_flagged_and_may_still_succeed(
         Money(5000),
         Money(0),
     )
+
+
+def test_an_operator_clears_a_flag_saying_how_and_the_log_keeps_both(
+    app: injector.Injector, order: Order, sandbox: SandboxPaymentGateway, shop: Shop
+) -> None:
+    intent = start(app, order)
+    report = {
+        "type": "payment",
+        "payment_id": intent.payment_id,
+        "state": "succeeded",
+        "amount_fen": 5000,
+        "provider_ref": "tx",
+        "merchant_id": "another",
+        "at": None,
+    }
+    deliver(app, sandbox.notification(report))
+    clear = app.get(ClearPaymentFlagHandler)
+    _, resident = shop.resident(shop.community())
+    with pytest.raises(Forbidden):
+        clear(ClearPaymentFlag(PaymentId(intent.payment_id), "looked"), actor=resident)
+    with pytest.raises(InvalidInput, match="say how"):
+        clear(ClearPaymentFlag(PaymentId(intent.payment_id), "  "), actor=CONSOLE)
+    cleared = clear(
+        ClearPaymentFlag(PaymentId(intent.payment_id), "商户号配置已改正"), actor=CONSOLE
+    )
+    assert cleared.flag == ""
+    assert [(e.kind.value, e.note) for e in cleared.entries][-2:] == [
+        ("flagged", "the notification names merchant 'another', not ours"),
+        ("flag_cleared", "商户号配置已改正"),
+    ]
+    with pytest.raises(InvalidInput, match="not flagged"):
+        clear(ClearPaymentFlag(PaymentId(intent.payment_id), "again"), actor=CONSOLE)

@@ -103,6 +103,7 @@ class EntryKind(enum.StrEnum):
     REFUND_SUCCEEDED = "refund_succeeded"
     REFUND_FAILED = "refund_failed"
     FLAGGED = "flagged"
+    FLAG_CLEARED = "flag_cleared"
 
 
 _ENTRY_OF_STATE = {
@@ -348,7 +349,15 @@ class Payment:
         )
         return True
 
-    def clear_flag(self, *, now: dt.datetime) -> None:
+    def clear_flag(self, note: str, *, now: dt.datetime) -> None:
+        """An operator has looked and dealt with it; ``note`` says how."""
+        note = note.strip()
+        if not note:
+            raise InvalidInput("say how the flag was dealt with", field="note")
+        if not self.flag:
+            raise InvalidInput(f"payment {self.id} is not flagged", field="payment_id")
+        cleared = sum(1 for e in self.entries if e.kind is EntryKind.FLAG_CLEARED)
+        self._log(EntryKind.FLAG_CLEARED, f"cleared:{cleared + 1}", Money(0), now, now, note)
         self.flag = ""
         self.version += 1
 

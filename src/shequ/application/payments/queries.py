@@ -1,15 +1,23 @@
-"""Reading payments: one with its log, or those an operator must look at."""
+"""Reading payments: one with its log, or those an operator must look at; and clearing
+a flag once it was dealt with."""
 
 from __future__ import annotations
 
 import attrs
 
 from shequ.application.policy import Actor, Permission, Policy
-from shequ.application.ports import PaymentQuery, UnitOfWork
+from shequ.application.ports import Clock, PaymentQuery, UnitOfWork
+from shequ.application.retry import retry_on_conflict
 from shequ.domain.ids import PaymentId
 from shequ.domain.payments import Payment
 
-__all__ = ["GetPaymentHandler", "ListPayments", "ListPaymentsHandler"]
+__all__ = [
+    "ClearPaymentFlag",
+    "ClearPaymentFlagHandler",
+    "GetPaymentHandler",
+    "ListPayments",
+    "ListPaymentsHandler",
+]
 
 
 class GetPaymentHandler:
@@ -42,3 +50,28 @@ class ListPaymentsHandler:
         self._policy.require(actor, Permission.READ_ORDERS)
         with self._uow as uow:
             return uow.payments.search(cmd.query)
+
+
+@attrs.frozen
+class ClearPaymentFlag:
+    payment_id: PaymentId
+    note: str
+
+
+class ClearPaymentFlagHandler:
+    """An operator of the platform records how a flagged payment was dealt with."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
+
+    def __call__(self, cmd: ClearPaymentFlag, *, actor: Actor) -> Payment:
+        self._policy.require(actor, Permission.MANAGE_PAYMENTS)
+
+        def attempt() -> Payment:
+            with self._uow as uow:
+                payment = uow.payments.get_for_update(cmd.payment_id)
+                payment.clear_flag(cmd.note[:200], now=self._clock.now())
+                uow.commit()
+            return payment
+
+        return retry_on_conflict(attempt)

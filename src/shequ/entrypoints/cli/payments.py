@@ -14,6 +14,8 @@ import click
 from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.payments.providers import PaymentProviders
 from shequ.application.payments.queries import (
+    ClearPaymentFlag,
+    ClearPaymentFlagHandler,
     GetPaymentHandler,
     ListPayments,
     ListPaymentsHandler,
@@ -220,6 +222,22 @@ def show(ctx: click.Context, payment_id: str, as_json: bool) -> None:
         ["at", "entry", "key", "amount", "note"],
         [[e.at.isoformat(), e.kind.value, e.key, e.amount.format(), e.note] for e in p.entries],
     )
+
+
+@payments.command("clear-flag")
+@click.argument("payment_id")
+@click.option("--note", required=True, help="how it was dealt with (up to 200 characters)")
+@json_option
+@click.pass_context
+def clear_flag(ctx: click.Context, payment_id: str, note: str, as_json: bool) -> None:
+    """Record that a flagged payment was dealt with; the log keeps the flag and the note."""
+    p = get(ctx, ClearPaymentFlagHandler)(
+        ClearPaymentFlag(PaymentId(payment_id), note), actor=CONSOLE
+    )
+    if as_json:
+        emit_data(payment_data(p))
+    else:
+        click.echo(f"payment {p.id}: flag cleared")
 
 
 @payments.command("sweep")

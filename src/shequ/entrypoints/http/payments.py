@@ -18,6 +18,8 @@ from shequ.application.payments.notifications import (
     ConfirmPaymentHandler,
 )
 from shequ.application.payments.queries import (
+    ClearPaymentFlag,
+    ClearPaymentFlagHandler,
     GetPaymentHandler,
     ListPayments,
     ListPaymentsHandler,
@@ -217,6 +219,24 @@ def get_payment(
 ) -> PaymentOut:
     """A payment with its amounts, its refunds and its log."""
     return PaymentOut.of(get(PaymentId(payment_id), actor=actor))
+
+
+class ClearFlagIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: StrictStr = Field(min_length=1, max_length=200, description="how it was dealt with")
+
+
+@router.post("/payments/{payment_id}/clear-flag", tags=["payments"])
+def clear_payment_flag(
+    actor: CurrentActor,
+    payment_id: str,
+    body: ClearFlagIn,
+    clear: Annotated[ClearPaymentFlagHandler, Depends(resolve(ClearPaymentFlagHandler))],
+) -> PaymentOut:
+    """Record that a flagged payment was dealt with (platform operators); the log keeps
+    the flag and the note."""
+    return PaymentOut.of(clear(ClearPaymentFlag(PaymentId(payment_id), body.note), actor=actor))
 
 
 Provider = Literal["wechat", "alipay", "stripe", "sandbox"]

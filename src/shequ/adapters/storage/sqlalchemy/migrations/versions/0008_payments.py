@@ -107,6 +107,7 @@ def upgrade() -> None:
                 "refund_succeeded",
                 "refund_failed",
                 "flagged",
+                "flag_cleared",
                 name="payment_entry_kind",
                 native_enum=False,
                 create_constraint=True,
