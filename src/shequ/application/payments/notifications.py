@@ -180,7 +180,10 @@ class ConfirmPaymentHandler:
         why = (
             "the order was paid by another payment"
             if order.payment_ref
-            else f"the order had {order.status.value.replace('_', ' ')} before it was paid"
+            else {
+                OrderStatus.EXPIRED: "the order had expired before it was paid",
+                OrderStatus.CANCELLED: "the order was cancelled before it was paid",
+            }.get(order.status, f"the order was {order.status.value} before it was paid")
         )
         log.warning("payment %s of order %s is refunded: %s", payment.id, order.id, why)
         refund = payment.request_refund(new_id(), payment.refundable, reason=why, now=now)
