@@ -99,10 +99,12 @@ class ConfirmPaymentHandler:
         def attempt() -> tuple[PaymentConfirmation | None, str | None]:
             now = self._clock.now()
             with self._uow as uow:
-                payment = uow.payments.find(subject.payment_id)
-                if payment is None or payment.provider != gateway.provider:
+                try:
+                    payment = uow.payments.get_for_update(subject.payment_id)
+                except PaymentNotFound:
                     return None, None
-                payment = uow.payments.get_for_update(payment.id)
+                if payment.provider != gateway.provider:
+                    return None, None
                 mismatch = _mismatch(gateway, payment, subject)
                 if mismatch:
                     payment.flag_for_operator(mismatch, key=_key(subject), now=now)
