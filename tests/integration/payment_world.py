@@ -640,7 +640,8 @@ class World:
         return answer
 
     def payment(self, payment_id: str) -> dict[str, Any]:
-        found = self.resident.get(f"/v1/payments/{payment_id}")
+        """The payment as the community's operator sees it: flags and errors included."""
+        found = self.operator.get(f"/v1/payments/{payment_id}")
         assert found.status_code == 200, found.text
         payment: dict[str, Any] = found.json()
         return payment

@@ -24,7 +24,11 @@ from shequ.application.payments.notifications import (
     PaymentOutcome,
 )
 from shequ.application.payments.providers import PaymentProviders
-from shequ.application.payments.queries import ClearPaymentFlag, ClearPaymentFlagHandler
+from shequ.application.payments.queries import (
+    ClearPaymentFlag,
+    ClearPaymentFlagHandler,
+    GetPaymentHandler,
+)
 from shequ.application.payments.reconcile import Match, ReconcilePayments, ReconcilePaymentsHandler
 from shequ.application.payments.refunds import RefundPayer, RefundRetry
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
@@ -459,3 +463,31 @@ def test_an_operator_clears_a_flag_saying_how_and_the_log_keeps_both(
     ]
     with pytest.raises(InvalidInput, match="not flagged"):
         clear(ClearPaymentFlag(PaymentId(intent.payment_id), "again"), actor=CONSOLE)
+
+
+def test_the_payer_sees_the_payment_without_what_is_for_operators(
+    app: injector.Injector, shop: Shop, sandbox: SandboxPaymentGateway
+) -> None:
+    here = shop.community()
+    sku = shop.sku(shop.product(shop.seller()), price="25.00", communities=(here,))
+    _, resident = shop.resident(here)
+    order = shop.order(resident, here, (sku, 2))
+    intent = start(app, order)
+    report = {
+        "type": "payment",
+        "payment_id": intent.payment_id,
+        "state": "succeeded",
+        "amount_fen": 5000,
+        "provider_ref": "tx",
+        "merchant_id": "another",
+        "at": None,
+    }
+    deliver(app, sandbox.notification(report))
+    get = app.get(GetPaymentHandler)
+    seen = get(PaymentId(intent.payment_id), actor=resident)
+    assert (seen.flag, [e.kind.value for e in seen.entries]) == ("", ["created"])
+    staff = get(PaymentId(intent.payment_id), actor=CONSOLE)
+    assert staff.flag and [e.kind.value for e in staff.entries] == ["created", "flagged"]
+    _, stranger = shop.resident(here)
+    with pytest.raises(Forbidden):
+        get(PaymentId(intent.payment_id), actor=stranger)

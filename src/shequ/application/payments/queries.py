@@ -9,7 +9,7 @@ from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, PaymentQuery, UnitOfWork
 from shequ.application.retry import retry_on_conflict
 from shequ.domain.ids import PaymentId
-from shequ.domain.payments import Payment
+from shequ.domain.payments import EntryKind, Payment
 
 __all__ = [
     "ClearPaymentFlag",
@@ -21,7 +21,8 @@ __all__ = [
 
 
 class GetPaymentHandler:
-    """A payment with its log: its order's resident, or an operator of its community."""
+    """A payment with its log: its order's resident, or an operator of its community. The
+    resident does not see what is for operators: flags, and the providers' error texts."""
 
     def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
         self._uow, self._policy = uow, policy
@@ -30,9 +31,24 @@ class GetPaymentHandler:
         with self._uow as uow:
             payment = uow.payments.get(payment_id)
             order = uow.orders.get(payment.order_id)
-        if not self._policy.allows(actor, Permission.OWN_ORDER, owner=order.resident_id):
-            self._policy.require(actor, Permission.READ_ORDERS, community_id=order.community_id)
-        return payment
+        if self._policy.allows(actor, Permission.READ_ORDERS, community_id=order.community_id):
+            return payment
+        self._policy.require(actor, Permission.OWN_ORDER, owner=order.resident_id)
+        return _for_the_payer(payment)
+
+
+_FOR_OPERATORS = (EntryKind.FLAGGED, EntryKind.FLAG_CLEARED)
+
+
+def _for_the_payer(payment: Payment) -> Payment:
+    return attrs.evolve(
+        payment,
+        flag="",
+        entries=[
+            attrs.evolve(e, note="") for e in payment.entries if e.kind not in _FOR_OPERATORS
+        ],
+        refunds=[attrs.evolve(r, last_error="") for r in payment.refunds],
+    )
 
 
 @attrs.frozen
