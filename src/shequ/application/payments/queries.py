@@ -44,9 +44,7 @@ def _for_the_payer(payment: Payment) -> Payment:
     return attrs.evolve(
         payment,
         flag="",
-        entries=[
-            attrs.evolve(e, note="") for e in payment.entries if e.kind not in _FOR_OPERATORS
-        ],
+        entries=[attrs.evolve(e, note="") for e in payment.entries if e.kind not in _FOR_OPERATORS],
         refunds=[attrs.evolve(r, last_error="") for r in payment.refunds],
     )
 
