@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountNotFound",
     "AdapterError",
+    "CampaignNotRunning",
     "CommunityNotFound",
     "ConcurrentUpdate",
     "Conflict",
@@ -36,6 +37,9 @@ __all__ = [
     "DomainError",
     "Duplicate",
     "Forbidden",
+    "GroupBuyClosed",
+    "GroupBuyFull",
+    "GroupBuyLimitExceeded",
     "IdempotencyKeyReused",
     "IllegalTransition",
     "InsufficientStock",
@@ -134,6 +138,30 @@ class CouponExpired(DomainError):
     """Outside the coupon's validity window."""
 
     code = "coupon-expired"
+
+
+class CampaignNotRunning(DomainError):
+    """A group-buy campaign outside its window, or in another community."""
+
+    code = "campaign-not-running"
+
+
+class GroupBuyClosed(DomainError):
+    """A group that no longer takes anyone: succeeded and past its deadline, failed,
+    settled or cancelled."""
+
+    code = "group-closed"
+
+
+class GroupBuyFull(DomainError):
+    code = "group-full"
+
+
+class GroupBuyLimitExceeded(DomainError):
+    """More units than a resident may buy in a campaign, more than the campaign has left,
+    or a resident joining a group they are in already."""
+
+    code = "group-limit-exceeded"
 
 
 class CouponUsedUp(DomainError):

@@ -10,10 +10,12 @@ from shequ.domain.errors import InvalidInput
 
 __all__ = [
     "AccountId",
+    "CampaignId",
     "CartId",
     "CommunityId",
     "CouponId",
     "GrantId",
+    "GroupBuyId",
     "OrderId",
     "PaymentId",
     "ProductId",
@@ -37,6 +39,8 @@ GrantId = NewType("GrantId", str)
 OrderId = NewType("OrderId", str)
 RefundId = NewType("RefundId", str)
 PaymentId = NewType("PaymentId", str)
+CampaignId = NewType("CampaignId", str)
+GroupBuyId = NewType("GroupBuyId", str)
 
 
 def new_id() -> str:
