@@ -15,12 +15,15 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
+from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
+    CampaignId,
     CommunityId,
     CouponId,
     GrantId,
+    GroupBuyId,
     OrderId,
     PaymentId,
     ProductId,
@@ -50,12 +53,14 @@ __all__ = [
     "BillEntry",
     "BillEntryKind",
     "BlobStore",
+    "CampaignRepository",
     "CartRepository",
     "Clock",
     "CommunityRepository",
     "CouponGrantRepository",
     "CouponRepository",
     "EventPublisher",
+    "GroupBuyRepository",
     "HealthCheck",
     "ImageInspector",
     "Notifier",
@@ -654,6 +659,57 @@ class PaymentRepository(Protocol):
         ...
 
 
+class CampaignRepository(Protocol):
+    def add(self, campaign: GroupBuyCampaign) -> None: ...
+
+    def get(self, campaign_id: CampaignId) -> GroupBuyCampaign:
+        """Raises :class:`CampaignNotFound`."""
+        ...
+
+    def get_for_update(self, campaign_id: CampaignId) -> GroupBuyCampaign:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
+        ...
+
+    def find(self, campaign_id: CampaignId) -> GroupBuyCampaign | None: ...
+
+    def running_in(self, community_id: CommunityId, now: dt.datetime) -> list[GroupBuyCampaign]:
+        """The campaigns of a community whose window holds ``now``, ending soonest first."""
+        ...
+
+
+class GroupBuyRepository(Protocol):
+    def add(self, group: GroupBuy) -> None: ...
+
+    def get(self, group_id: GroupBuyId) -> GroupBuy:
+        """Raises :class:`GroupBuyNotFound`."""
+        ...
+
+    def get_for_update(self, group_id: GroupBuyId) -> GroupBuy:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
+        ...
+
+    def find(self, group_id: GroupBuyId) -> GroupBuy | None: ...
+
+    def find_by_invite_code(self, invite_code: str) -> GroupBuy | None: ...
+
+    def of_resident(self, resident_id: AccountId) -> list[GroupBuy]:
+        """Groups the resident is in, or led, newest first."""
+        ...
+
+    def of_campaign(self, campaign_id: CampaignId) -> list[GroupBuy]:
+        """Newest first."""
+        ...
+
+    def quantity_in_campaign(self, campaign_id: CampaignId, resident_id: AccountId) -> int:
+        """The units the resident holds in the campaign's groups that have not failed."""
+        ...
+
+    def due_to_settle(self, now: dt.datetime, limit: int) -> list[GroupBuy]:
+        """Open or succeeded groups whose deadline has passed, locked, skipping those
+        another unit of work holds; oldest deadline first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` opens it; leaving without :meth:`commit` rolls back.
 
@@ -703,6 +759,12 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> PaymentRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def group_buys(self) -> GroupBuyRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

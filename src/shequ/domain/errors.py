@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountNotFound",
     "AdapterError",
+    "CampaignNotFound",
     "CampaignNotRunning",
     "CommunityNotFound",
     "ConcurrentUpdate",
@@ -40,6 +41,7 @@ __all__ = [
     "GroupBuyClosed",
     "GroupBuyFull",
     "GroupBuyLimitExceeded",
+    "GroupBuyNotFound",
     "IdempotencyKeyReused",
     "IllegalTransition",
     "InsufficientStock",
@@ -256,6 +258,16 @@ class RefundNotFound(NotFound):
 
 class PaymentNotFound(NotFound):
     code = "payment-not-found"
+
+
+class CampaignNotFound(NotFound):
+    code = "campaign-not-found"
+
+
+class GroupBuyNotFound(NotFound):
+    """No group with that id, or no open group with that invite code."""
+
+    code = "group-not-found"
 
 
 class PaymentProviderNotFound(NotFound):

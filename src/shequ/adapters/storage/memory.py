@@ -35,10 +35,12 @@ from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
     AccountNotFound,
     AdapterError,
+    CampaignNotFound,
     CommunityNotFound,
     ConcurrentUpdate,
     CouponNotFound,
     Duplicate,
+    GroupBuyNotFound,
     InsufficientStock,
     NotFound,
     OrderNotFound,
@@ -49,8 +51,9 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, CouponId, ProductId, SkuId
+from shequ.domain.ids import AccountId, CampaignId, CommunityId, CouponId, ProductId, SkuId
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
 from shequ.domain.payments import EntryKind, Payment, PaymentStatus
 
@@ -367,6 +370,51 @@ class _Payments(_Repository[Payment]):
         return sorted(found, key=lambda p: (p.created_at, p.id))
 
 
+class _Campaigns(_Repository[GroupBuyCampaign]):
+    def running_in(self, community_id: CommunityId, now: dt.datetime) -> list[GroupBuyCampaign]:
+        found = self._all(
+            lambda c: community_id in c.community_ids and c.starts_at <= now < c.ends_at
+        )
+        return sorted(found, key=lambda c: (c.ends_at, c.id))
+
+
+_SETTLING = (GroupStatus.OPEN, GroupStatus.SUCCEEDED)
+_HOLDING = (GroupStatus.OPEN, GroupStatus.SUCCEEDED, GroupStatus.SETTLED)
+
+
+class _GroupBuys(_Repository[GroupBuy]):
+    def find_by_invite_code(self, invite_code: str) -> GroupBuy | None:
+        found = self._all(lambda g: g.invite_code == invite_code)
+        return found[0] if found else None
+
+    def of_resident(self, resident_id: AccountId) -> list[GroupBuy]:
+        found = self._all(
+            lambda g: (
+                g.leader_id == resident_id
+                or any(p.resident_id == resident_id for p in g.participants)
+            )
+        )
+        return sorted(found, key=lambda g: (g.started_at, g.id), reverse=True)
+
+    def of_campaign(self, campaign_id: CampaignId) -> list[GroupBuy]:
+        found = self._all(lambda g: g.campaign_id == campaign_id)
+        return sorted(found, key=lambda g: (g.started_at, g.id), reverse=True)
+
+    def quantity_in_campaign(self, campaign_id: CampaignId, resident_id: AccountId) -> int:
+        groups = self._all(lambda g: g.campaign_id == campaign_id and g.status in _HOLDING)
+        return sum(
+            p.quantity
+            for g in groups
+            for p in g.participants
+            if p.active and p.resident_id == resident_id
+        )
+
+    def due_to_settle(self, now: dt.datetime, limit: int) -> list[GroupBuy]:
+        self.hold_lock()
+        found = self._all(lambda g: g.status in _SETTLING and g.deadline <= now)
+        return sorted(found, key=lambda g: (g.deadline, g.id))[:limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -465,6 +513,8 @@ class InMemoryUnitOfWork:
     orders: _Orders
     refunds: _Refunds
     payments: _Payments
+    campaigns: _Campaigns
+    group_buys: _GroupBuys
     outbox: _Outbox
     audit: _Audit
 
@@ -495,6 +545,8 @@ class InMemoryUnitOfWork:
         self.orders = _Orders(self._store, "orders", OrderNotFound, "order", hold)
         self.refunds = _Refunds(self._store, "refunds", RefundNotFound, "refund", hold)
         self.payments = _Payments(self._store, "payments", PaymentNotFound, "payment", hold)
+        self.campaigns = _Campaigns(self._store, "campaigns", CampaignNotFound, "campaign", hold)
+        self.group_buys = _GroupBuys(self._store, "group_buys", GroupBuyNotFound, "group", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -524,6 +576,8 @@ class InMemoryUnitOfWork:
             self.orders,
             self.refunds,
             self.payments,
+            self.campaigns,
+            self.group_buys,
         )
 
     def __enter__(self) -> Self:
@@ -555,6 +609,9 @@ class InMemoryUnitOfWork:
             )
             self._check_unique(
                 self.carts, "a cart exists", lambda c: (c.resident_id, c.community_id)
+            )
+            self._check_unique(
+                self.group_buys, "the invite code is in use", lambda g: g.invite_code
             )
             self._check_unique(
                 self.coupons, "the claim code is taken", lambda c: c.claim_code or c.id

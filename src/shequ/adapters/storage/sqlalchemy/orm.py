@@ -29,6 +29,15 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
+from shequ.domain.groupbuy import (
+    GroupBuy,
+    GroupBuyCampaign,
+    GroupStatus,
+    LeaderReward,
+    Participation,
+    PriceTier,
+    RewardKind,
+)
 from shequ.domain.identity import (
     Account,
     AccountStatus,
@@ -172,6 +181,40 @@ class TextTuple(sa.TypeDecorator[tuple[str, ...]]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return tuple(value or ())
+
+
+class PriceLadder(sa.TypeDecorator[tuple[PriceTier, ...]]):
+    """A campaign's price tiers, as a JSON array (prices in fen)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[PriceTier, ...] | None, dialect: Dialect) -> Any:
+        return [{"min_heads": t.min_heads, "price_fen": t.price.fen} for t in value or ()]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return tuple(PriceTier(t["min_heads"], Money(t["price_fen"])) for t in value or ())
+
+
+class Reward(sa.TypeDecorator[LeaderReward]):
+    """A campaign's leader reward, as a JSON object (a leader price in fen)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: LeaderReward | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        price = None if value.leader_price is None else value.leader_price.fen
+        return {"kind": value.kind.value, "leader_price_fen": price, "bp": value.commission_bp}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        price = value["leader_price_fen"]
+        return LeaderReward(
+            RewardKind(value["kind"]), None if price is None else Money(price), value["bp"]
+        )
 
 
 class StatusHistory(sa.TypeDecorator[list[StatusChange]]):
@@ -606,6 +649,66 @@ payment_refunds = sa.Table(
     sa.Index("ix_payment_refunds_status", "status"),
 )
 
+group_buy_campaigns = sa.Table(
+    "group_buy_campaigns",
+    metadata,
+    _id(primary_key=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    _id("sku_id", sa.ForeignKey("skus.id"), nullable=False, index=True),
+    sa.Column("tiers", PriceLadder(), nullable=False),
+    sa.Column("min_heads", sa.Integer, nullable=False),
+    sa.Column("max_heads", sa.Integer, nullable=False),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("ends_at", UTCDateTime(), nullable=False),
+    sa.Column("group_hours", sa.Integer, nullable=False),
+    sa.Column("per_resident_limit", sa.Integer, nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("stock_taken", sa.Integer, nullable=False),
+    sa.Column("community_ids", TextTuple(), nullable=False),
+    sa.Column("reward", Reward(), nullable=False),
+    sa.Column("pickup_date", sa.Date, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("virtual_success_percent", sa.Integer, nullable=True),
+    sa.Column("many_groups_per_leader", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("stock_taken BETWEEN 0 AND stock", name="stock_taken_within_stock"),
+    sa.CheckConstraint("min_heads BETWEEN 1 AND max_heads", name="heads_in_order"),
+    sa.Index("ix_group_buy_campaigns_ends_at", "ends_at"),
+)
+
+group_buys = sa.Table(
+    "group_buys",
+    metadata,
+    _id(primary_key=True),
+    _id("campaign_id", sa.ForeignKey("group_buy_campaigns.id"), nullable=False, index=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    _id("leader_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("invite_code", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("deadline", UTCDateTime(), nullable=False),
+    sa.Column("status", _enum(GroupStatus, "group_status"), nullable=False),
+    sa.Column("settled_at", UTCDateTime(), nullable=True),
+    sa.Column("unit_price_fen", sa.BigInteger, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("invite_code", name="uq_group_buys_invite_code"),
+    sa.Index("ix_group_buys_status_deadline", "status", "deadline"),
+)
+
+group_buy_participants = sa.Table(
+    "group_buy_participants",
+    metadata,
+    _serial_id(),
+    _id("group_id", sa.ForeignKey("group_buys.id"), nullable=False, index=True),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    _id("order_id", nullable=False),
+    sa.Column("unit_price_fen", sa.BigInteger, nullable=False),
+    sa.Column("joined_at", UTCDateTime(), nullable=False),
+    sa.Column("left_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("group_id", "order_id", name="uq_group_buy_participants_order"),
+    sa.CheckConstraint("quantity >= 1", name="participant_quantity_positive"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -701,7 +804,9 @@ def start_mappers() -> None:
             )
         _map_ordering()
         _map_payments()
-        for aggregate in (Product, Sku, Account, Coupon, Refund, Payment):
+        _map_groupbuy()
+        aggregates = (Product, Sku, Account, Coupon, Refund, Payment, GroupBuyCampaign, GroupBuy)
+        for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
         _started = True
 
@@ -788,6 +893,37 @@ def _map_payments() -> None:
                 lazy="selectin",
                 cascade="all",
                 order_by=[payment_refunds.c.requested_at, payment_refunds.c.id],
+            ),
+        },
+    )
+
+
+def _map_groupbuy() -> None:
+    mapper_registry.map_imperatively(
+        GroupBuyCampaign,
+        group_buy_campaigns,
+        version_id_col=group_buy_campaigns.c.version,
+        version_id_generator=False,
+    )
+    mapper_registry.map_imperatively(
+        Participation,
+        group_buy_participants,
+        properties={"unit_price": _money(group_buy_participants.c.unit_price_fen)},
+    )
+    mapper_registry.map_imperatively(
+        GroupBuy,
+        group_buys,
+        version_id_col=group_buys.c.version,
+        version_id_generator=False,
+        properties={
+            "unit_price": composite(
+                Money, group_buys.c.unit_price_fen, return_none_on=_none_if_all_null
+            ),
+            "participants": relationship(
+                Participation,
+                lazy="selectin",
+                cascade="all",
+                order_by=group_buy_participants.c.id,
             ),
         },
     )

@@ -23,6 +23,9 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     communities,
     coupon_grants,
     coupons,
+    group_buy_campaigns,
+    group_buy_participants,
+    group_buys,
     order_lines,
     orders,
     outbox,
@@ -52,9 +55,11 @@ from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
     AccountNotFound,
     AdapterError,
+    CampaignNotFound,
     CommunityNotFound,
     ConcurrentUpdate,
     CouponNotFound,
+    GroupBuyNotFound,
     InsufficientStock,
     NotFound,
     OrderNotFound,
@@ -65,8 +70,17 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CommunityId, CouponId, OrderId, ProductId, SkuId
+from shequ.domain.ids import (
+    AccountId,
+    CampaignId,
+    CommunityId,
+    CouponId,
+    OrderId,
+    ProductId,
+    SkuId,
+)
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     Cart,
@@ -688,6 +702,69 @@ class _Payments(_Repository[Payment]):
         return self._many(stmt.order_by(payments.c.created_at, payments.c.id))
 
 
+class _Campaigns(_Repository[GroupBuyCampaign]):
+    model, not_found, label = GroupBuyCampaign, CampaignNotFound, "campaign"
+
+    def running_in(self, community_id: CommunityId, now: dt.datetime) -> list[GroupBuyCampaign]:
+        c = group_buy_campaigns.c
+        stmt = sa.select(GroupBuyCampaign).where(c.starts_at <= now, c.ends_at > now)
+        found = self._many(stmt.order_by(c.ends_at, c.id))
+        return [campaign for campaign in found if community_id in campaign.community_ids]
+
+
+_SETTLING = (GroupStatus.OPEN.value, GroupStatus.SUCCEEDED.value)
+_HOLDING = (*_SETTLING, GroupStatus.SETTLED.value)
+
+
+class _GroupBuys(_Repository[GroupBuy]):
+    model, not_found, label = GroupBuy, GroupBuyNotFound, "group"
+
+    def find_by_invite_code(self, invite_code: str) -> GroupBuy | None:
+        found = self._many(sa.select(GroupBuy).where(group_buys.c.invite_code == invite_code))
+        return found[0] if found else None
+
+    def _newest(self, stmt: sa.Select[Any]) -> list[GroupBuy]:
+        return self._many(stmt.order_by(group_buys.c.started_at.desc(), group_buys.c.id.desc()))
+
+    def of_resident(self, resident_id: AccountId) -> list[GroupBuy]:
+        joined = sa.select(group_buy_participants.c.group_id).where(
+            group_buy_participants.c.resident_id == resident_id
+        )
+        return self._newest(
+            sa.select(GroupBuy).where(
+                sa.or_(group_buys.c.leader_id == resident_id, group_buys.c.id.in_(joined))
+            )
+        )
+
+    def of_campaign(self, campaign_id: CampaignId) -> list[GroupBuy]:
+        return self._newest(sa.select(GroupBuy).where(group_buys.c.campaign_id == campaign_id))
+
+    def quantity_in_campaign(self, campaign_id: CampaignId, resident_id: AccountId) -> int:
+        p, g = group_buy_participants.c, group_buys.c
+        stmt = (
+            sa.select(sa.func.coalesce(sa.func.sum(p.quantity), 0))
+            .join_from(group_buy_participants, group_buys, g.id == p.group_id)
+            .where(
+                g.campaign_id == campaign_id,
+                g.status.in_(_HOLDING),
+                p.resident_id == resident_id,
+                p.left_at.is_(None),
+            )
+        )
+        return int(self._session.scalar(stmt) or 0)
+
+    def due_to_settle(self, now: dt.datetime, limit: int) -> list[GroupBuy]:
+        g = group_buys.c
+        stmt = (
+            sa.select(GroupBuy)
+            .where(g.status.in_(_SETTLING), g.deadline <= now)
+            .order_by(g.deadline, g.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=group_buys)
+        )
+        return self._many(stmt)
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -961,6 +1038,8 @@ class SqlUnitOfWork:
     orders: _Orders
     refunds: _Refunds
     payments: _Payments
+    campaigns: _Campaigns
+    group_buys: _GroupBuys
     outbox: _Outbox
     audit: _Audit
 
@@ -993,6 +1072,8 @@ class SqlUnitOfWork:
         self.grants, self.orders = _Grants(session), _Orders(session)
         self.refunds = _Refunds(session)
         self.payments = _Payments(session)
+        self.campaigns = _Campaigns(session)
+        self.group_buys = _GroupBuys(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1027,6 +1108,8 @@ class SqlUnitOfWork:
             self.orders,
             self.refunds,
             self.payments,
+            self.campaigns,
+            self.group_buys,
         )
 
     def _touched(self) -> Iterator[Any]:
