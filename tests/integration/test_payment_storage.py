@@ -27,6 +27,7 @@ from shequ.domain.ids import PaymentId
 from shequ.domain.money import Money
 from shequ.domain.ordering import Order
 from shequ.domain.payments import (
+    PROVIDER_OF_CHANNEL,
     Channel,
     EntryKind,
     Payment,
@@ -53,6 +54,18 @@ def order(shop: Shop) -> Order:
     return shop.order(resident, here, (sku, 2))
 
 
+def started(payment_id: PaymentId, order: Order, channel: Channel, now: dt.datetime) -> Payment:
+    """A payment of the order's total (¥50) just started through ``channel``'s provider."""
+    return Payment.start(
+        id=payment_id,
+        order_id=order.id,
+        provider=PROVIDER_OF_CHANNEL[channel],
+        channel=channel,
+        amount=Money(5000),
+        now=now,
+    )
+
+
 def load(app: injector.Injector, payment_id: str) -> Payment:
     with app.get(UnitOfWork) as uow:
         return uow.payments.get(PaymentId(payment_id))
@@ -63,15 +76,7 @@ def test_a_payment_with_its_log_and_refunds_survives_the_round_trip(
 ) -> None:
     now = clock.now()
     with app.get(UnitOfWork) as uow:
-        p = Payment.start(
-            id=PaymentId("P-round-trip"),
-            order_id=order.id,
-            provider="wechat",
-            channel=Channel.WECHAT_JSAPI,
-            amount=Money(5000),
-            now=now,
-            provider_ref=None,
-        )
+        p = started(PaymentId("P-round-trip"), order, Channel.WECHAT_JSAPI, now)
         uow.payments.add(p)
         uow.commit()
     with app.get(UnitOfWork) as uow:
@@ -130,14 +135,7 @@ def test_the_log_refuses_the_same_report_twice(
 ) -> None:
     now = clock.now()
     with app.get(UnitOfWork) as uow:
-        p = Payment.start(
-            id=PaymentId("P-dup"),
-            order_id=order.id,
-            provider="sandbox",
-            channel=Channel.SANDBOX,
-            amount=Money(5000),
-            now=now,
-        )
+        p = started(PaymentId("P-dup"), order, Channel.SANDBOX, now)
         uow.payments.add(p)
         uow.commit()
     with app.get(UnitOfWork) as uow:
@@ -218,14 +216,7 @@ def test_a_provider_s_long_refusal_is_kept_as_far_as_it_fits(
 ) -> None:
     now, refusal = clock.now(), "Refund amount (¥50.00) is greater than unrefunded … " * 10
     with app.get(UnitOfWork) as uow:
-        p = Payment.start(
-            id=PaymentId("P-long"),
-            order_id=order.id,
-            provider="stripe",
-            channel=Channel.CARD,
-            amount=Money(5000),
-            now=now,
-        )
+        p = started(PaymentId("P-long"), order, Channel.CARD, now)
         p.record(PaymentState.SUCCEEDED, provider_ref="pi_1", amount=Money(5000), at=now, now=now)
         p.request_refund("r-" + "9" * 60, Money(5000), reason=refusal, now=now)
         p.record_refund(
@@ -251,13 +242,8 @@ def test_still_open_lists_unpaid_payments_older_than_asked(
     now = clock.now()
     with app.get(UnitOfWork) as uow:
         for i, state in enumerate([None, PaymentState.SUCCEEDED, PaymentState.CLOSED, None]):
-            p = Payment.start(
-                id=PaymentId(f"P-open-{i}"),
-                order_id=order.id,
-                provider="sandbox",
-                channel=Channel.SANDBOX,
-                amount=Money(5000),
-                now=now + dt.timedelta(minutes=i),
+            p = started(
+                PaymentId(f"P-open-{i}"), order, Channel.SANDBOX, now + dt.timedelta(minutes=i)
             )
             if state is not None:
                 p.record(state, provider_ref=f"x{i}", amount=Money(5000), at=now, now=now)

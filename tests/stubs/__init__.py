@@ -78,7 +78,7 @@ class StubServer:
             do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
 
             def log_message(self, format: str, *args: object) -> None:
-                pass
+                pass  # quiet: the tests read what came in from ``requests``
 
         class Server(ThreadingHTTPServer):
             def handle_error(self, request: Any, client_address: Any) -> None:

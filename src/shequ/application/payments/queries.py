@@ -84,7 +84,7 @@ class ClearPaymentFlagHandler:
         def attempt() -> Payment:
             with self._uow as uow:
                 payment = uow.payments.get_for_update(cmd.payment_id)
-                payment.clear_flag(cmd.note[:200], now=self._clock.now())
+                payment.clear_flag(cmd.note, now=self._clock.now())
                 uow.commit()
             return payment
 
