@@ -70,6 +70,25 @@ from shequ.application.catalog.skus import (
     SetSkuOnSaleHandler,
 )
 from shequ.application.events import EventDispatcher
+from shequ.application.groupbuy.campaigns import (
+    CreateCampaignHandler,
+    GetCampaignHandler,
+    ListCampaignsHandler,
+)
+from shequ.application.groupbuy.groups import (
+    CancelGroupHandler,
+    JoinGroupHandler,
+    LeaveGroupHandler,
+    StartGroupHandler,
+)
+from shequ.application.groupbuy.plan import GetPurchasePlanHandler
+from shequ.application.groupbuy.queries import (
+    GetGroupHandler,
+    GetLeaderEarningsHandler,
+    ListGroupsHandler,
+    MyGroupsHandler,
+)
+from shequ.application.groupbuy.settle import SettleGroupsHandler
 from shequ.application.identity.accounts import (
     ChangeRoleHandler,
     GetAccountHandler,
@@ -172,6 +191,19 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    CreateCampaignHandler,
+    GetCampaignHandler,
+    ListCampaignsHandler,
+    StartGroupHandler,
+    JoinGroupHandler,
+    LeaveGroupHandler,
+    CancelGroupHandler,
+    SettleGroupsHandler,
+    GetPurchasePlanHandler,
+    GetGroupHandler,
+    ListGroupsHandler,
+    MyGroupsHandler,
+    GetLeaderEarningsHandler,
     AddToCartHandler,
     ChangeCartHandler,
     ViewCartHandler,

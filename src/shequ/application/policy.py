@@ -24,6 +24,8 @@ manage orders       admins; the operator of the order's community (fulfil,
                     cancel, decide refunds, expire)
 manage coupons      admins; for a seller's coupons, also the seller's merchant
                     staff and, for a local merchant, its community's operator
+manage group buys   admins (campaigns, settlement, purchase plans); the operator
+                    of a community, for its groups (list, cancel)
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -91,6 +93,7 @@ class Permission(enum.StrEnum):
     MANAGE_ORDERS = "manage orders"
     MANAGE_COUPONS = "manage coupons"
     MANAGE_PAYMENTS = "manage payments"  # reconciliation, refund retries: the platform only
+    MANAGE_GROUP_BUYS = "manage group buys"
     CONSOLE = "console"
 
 
@@ -161,7 +164,12 @@ class Policy:
                     and actor.holds(Role.OPERATOR, m.community_id)
                     for m in wanted
                 )
-            case Permission.READ_ACCOUNTS | Permission.READ_ORDERS | Permission.MANAGE_ORDERS:
+            case (
+                Permission.READ_ACCOUNTS
+                | Permission.READ_ORDERS
+                | Permission.MANAGE_ORDERS
+                | Permission.MANAGE_GROUP_BUYS
+            ):
                 return community_id is not None and actor.holds(Role.OPERATOR, community_id)
             case Permission.BUY:
                 return (

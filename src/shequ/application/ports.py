@@ -15,7 +15,7 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
-from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign
+from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
@@ -56,6 +56,7 @@ __all__ = [
     "CampaignRepository",
     "CartRepository",
     "Clock",
+    "CommissionRepository",
     "CommunityRepository",
     "CouponGrantRepository",
     "CouponRepository",
@@ -353,10 +354,12 @@ class OrderRepository(Protocol):
 
     def search(self, query: OrderQuery) -> list[Order]: ...
 
-    def due_to_expire(self, now: dt.datetime, limit: int) -> list[Order]:
+    def due_to_expire(self, now: dt.datetime, limit: int, *, grouped: bool = False) -> list[Order]:
         """Unpaid orders past their payment deadline, oldest deadline first, locked; orders
         another unit of work holds are skipped (``FOR UPDATE SKIP LOCKED``), so two
-        processes expiring at once never take the same order."""
+        processes expiring at once never take the same order. Orders that hold a seat in
+        a group are left to group buying, which gives the seat up with them; ``grouped``
+        asks for those alone."""
         ...
 
 
@@ -676,6 +679,22 @@ class CampaignRepository(Protocol):
         """The campaigns of a community whose window holds ``now``, ending soonest first."""
         ...
 
+    def for_pickup_on(self, day: dt.date) -> list[GroupBuyCampaign]:
+        """The campaigns whose goods reach the pickup points on ``day``."""
+        ...
+
+
+class CommissionRepository(Protocol):
+    """The leaders' commission ledger: one entry per settled group, never changed."""
+
+    def add(self, entry: CommissionEntry) -> None: ...
+
+    def find(self, group_id: GroupBuyId) -> CommissionEntry | None: ...
+
+    def of_leader(self, leader_id: AccountId) -> list[CommissionEntry]:
+        """Newest first."""
+        ...
+
 
 class GroupBuyRepository(Protocol):
     def add(self, group: GroupBuy) -> None: ...
@@ -704,9 +723,16 @@ class GroupBuyRepository(Protocol):
         """The units the resident holds in the campaign's groups that have not failed."""
         ...
 
-    def due_to_settle(self, now: dt.datetime, limit: int) -> list[GroupBuy]:
-        """Open or succeeded groups whose deadline has passed, locked, skipping those
-        another unit of work holds; oldest deadline first."""
+    def due_to_settle(
+        self, now: dt.datetime, limit: int, campaign_id: CampaignId | None = None
+    ) -> list[GroupBuy]:
+        """Open or succeeded groups whose deadline has passed (of one campaign, when
+        given), read afresh and locked, skipping those another unit of work holds; oldest
+        deadline first."""
+        ...
+
+    def campaigns_to_settle(self, now: dt.datetime) -> list[CampaignId]:
+        """The campaigns with groups :meth:`due_to_settle` would return."""
         ...
 
 
@@ -765,6 +791,9 @@ class UnitOfWork(Protocol):
 
     @property
     def group_buys(self) -> GroupBuyRepository: ...
+
+    @property
+    def commissions(self) -> CommissionRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

@@ -15,6 +15,7 @@ import datetime as dt
 import enum
 import itertools
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -27,13 +28,22 @@ from shequ.domain.errors import (
     InvalidInput,
 )
 from shequ.domain.events import DomainEvent
-from shequ.domain.ids import AccountId, CampaignId, CommunityId, GroupBuyId, OrderId, SkuId
+from shequ.domain.ids import (
+    AccountId,
+    CampaignId,
+    CommunityId,
+    GroupBuyId,
+    OrderId,
+    SkuId,
+    check_id,
+)
 from shequ.domain.money import Money
 from shequ.domain.values import clean_text
 
 __all__ = [
     "MAX_COMMISSION_BP",
     "CommissionEarned",
+    "CommissionEntry",
     "GroupBuy",
     "GroupBuyCampaign",
     "GroupFailed",
@@ -115,6 +125,7 @@ class GroupLeft(DomainEvent):
     resident_id: AccountId
     order_id: OrderId
     leader_id: AccountId | None  # the leader afterwards; None when nobody is left
+    reason: str = "left"  # or "unpaid": the order was not paid in time
 
 
 @attrs.frozen(kw_only=True)
@@ -144,6 +155,24 @@ class CommissionEarned(DomainEvent):
     leader_id: AccountId
     amount: Money
     revenue: Money
+
+
+@attrs.define(slots=False, eq=False)
+class CommissionEntry:
+    """One line of the leaders' commission ledger: what a settled group earned its leader.
+    One per group, so a settlement that runs twice cannot pay twice."""
+
+    group_id: GroupBuyId
+    campaign_id: CampaignId
+    leader_id: AccountId
+    amount: Money
+    revenue: Money
+    earned_at: dt.datetime
+    version: ClassVar[int] = 1  # written once, never changed
+
+    @property
+    def id(self) -> GroupBuyId:
+        return self.group_id
 
 
 # ---------------------------------------------------------------- the campaign
@@ -402,6 +431,7 @@ class GroupBuy:
     community_id: CommunityId
     leader_id: AccountId
     invite_code: str
+    pickup_point_id: str  # where the goods of every member are handed over
     started_at: dt.datetime
     deadline: dt.datetime
     status: GroupStatus = GroupStatus.OPEN
@@ -420,11 +450,13 @@ class GroupBuy:
         leader_id: AccountId,
         community_id: CommunityId,
         invite_code: str,
+        pickup_point_id: str,
         quantity: int,
         order_id: OrderId,
         now: dt.datetime,
     ) -> GroupBuy:
         campaign.check_open(community_id, now)
+        check_id(pickup_point_id, "pickup point")
         deadline = min(now + dt.timedelta(hours=campaign.group_hours), campaign.ends_at)
         group = cls(
             id=id,
@@ -432,6 +464,7 @@ class GroupBuy:
             community_id=community_id,
             leader_id=leader_id,
             invite_code=invite_code,
+            pickup_point_id=pickup_point_id,
             started_at=now,
             deadline=deadline,
         )
@@ -525,9 +558,27 @@ class GroupBuy:
         seat = self.participation(resident_id)
         if seat is None:
             raise InvalidInput(f"you are not in group {self.id}", field="resident_id")
+        self._vacate(seat, "left", now)
+        return seat
+
+    def drop_unpaid(
+        self, campaign: GroupBuyCampaign, order_id: OrderId, *, now: dt.datetime
+    ) -> Participation | None:
+        """Give up the seat of an order that was not paid in time, whatever the group's
+        state short of its end. A group that falls below its minimum this way is open
+        again. ``None`` when no member holds that order."""
+        seat = next((p for p in self.members if p.order_id == order_id), None)
+        if seat is None or self.status not in _JOINABLE:
+            return None
+        self._vacate(seat, "unpaid", now)
+        if self.status is GroupStatus.SUCCEEDED and self.heads < campaign.min_heads:
+            self.status = GroupStatus.OPEN
+        return seat
+
+    def _vacate(self, seat: Participation, reason: str, now: dt.datetime) -> None:
         seat.left_at = now
         remaining = self.members
-        if resident_id == self.leader_id and remaining:
+        if seat.resident_id == self.leader_id and remaining:
             self.leader_id = min(remaining, key=lambda p: p.joined_at).resident_id
         if not remaining:
             self.status = GroupStatus.FAILED
@@ -537,14 +588,33 @@ class GroupBuy:
             GroupLeft(
                 occurred_at=now,
                 group_id=self.id,
-                resident_id=resident_id,
+                resident_id=seat.resident_id,
                 order_id=seat.order_id,
                 leader_id=self.leader_id if remaining else None,
+                reason=reason,
             )
         )
-        return seat
+        if not remaining:
+            self.events.append(
+                GroupFailed(occurred_at=now, group_id=self.id, heads=0, reason="nobody is left")
+            )
 
     # ---------------------------------------------------------------- the end
+
+    def commission_entry(
+        self, campaign: GroupBuyCampaign, settlement: Settlement
+    ) -> CommissionEntry | None:
+        """The ledger line of a settlement that earned its leader a commission."""
+        if not settlement.commission.fen or self.settled_at is None:
+            return None
+        return CommissionEntry(
+            group_id=self.id,
+            campaign_id=campaign.id,
+            leader_id=self.leader_id,
+            amount=settlement.commission,
+            revenue=settlement.revenue,
+            earned_at=self.settled_at,
+        )
 
     def settle(self, campaign: GroupBuyCampaign, *, now: dt.datetime) -> Settlement:
         """At or after the deadline: a group that reached its minimum (or enough of it,

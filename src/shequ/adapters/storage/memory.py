@@ -51,7 +51,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign, GroupStatus
+from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import AccountId, CampaignId, CommunityId, CouponId, ProductId, SkuId
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
@@ -67,8 +67,11 @@ __all__ = [
 
 
 class _Aggregate(Protocol):
-    id: Any
-    version: int
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def version(self) -> int: ...
 
 
 A = TypeVar("A", bound=_Aggregate)
@@ -312,9 +315,15 @@ class _Orders(_Repository[Order]):
             )[: query.limit]
             return [self._load(o) for o in found]
 
-    def due_to_expire(self, now: Any, limit: int) -> list[Order]:
+    def due_to_expire(self, now: Any, limit: int, *, grouped: bool = False) -> list[Order]:
         self.hold_lock()
-        found = self._all(lambda o: o.status is OrderStatus.PENDING_PAYMENT and o.expires_at <= now)
+        found = self._all(
+            lambda o: (
+                o.status is OrderStatus.PENDING_PAYMENT
+                and o.expires_at <= now
+                and (o.group_id is not None) == grouped
+            )
+        )
         return sorted(found, key=lambda o: (o.expires_at, o.id))[:limit]
 
 
@@ -377,6 +386,15 @@ class _Campaigns(_Repository[GroupBuyCampaign]):
         )
         return sorted(found, key=lambda c: (c.ends_at, c.id))
 
+    def for_pickup_on(self, day: dt.date) -> list[GroupBuyCampaign]:
+        return sorted(self._all(lambda c: c.pickup_date == day), key=lambda c: c.id)
+
+
+class _Commissions(_Repository[CommissionEntry]):
+    def of_leader(self, leader_id: AccountId) -> list[CommissionEntry]:
+        found = self._all(lambda e: e.leader_id == leader_id)
+        return sorted(found, key=lambda e: (e.earned_at, e.group_id), reverse=True)
+
 
 _SETTLING = (GroupStatus.OPEN, GroupStatus.SUCCEEDED)
 _HOLDING = (GroupStatus.OPEN, GroupStatus.SUCCEEDED, GroupStatus.SETTLED)
@@ -409,10 +427,25 @@ class _GroupBuys(_Repository[GroupBuy]):
             if p.active and p.resident_id == resident_id
         )
 
-    def due_to_settle(self, now: dt.datetime, limit: int) -> list[GroupBuy]:
+    def due_to_settle(
+        self, now: dt.datetime, limit: int, campaign_id: CampaignId | None = None
+    ) -> list[GroupBuy]:
         self.hold_lock()
-        found = self._all(lambda g: g.status in _SETTLING and g.deadline <= now)
+        found = self._all(
+            lambda g: (
+                g.status in _SETTLING and g.deadline <= now and campaign_id in (None, g.campaign_id)
+            )
+        )
         return sorted(found, key=lambda g: (g.deadline, g.id))[:limit]
+
+    def campaigns_to_settle(self, now: dt.datetime) -> list[CampaignId]:
+        due = self._all(lambda g: g.status in _SETTLING and g.deadline <= now)
+        first: dict[CampaignId, tuple[dt.datetime, CampaignId]] = {}
+        for g in due:
+            first[g.campaign_id] = min(
+                first.get(g.campaign_id, (g.deadline, g.campaign_id)), (g.deadline, g.campaign_id)
+            )
+        return [c for _, c in sorted(first.values())]
 
 
 class _Products(_Repository[Product]):
@@ -515,6 +548,7 @@ class InMemoryUnitOfWork:
     payments: _Payments
     campaigns: _Campaigns
     group_buys: _GroupBuys
+    commissions: _Commissions
     outbox: _Outbox
     audit: _Audit
 
@@ -547,6 +581,7 @@ class InMemoryUnitOfWork:
         self.payments = _Payments(self._store, "payments", PaymentNotFound, "payment", hold)
         self.campaigns = _Campaigns(self._store, "campaigns", CampaignNotFound, "campaign", hold)
         self.group_buys = _GroupBuys(self._store, "group_buys", GroupBuyNotFound, "group", hold)
+        self.commissions = _Commissions(self._store, "commissions", NotFound, "commission", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -578,6 +613,7 @@ class InMemoryUnitOfWork:
             self.payments,
             self.campaigns,
             self.group_buys,
+            self.commissions,
         )
 
     def __enter__(self) -> Self:

@@ -15,7 +15,7 @@ from shequ.application.payments.refunds import RefundPayer
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, OrderQuery, UnitOfWork
 from shequ.application.retry import retry_on_conflict
-from shequ.domain.errors import InvalidCursor, InvalidInput
+from shequ.domain.errors import IllegalTransition, InvalidCursor, InvalidInput
 from shequ.domain.ids import AccountId, CommunityId, OrderId, RefundId, SellerId, SkuId, new_id
 from shequ.domain.ordering import Order, OrderAction, OrderStatus, Refund
 
@@ -42,7 +42,9 @@ def give_back(uow: UnitOfWork, orders: list[tuple[Order, dict[SkuId, int]]]) -> 
     """Return unfulfilled orders' stock, all at once so that the SKUs are locked in id
     order as checkout locks them, and their coupon copies."""
     units: dict[SkuId, int] = {}
-    for _, back in orders:
+    for order, back in orders:
+        if order.group_id is not None:  # its units came from a campaign, not the SKU's stock
+            continue
         for sku_id, n in back.items():
             units[sku_id] = units.get(sku_id, 0) + n
     units = {sku_id: n for sku_id, n in units.items() if n > 0}
@@ -205,6 +207,13 @@ class CancelOrderHandler:
                 if not self._policy.allows(actor, Permission.OWN_ORDER, owner=order.resident_id):
                     self._policy.require(
                         actor, Permission.MANAGE_ORDERS, community_id=order.community_id
+                    )
+                if order.awaiting_group:
+                    raise IllegalTransition(
+                        f"order {order.id} holds a seat in group {order.group_id}: "
+                        "leave the group instead",
+                        status=order.status.value,
+                        action="cancel",
                     )
                 back = {x.sku_id: x.quantity - x.refunded_quantity for x in order.lines}
                 reason = cmd.reason.strip() or "cancelled"

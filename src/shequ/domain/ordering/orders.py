@@ -33,6 +33,7 @@ from shequ.domain.ids import (
     AccountId,
     CommunityId,
     GrantId,
+    GroupBuyId,
     OrderId,
     ProductId,
     RefundId,
@@ -128,6 +129,8 @@ FULFILMENT_OF_ACTION: Final[Mapping[OrderAction, Fulfilment]] = {
 GOODS_NOT_LEFT: Final = frozenset({S.PAID, S.PACKED})
 """Paid, and the goods are still with the seller: refunds put them back in stock."""
 
+_FULFILLING: Final = frozenset({A.PACK, A.DISPATCH, A.DELIVER, A.READY, A.PICK_UP, A.COMPLETE})
+
 REFUNDABLE: Final = frozenset(
     {
         S.PAID,
@@ -148,6 +151,7 @@ class RefundReason(enum.StrEnum):
     WRONG_ITEM = "wrong_item"  # 发错货
     NOT_WANTED = "not_wanted"  # 不想要了
     CANCELLED = "cancelled"  # the order was cancelled after payment
+    GROUP_PRICE = "group_price"  # a group settled at a lower tier: the difference back
 
 
 class RefundStatus(enum.StrEnum):
@@ -341,6 +345,8 @@ class Order:
     refunded: Money = Money(0)
     delivery_fee_refunded: bool = False
     history: list[StatusChange] = attrs.Factory(list)
+    group_id: GroupBuyId | None = None  # the group (团) this order is a seat of
+    awaiting_group: bool = False  # held back from fulfilment until its group settles
     version: int = 1
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
@@ -359,6 +365,7 @@ class Order:
         pay_within: dt.timedelta,
         idempotency_key: str,
         request_digest: str,
+        group_id: GroupBuyId | None = None,
     ) -> Order:
         order = cls(
             id=id,
@@ -377,6 +384,8 @@ class Order:
             request_digest=request_digest,
             grant_ids=grant_ids,
             history=[StatusChange(now, OrderStatus.PENDING_PAYMENT)],
+            group_id=group_id,
+            awaiting_group=group_id is not None,
         )
         order.events.append(
             OrderPlaced(
@@ -395,9 +404,17 @@ class Order:
 
     def allows(self, action: OrderAction) -> bool:
         wanted = FULFILMENT_OF_ACTION.get(action)
+        if self.awaiting_group and action in _FULFILLING:
+            return False
         return (self.status, action) in TRANSITIONS and wanted in (None, self.delivery.kind)
 
     def _check_allowed(self, action: OrderAction) -> None:
+        if self.awaiting_group and action in _FULFILLING:
+            raise IllegalTransition(
+                f"order {self.id} waits for group {self.group_id} to settle",
+                status=self.status.value,
+                action=action.value,
+            )
         if not self.allows(action):
             raise IllegalTransition(
                 f"cannot {action.value.replace('_', ' ')} a {self.delivery.kind.value} order"
@@ -481,7 +498,7 @@ class Order:
             refund.approve(
                 now=now,
                 note=reason,
-                restock=True,
+                restock=self.group_id is None,  # a group's units go back to its campaign
                 decided_by=None,
                 delivery_fee=self._fee_due(refund),
             )
@@ -496,6 +513,55 @@ class Order:
                 refund_amount=refund.amount if refund else Money(0),
             )
         )
+        return refund
+
+    def release_from_group(self) -> None:
+        """The group settled: the order may be fulfilled."""
+        if self.awaiting_group:
+            self.awaiting_group = False
+            self.version += 1
+
+    def give_back_difference(
+        self, refund_id: RefundId, amount: Money, *, now: dt.datetime, note: str
+    ) -> Refund:
+        """Price protection: refund ``amount`` of a paid order and keep every unit, as
+        when its group settles at a lower tier than was paid. The amount is taken from
+        the lines by largest remainder, in proportion to the money left on them; the
+        refund is approved at once."""
+        if self.status not in REFUNDABLE:
+            raise IllegalTransition(
+                f"an order that is {self.status.value.replace('_', ' ')} has nothing to refund",
+                status=self.status.value,
+                action="refund",
+            )
+        left = [line.money_left.fen for line in self.lines]
+        if amount.fen <= 0 or amount.fen > sum(left):
+            raise RefundExceedsPaid(
+                f"order {self.id} has {Money(sum(left))} left to refund, not {amount}",
+                order_id=self.id,
+            )
+        parts = amount.allocate(left)
+        items = tuple(
+            RefundItem(line.sku_id, 0, part)
+            for line, part in zip(self.lines, parts, strict=True)
+            if part.fen
+        )
+        refund = Refund.create(
+            id=refund_id,
+            order_id=self.id,
+            resident_id=self.resident_id,
+            items=items,
+            reason=RefundReason.GROUP_PRICE,
+            photos=(),
+            comment="",
+            now=now,
+        )
+        for item in items:
+            line = next(x for x in self.lines if x.sku_id == item.sku_id)
+            line.pending_amount += item.amount
+        self.version += 1
+        refund.approve(now=now, note=note, restock=False, decided_by=None)
+        self._settle(refund)
         return refund
 
     @property
@@ -533,6 +599,12 @@ class Order:
             )
         if reason is RefundReason.CANCELLED:
             raise InvalidInput("cancel the order instead", field="reason")
+        if self.awaiting_group:
+            raise IllegalTransition(
+                f"order {self.id} holds a seat in group {self.group_id}: leave the group instead",
+                status=self.status.value,
+                action="refund",
+            )
         wanted = (
             {line.sku_id: line.units_left for line in self.lines if line.units_left}
             if items is None
@@ -637,7 +709,7 @@ class Order:
         refund.approve(
             now=now,
             note=note,
-            restock=self.status in GOODS_NOT_LEFT,
+            restock=self.status in GOODS_NOT_LEFT and self.group_id is None,
             decided_by=by,
             delivery_fee=self._fee_due(refund),
         )

@@ -30,6 +30,7 @@ from shequ.domain.catalog import (
     StorageMethod,
 )
 from shequ.domain.groupbuy import (
+    CommissionEntry,
     GroupBuy,
     GroupBuyCampaign,
     GroupStatus,
@@ -533,6 +534,8 @@ orders = sa.Table(
     sa.Column("request_digest", sa.String(64), nullable=False),
     sa.Column("grant_ids", TextTuple(), nullable=False),
     sa.Column("history", StatusHistory(), nullable=False),
+    _id("group_id", nullable=True, index=True),
+    sa.Column("awaiting_group", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.UniqueConstraint("resident_id", "idempotency_key", name="uq_orders_resident_key"),
     sa.CheckConstraint("refunded_fen <= total_fen", name="refunds_within_total"),
@@ -684,6 +687,7 @@ group_buys = sa.Table(
     _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
     _id("leader_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("invite_code", sa.String(16), nullable=False),
+    sa.Column("pickup_point_id", sa.String(32), nullable=False),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("deadline", UTCDateTime(), nullable=False),
     sa.Column("status", _enum(GroupStatus, "group_status"), nullable=False),
@@ -707,6 +711,20 @@ group_buy_participants = sa.Table(
     sa.Column("left_at", UTCDateTime(), nullable=True),
     sa.UniqueConstraint("group_id", "order_id", name="uq_group_buy_participants_order"),
     sa.CheckConstraint("quantity >= 1", name="participant_quantity_positive"),
+)
+
+leader_commissions = sa.Table(
+    "leader_commissions",
+    metadata,
+    _id("group_id", sa.ForeignKey("group_buys.id"), primary_key=True),
+    _id("campaign_id", sa.ForeignKey("group_buy_campaigns.id"), nullable=False),
+    _id("leader_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("revenue_fen", sa.BigInteger, nullable=False),
+    sa.Column("earned_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(
+        "amount_fen > 0 AND amount_fen <= revenue_fen", name="commission_in_revenue"
+    ),
 )
 
 _started = False
@@ -899,6 +917,14 @@ def _map_payments() -> None:
 
 
 def _map_groupbuy() -> None:
+    mapper_registry.map_imperatively(
+        CommissionEntry,
+        leader_commissions,
+        properties={
+            "amount": _money(leader_commissions.c.amount_fen),
+            "revenue": _money(leader_commissions.c.revenue_fen),
+        },
+    )
     mapper_registry.map_imperatively(
         GroupBuyCampaign,
         group_buy_campaigns,

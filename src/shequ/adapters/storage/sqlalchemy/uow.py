@@ -26,6 +26,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     group_buy_campaigns,
     group_buy_participants,
     group_buys,
+    leader_commissions,
     order_lines,
     orders,
     outbox,
@@ -70,7 +71,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign, GroupStatus
+from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
@@ -427,6 +428,8 @@ def _order_row(order: Order) -> dict[str, Any]:
         "request_digest": order.request_digest,
         "grant_ids": order.grant_ids,
         "history": order.history,
+        "group_id": order.group_id,
+        "awaiting_group": order.awaiting_group,
         "version": order.version,
     }
     row.update({column: getattr(order, name).fen for name, column in _ORDER_MONEY.items()})
@@ -518,6 +521,8 @@ class _Orders:
                 request_digest=row["request_digest"],
                 grant_ids=row["grant_ids"],
                 history=row["history"],
+                group_id=row["group_id"],
+                awaiting_group=row["awaiting_group"],
                 version=row["version"],
                 **{name: Money(row[column]) for name, column in _ORDER_MONEY.items()},
             )
@@ -585,10 +590,15 @@ class _Orders:
         order = (orders.c.placed_at.desc(), orders.c.id.desc())
         return self._load(stmt.order_by(*order).limit(query.limit))
 
-    def due_to_expire(self, now: dt.datetime, limit: int) -> list[Order]:
+    def due_to_expire(self, now: dt.datetime, limit: int, *, grouped: bool = False) -> list[Order]:
+        in_group = orders.c.group_id.is_not(None) if grouped else orders.c.group_id.is_(None)
         return self._load(
             sa.select(orders)
-            .where(orders.c.status == OrderStatus.PENDING_PAYMENT, orders.c.expires_at <= now)
+            .where(
+                orders.c.status == OrderStatus.PENDING_PAYMENT,
+                orders.c.expires_at <= now,
+                in_group,
+            )
             .order_by(orders.c.expires_at, orders.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True),
@@ -711,6 +721,19 @@ class _Campaigns(_Repository[GroupBuyCampaign]):
         found = self._many(stmt.order_by(c.ends_at, c.id))
         return [campaign for campaign in found if community_id in campaign.community_ids]
 
+    def for_pickup_on(self, day: dt.date) -> list[GroupBuyCampaign]:
+        c = group_buy_campaigns.c
+        return self._many(sa.select(GroupBuyCampaign).where(c.pickup_date == day).order_by(c.id))
+
+
+class _Commissions(_Repository[CommissionEntry]):
+    model, not_found, label = CommissionEntry, NotFound, "commission"
+
+    def of_leader(self, leader_id: AccountId) -> list[CommissionEntry]:
+        c = leader_commissions.c
+        stmt = sa.select(CommissionEntry).where(c.leader_id == leader_id)
+        return self._many(stmt.order_by(c.earned_at.desc(), c.group_id.desc()))
+
 
 _SETTLING = (GroupStatus.OPEN.value, GroupStatus.SUCCEEDED.value)
 _HOLDING = (*_SETTLING, GroupStatus.SETTLED.value)
@@ -753,16 +776,30 @@ class _GroupBuys(_Repository[GroupBuy]):
         )
         return int(self._session.scalar(stmt) or 0)
 
-    def due_to_settle(self, now: dt.datetime, limit: int) -> list[GroupBuy]:
+    def due_to_settle(
+        self, now: dt.datetime, limit: int, campaign_id: CampaignId | None = None
+    ) -> list[GroupBuy]:
         g = group_buys.c
+        stmt = sa.select(GroupBuy).where(g.status.in_(_SETTLING), g.deadline <= now)
+        if campaign_id is not None:
+            stmt = stmt.where(g.campaign_id == campaign_id)
         stmt = (
-            sa.select(GroupBuy)
-            .where(g.status.in_(_SETTLING), g.deadline <= now)
-            .order_by(g.deadline, g.id)
+            stmt.order_by(g.deadline, g.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=group_buys)
+            .execution_options(populate_existing=True)
         )
         return self._many(stmt)
+
+    def campaigns_to_settle(self, now: dt.datetime) -> list[CampaignId]:
+        g = group_buys.c
+        stmt = (
+            sa.select(g.campaign_id)
+            .where(g.status.in_(_SETTLING), g.deadline <= now)
+            .group_by(g.campaign_id)
+            .order_by(sa.func.min(g.deadline), g.campaign_id)
+        )
+        return [CampaignId(x) for x in self._session.scalars(stmt)]
 
 
 class _Products(_Repository[Product]):
@@ -1040,6 +1077,7 @@ class SqlUnitOfWork:
     payments: _Payments
     campaigns: _Campaigns
     group_buys: _GroupBuys
+    commissions: _Commissions
     outbox: _Outbox
     audit: _Audit
 
@@ -1074,6 +1112,7 @@ class SqlUnitOfWork:
         self.payments = _Payments(session)
         self.campaigns = _Campaigns(session)
         self.group_buys = _GroupBuys(session)
+        self.commissions = _Commissions(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1110,6 +1149,7 @@ class SqlUnitOfWork:
             self.payments,
             self.campaigns,
             self.group_buys,
+            self.commissions,
         )
 
     def _touched(self) -> Iterator[Any]:
