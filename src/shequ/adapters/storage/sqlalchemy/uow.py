@@ -172,7 +172,16 @@ class _Repository(Generic[T]):
         """Read afresh and locked until the transaction ends (``SELECT … FOR UPDATE``)."""
         if key in self.added:
             return self.added[key]
-        obj = self._session.get(self.model, key, with_for_update=True, populate_existing=True)
+        # A locking SELECT rather than Session.get: get() refuses a row whose version moved
+        # on since this session first read it, which is precisely what a fresh read is for.
+        (pk,) = sa.inspect(self.model).primary_key
+        stmt = (
+            sa.select(self.model)
+            .where(pk == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        obj = self._session.scalars(stmt).one_or_none()
         if obj is None:
             raise self.not_found(f"no {self.label} with id {key!r}", id=key)
         return self._track(obj)
