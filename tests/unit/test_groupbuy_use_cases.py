@@ -13,6 +13,8 @@ from shequ.adapters.clock import FixedClock
 from shequ.application.groupbuy.groups import (
     CancelGroup,
     CancelGroupHandler,
+    JoinGroup,
+    JoinGroupHandler,
     LeaveGroup,
     LeaveGroupHandler,
 )
@@ -36,6 +38,7 @@ from shequ.application.policy import CONSOLE
 from shequ.application.ports import RefundQuery, UnitOfWork
 from shequ.domain.errors import (
     CampaignNotRunning,
+    Forbidden,
     GroupBuyClosed,
     GroupBuyFull,
     GroupBuyLimitExceeded,
@@ -364,3 +367,24 @@ def test_refunds_the_provider_could_not_take_wait_for_retry(
     clock.advance(2 * DAY)
     shop.settle()
     assert shop.app.get(RefundPayer).retry().failed == 0
+
+
+def test_staff_join_only_residents_of_the_group_s_community_and_others_may_not(
+    shop: GroupShop,
+) -> None:
+    here, there = shop.community(), shop.community("翠苑")
+    campaign = shop.campaign(shop.rice(here, there), here, there)
+    seat = shop.start(shop.resident(here)[1], campaign, here)
+    stranger, outsider = shop.resident(there)
+    with pytest.raises(InvalidInput, match="not a resident"):
+        shop.app.get(JoinGroupHandler)(
+            JoinGroup(stranger.id, 1, "k", group_id=seat.group.id), actor=CONSOLE
+        )
+    with pytest.raises(Forbidden):  # a resident of elsewhere may not act for one of here
+        shop.app.get(JoinGroupHandler)(
+            JoinGroup(shop.resident(here)[0].id, 1, "k", group_id=seat.group.id),
+            actor=outsider,
+        )
+    with pytest.raises(Forbidden):
+        shop.app.get(CancelGroupHandler)(CancelGroup(seat.group.id, "no"), actor=outsider)
+    assert shop.group(seat.group.id).heads == 1

@@ -142,13 +142,17 @@ class _Seating:
     def _check_buyer(
         self, uow: UnitOfWork, actor: Actor, resident_id: AccountId, community_id: CommunityId
     ) -> None:
-        if self._policy.allows(actor, Permission.BUY, community_id=community_id, owner=resident_id):
-            return
+        """A resident of the group's community, for themselves; or its operators (and the
+        platform) for a resident of that community."""
         if actor.account_id is not None and actor.account_id == resident_id:
-            raise CampaignNotRunning(
-                f"this group is for residents of community {community_id}",
-                community_id=community_id,
-            )
+            if not self._policy.allows(
+                actor, Permission.BUY, community_id=community_id, owner=resident_id
+            ):
+                raise CampaignNotRunning(
+                    f"you are not a resident of community {community_id}, where this group runs",
+                    community_id=community_id,
+                )
+            return
         self._policy.require(actor, Permission.MANAGE_GROUP_BUYS, community_id=community_id)
         check_resident(uow, resident_id, community_id)
 
