@@ -46,6 +46,7 @@ from shequ.domain.errors import (
     IdempotencyKeyReused,
     IllegalTransition,
     InvalidInput,
+    InvalidQuantity,
 )
 from shequ.domain.groupbuy import GroupStatus, LeaderReward, PriceTier
 from shequ.domain.money import Money
@@ -153,6 +154,8 @@ def test_joining_refuses_what_it_must_and_changes_nothing(
         shop.join(a, seat.group, 1)  # in already
     with pytest.raises(GroupBuyLimitExceeded):
         shop.join(b, seat.group, 4)  # beyond the limit
+    with pytest.raises(InvalidQuantity):
+        shop.join(b, seat.group, 0)
     with pytest.raises(CampaignNotRunning):
         shop.join(shop.resident(there)[1], seat.group)  # another community
     with pytest.raises(GroupBuyNotFound):

@@ -38,6 +38,7 @@ from shequ.domain.ids import (
     check_id,
 )
 from shequ.domain.money import Money
+from shequ.domain.ordering.pricing import check_quantity
 from shequ.domain.values import clean_text
 
 __all__ = [
@@ -263,8 +264,8 @@ class GroupBuyCampaign:
             tiers=ladder,
             min_heads=min_heads,
             max_heads=max_heads,
-            starts_at=starts_at,
-            ends_at=ends_at,
+            starts_at=starts_at.astimezone(dt.UTC),
+            ends_at=ends_at.astimezone(dt.UTC),
             group_hours=group_hours,
             per_resident_limit=per_resident_limit,
             stock=stock,
@@ -522,7 +523,8 @@ class GroupBuy:
             raise GroupBuyFull(
                 f"group {self.id} is full ({campaign.max_heads} people)", group_id=self.id
             )
-        if not 1 <= quantity <= campaign.per_resident_limit:
+        check_quantity(quantity)
+        if quantity > campaign.per_resident_limit:
             raise GroupBuyLimitExceeded(
                 f"a resident buys 1 to {campaign.per_resident_limit} units in this campaign",
                 group_id=self.id,

@@ -34,6 +34,7 @@ from shequ.domain.errors import (
     ShequError,
 )
 from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign, GroupStatus, Settlement
+from shequ.domain.identity import Role
 from shequ.domain.ids import (
     AccountId,
     CampaignId,
@@ -145,14 +146,18 @@ class _Seating:
         """A resident of the group's community, for themselves; or its operators (and the
         platform) for a resident of that community."""
         if actor.account_id is not None and actor.account_id == resident_id:
-            if not self._policy.allows(
+            if self._policy.allows(
                 actor, Permission.BUY, community_id=community_id, owner=resident_id
             ):
+                return
+            if any(m.role is Role.RESIDENT for m in actor.memberships):
                 raise CampaignNotRunning(
                     f"you are not a resident of community {community_id}, where this group runs",
                     community_id=community_id,
                 )
-            return
+            self._policy.require(  # raises: only residents buy
+                actor, Permission.BUY, community_id=community_id, owner=resident_id
+            )
         self._policy.require(actor, Permission.MANAGE_GROUP_BUYS, community_id=community_id)
         check_resident(uow, resident_id, community_id)
 
@@ -375,21 +380,26 @@ def end_seats(
     *,
     now: dt.datetime,
     reason: str,
-) -> list[RefundId]:
+) -> tuple[Settlement, list[RefundId]]:
     """A group failed or was cancelled: each order is cancelled (a paid one refunded in
-    full) and its units go back to the campaign. The refunds to hand to the payments."""
+    full) and its units go back to the campaign. Returns the settlement as it happened
+    (a seat never paid was paid nothing and gets nothing back) and the refunds to hand to
+    the payments."""
     refunds: list[RefundId] = []
+    lines = []
     for line in settlement.lines:
         order = uow.orders.get_for_update(line.order_id)
-        if order.status.final:
-            continue
-        refund = order.cancel(RefundId(new_id()), now=now, reason=reason)
-        order.release_from_group()
-        campaign.return_stock(line.quantity)
-        if refund is not None:
-            uow.refunds.add(refund)
-            refunds.append(refund.id)
-    return refunds
+        back = Money(0)
+        if not order.status.final:
+            refund = order.cancel(RefundId(new_id()), now=now, reason=reason)
+            order.release_from_group()
+            campaign.return_stock(line.quantity)
+            if refund is not None:
+                uow.refunds.add(refund)
+                refunds.append(refund.id)
+                back = refund.amount
+        lines.append(attrs.evolve(line, paid=back, net=Money(0), refund=back))
+    return attrs.evolve(settlement, lines=tuple(lines)), refunds
 
 
 def send_refunds(payer: RefundPayer, refund_ids: list[RefundId]) -> None:
@@ -468,7 +478,7 @@ class CancelGroupHandler:
                 group = uow.group_buys.get_for_update(found.id)
                 now = self._clock.now()
                 settlement = group.cancel(cmd.reason, now=now)
-                refunds = end_seats(
+                settlement, refunds = end_seats(
                     uow, campaign, settlement, now=now, reason=f"group {group.id} cancelled"
                 )
                 uow.commit()

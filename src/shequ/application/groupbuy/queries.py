@@ -57,10 +57,16 @@ class GroupView:
 
     @property
     def needed_to_succeed(self) -> int:
+        """0 once it succeeded, or when it has ended."""
+        if self.group.status is not GroupStatus.OPEN:
+            return 0
         return max(0, self.campaign.min_heads - self.group.heads)
 
     @property
     def next_tier(self) -> PriceTier | None:
+        """The next cheaper tier, while the group takes people; ``None`` after."""
+        if self.group.status not in (GroupStatus.OPEN, GroupStatus.SUCCEEDED):
+            return None
         return self.campaign.next_tier(self.group.heads)
 
     @property

@@ -151,8 +151,8 @@ class SettleGroupsHandler:
             return Settled(failed=1, unpaid_seats=unpaid), []  # nobody was left
         settlement = group.settle(campaign, now=now)
         if settlement.status is not GroupStatus.SETTLED:
-            back = end_seats(uow, campaign, settlement, now=now, reason="the group failed")
-            return Settled(failed=1, unpaid_seats=unpaid, refunded=settlement.refunded), back
+            ended, back = end_seats(uow, campaign, settlement, now=now, reason="the group failed")
+            return Settled(failed=1, unpaid_seats=unpaid, refunded=ended.refunded), back
         refunds: list[RefundId] = []
         for line in settlement.lines:
             order = uow.orders.get_for_update(line.order_id)
