@@ -7,7 +7,8 @@ import pytest
 
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.notify import RecordingNotifier
-from shequ.adapters.security import Argon2PasswordHasher
+from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
+from shequ.adapters.security.tokens import JwtTokenIssuer
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.identity.sign_in import (
     Authenticate,
@@ -28,6 +29,7 @@ from shequ.application.identity.sign_in import (
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import Notifier, PasswordHasher
 from shequ.domain.errors import Duplicate, RateLimited, Unauthenticated
+from shequ.domain.ids import AccountId
 from tests.support import Catalog, ClockModule, settings
 
 PHONE, PASSWORD = "13812345678", "correct horse"
@@ -274,3 +276,13 @@ def test_keys_come_in_pairs() -> None:
 
     with pytest.raises(ValidationError, match="both"):
         Settings(data_keys="k1:" + "A" * 43)
+
+
+def test_an_access_token_is_judged_by_the_clock_port_not_the_wall_clock() -> None:
+    issuer = JwtTokenIssuer(FieldCipher(Keyring.generate()))
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)  # a clock well off the wall's
+    token, _ = issuer.issue(AccountId("a" * 32), 0, ahead)
+    assert issuer.verify(token, ahead).account_id == "a" * 32
+    assert issuer.verify(token, ahead - dt.timedelta(seconds=30)).generation == 0
+    with pytest.raises(Unauthenticated, match="not valid yet"):
+        issuer.verify(token, ahead - dt.timedelta(minutes=5))

@@ -13,10 +13,13 @@ from shequ.application.ports import AccessClaims
 from shequ.domain.errors import Unauthenticated
 from shequ.domain.ids import AccountId
 
-__all__ = ["ACCESS_LIFETIME", "JwtTokenIssuer"]
+__all__ = ["ACCESS_LIFETIME", "CLOCK_SKEW", "JwtTokenIssuer"]
 
 ACCESS_LIFETIME = dt.timedelta(minutes=15)
 _AUDIENCE = "shequ"
+
+
+CLOCK_SKEW = dt.timedelta(minutes=1)  # servers' clocks may differ this much
 
 
 class JwtTokenIssuer:
@@ -50,13 +53,20 @@ class JwtTokenIssuer:
                 self._key(),
                 algorithms=["HS256"],
                 audience=_AUDIENCE,
-                options={"require": ["sub", "gen", "exp", "iat"], "verify_exp": False},
+                # times are checked against the Clock port below, not PyJWT's wall clock
+                options={
+                    "require": ["sub", "gen", "exp", "iat"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as e:
             raise Unauthenticated("the access token is not valid; sign in again") from e
-        sub, gen, exp = claims["sub"], claims["gen"], claims["exp"]
-        if not isinstance(sub, str) or type(gen) is not int or type(exp) is not int:
+        sub, gen, exp, iat = claims["sub"], claims["gen"], claims["exp"], claims["iat"]
+        if not isinstance(sub, str) or not all(type(v) is int for v in (gen, exp, iat)):
             raise Unauthenticated("the access token is not valid; sign in again")
+        if dt.datetime.fromtimestamp(iat, dt.UTC) > now + CLOCK_SKEW:
+            raise Unauthenticated("the access token is not valid yet; check the clocks")
         expires_at = dt.datetime.fromtimestamp(exp, dt.UTC)
         if now >= expires_at:  # checked against the Clock port, not the wall clock
             raise Unauthenticated("the access token has expired; refresh it or sign in again")
