@@ -279,7 +279,8 @@ def test_keys_come_in_pairs() -> None:
 
 
 def test_an_access_token_is_judged_by_the_clock_port_not_the_wall_clock() -> None:
-    issuer = JwtTokenIssuer(FieldCipher(Keyring.generate()))
+    keyring = Keyring.generate()
+    issuer = JwtTokenIssuer(FieldCipher(lambda: keyring))
     ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)  # a clock well off the wall's
     token, _ = issuer.issue(AccountId("a" * 32), 0, ahead)
     assert issuer.verify(token, ahead).account_id == "a" * 32
