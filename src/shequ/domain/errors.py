@@ -60,10 +60,15 @@ __all__ = [
     "PaymentRefused",
     "PaymentUnavailable",
     "PersonalDataUnreadable",
+    "PickupCodeInvalid",
+    "PickupPointFull",
+    "PickupPointNotFound",
+    "PickupPointUnavailable",
     "ProductNotFound",
     "RateLimited",
     "RefundExceedsPaid",
     "RefundNotFound",
+    "RoutingUnavailable",
     "SchemaOutOfDate",
     "SellerNotFound",
     "ShequError",
@@ -146,6 +151,24 @@ class CampaignNotRunning(DomainError):
     """A group-buy campaign outside its window, or in another community."""
 
     code = "campaign-not-running"
+
+
+class PickupPointUnavailable(DomainError):
+    """A pickup point of another community, paused, or closed on the day asked for."""
+
+    code = "pickup-point-unavailable"
+
+
+class PickupPointFull(DomainError):
+    """The point has as many parcels booked for that day as it can hold."""
+
+    code = "pickup-point-full"
+
+
+class PickupCodeInvalid(DomainError):
+    """A pickup code that is wrong, used already, or of another point."""
+
+    code = "pickup-code-invalid"
 
 
 class GroupBuyClosed(DomainError):
@@ -260,6 +283,10 @@ class PaymentNotFound(NotFound):
     code = "payment-not-found"
 
 
+class PickupPointNotFound(NotFound):
+    code = "pickup-point-not-found"
+
+
 class CampaignNotFound(NotFound):
     code = "campaign-not-found"
 
@@ -337,6 +364,13 @@ class StorageUnavailable(AdapterError):
 
 class SchemaOutOfDate(AdapterError):
     code = "schema-out-of-date"
+
+
+class RoutingUnavailable(AdapterError):
+    """The route planner cannot run: its engine is not installed (the ``routing`` extra),
+    or it found no plan within its time limit."""
+
+    code = "routing-unavailable"
 
 
 class PersonalDataUnreadable(AdapterError):

@@ -18,6 +18,7 @@ __all__ = [
     "GroupBuyId",
     "OrderId",
     "PaymentId",
+    "PickupPointId",
     "ProductId",
     "RefundId",
     "SellerId",
@@ -41,6 +42,7 @@ RefundId = NewType("RefundId", str)
 PaymentId = NewType("PaymentId", str)
 CampaignId = NewType("CampaignId", str)
 GroupBuyId = NewType("GroupBuyId", str)
+PickupPointId = NewType("PickupPointId", str)
 
 
 def new_id() -> str:
