@@ -17,6 +17,8 @@ from shequ.application.groupbuy.groups import (
     JoinGroupHandler,
     LeaveGroup,
     LeaveGroupHandler,
+    StartGroup,
+    StartGroupHandler,
 )
 from shequ.application.groupbuy.plan import GetPurchasePlan, GetPurchasePlanHandler
 from shequ.application.groupbuy.queries import (
@@ -47,10 +49,12 @@ from shequ.domain.errors import (
     IllegalTransition,
     InvalidInput,
     InvalidQuantity,
+    PaymentProviderNotFound,
 )
 from shequ.domain.groupbuy import GroupStatus, LeaderReward, PriceTier
 from shequ.domain.money import Money
 from shequ.domain.ordering import OrderAction, OrderStatus, RefundReason
+from shequ.domain.payments import Channel
 from tests.groupbuy_support import LADDER, GroupShop
 
 DAY = dt.timedelta(days=1)
@@ -391,3 +395,22 @@ def test_staff_join_only_residents_of_the_group_s_community_and_others_may_not(
     with pytest.raises(Forbidden):
         shop.app.get(CancelGroupHandler)(CancelGroup(seat.group.id, "no"), actor=outsider)
     assert shop.group(seat.group.id).heads == 1
+
+
+def test_a_seat_no_configured_provider_could_take_is_refused_before_anything_is_kept(
+    shop: GroupShop,
+) -> None:
+    here = shop.community()
+    campaign = shop.campaign(shop.rice(here), here)
+    leader = shop.resident(here)[1]
+    assert leader.account_id is not None
+    with pytest.raises(PaymentProviderNotFound):
+        shop.app.get(StartGroupHandler)(
+            StartGroup(
+                campaign.id, leader.account_id, here.id, "pp-1", 1, "k", Channel.WECHAT_NATIVE
+            ),
+            actor=leader,
+        )
+    with shop.app.get(UnitOfWork) as uow:
+        assert uow.group_buys.of_campaign(campaign.id) == []
+    assert shop.stored_campaign(campaign).stock_taken == 0

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import attrs
 
 from shequ.application.ordering.rules import OrderingRules, check_resident
+from shequ.application.payments.providers import PaymentProviders
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import Actor, Permission, Policy
@@ -136,9 +137,10 @@ class _Seating:
         policy: Policy,
         rules: OrderingRules,
         pay: StartPaymentHandler,
+        providers: PaymentProviders,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
-        self._rules, self._pay = rules, pay
+        self._rules, self._pay, self._providers = rules, pay, providers
 
     def _check_buyer(
         self, uow: UnitOfWork, actor: Actor, resident_id: AccountId, community_id: CommunityId
@@ -251,6 +253,7 @@ class _Seating:
 class StartGroupHandler(_Seating):
     def __call__(self, cmd: StartGroup, *, actor: Actor) -> Seat:
         _check_key(cmd.idempotency_key)
+        self._providers.for_channel(cmd.channel)  # a seat nobody could pay is no seat
         digest = _digest(
             start=cmd.campaign_id,
             community=cmd.community_id,
@@ -317,6 +320,7 @@ class JoinGroupHandler(_Seating):
 
     def __call__(self, cmd: JoinGroup, *, actor: Actor) -> Seat:
         _check_key(cmd.idempotency_key)
+        self._providers.for_channel(cmd.channel)  # a seat nobody could pay is no seat
         if (cmd.group_id is None) == (cmd.invite_code is None):
             raise InvalidInput("join by a group's id or by its invite code", field="group_id")
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from shequ.application.catalog.demo import SeedDemoHandler
+from shequ.application.groupbuy.demo import DemoGroup, DemoGroupBuys, SeedDemoGroupBuysHandler
 from shequ.application.ordering.demo import SeedDemoOrdersHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import SchemaMigrations
@@ -64,14 +66,16 @@ def grants(ctx: click.Context, role: str, schema: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.pass_context
 def demo(ctx: click.Context, as_json: bool) -> None:
-    """Fill the database with a demo community, two sellers, about 30 products, a coupon
-    and four orders of the demo resident at different steps.
+    """Fill the database with a demo community, two sellers, about 30 products, a coupon,
+    four orders of the demo resident at different steps, and a group-buying campaign with
+    one settled and one failed group.
 
     Upgrades the schema first. Running it again finds the demo and writes nothing.
     """
     get(ctx, SchemaMigrations).upgrade()
     made = get(ctx, SeedDemoHandler)(actor=CONSOLE)
     orders = get(ctx, SeedDemoOrdersHandler)(made, actor=CONSOLE) if made.created else []
+    groups = get(ctx, SeedDemoGroupBuysHandler)(made, actor=CONSOLE) if made.created else None
     people = [
         {"role": a.role.value, "phone": a.phone, "password": a.password} for a in made.accounts
     ]
@@ -89,6 +93,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                         {"id": o.id, "status": o.status.value, "total_fen": o.total.fen}
                         for o in orders
                     ],
+                    "group_buys": None if groups is None else _group_buys_data(groups),
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -104,6 +109,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         click.echo("  coupon 满50减8 (claim code WELCOME), and orders of the demo resident:")
         for o in orders:
             click.echo(f"    {o.id}  {o.status.value:<16} {o.total}")
+    if groups is not None:
+        _echo_group_buys(groups)
     if made.created:
         click.echo("  accounts (the passwords are shown this once):")
     else:
@@ -116,7 +123,50 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"    {person['role']:<9} phone {person['phone']}{secret}")
     click.echo(
         "next: shequ catalog list   ·   shequ orders list   ·   shequ refunds list   ·   "
-        "shequ serve, then POST /v1/auth/sign-in"
+        "shequ groupbuy campaigns list   ·   shequ serve, then POST /v1/auth/sign-in"
+    )
+
+
+def _group_data(ended: DemoGroup) -> dict[str, Any]:
+    g = ended.group
+    return {
+        "id": g.id,
+        "status": g.status.value,
+        "heads": g.heads,
+        "leader_id": g.leader_id,
+        "unit_price_fen": None if g.unit_price is None else g.unit_price.fen,
+        "refunded_fen": ended.refunded.fen,
+        "order_ids": [p.order_id for p in g.members],
+    }
+
+
+def _group_buys_data(made: DemoGroupBuys) -> dict[str, Any]:
+    return {
+        "campaign": {"id": made.campaign.id, "name": made.campaign.name},
+        "settled": _group_data(made.settled),
+        "failed": _group_data(made.failed),
+        "commission_fen": made.commission.fen,
+        "neighbours": list(made.neighbours),
+    }
+
+
+def _echo_group_buys(made: DemoGroupBuys) -> None:
+    c = made.campaign
+    tiers = " / ".join(f"{t.min_heads}+ {t.price}" for t in c.tiers)
+    click.echo(f"  group buying (社区团购): campaign {c.name} ({c.id}), {tiers}:")
+    ok, failed = made.settled.group, made.failed.group
+    click.echo(
+        f"    group {ok.id}  settled at {ok.unit_price} with {ok.heads} people, "
+        f"{made.settled.refunded} refunded (price protection), "
+        f"{made.commission} commission to its leader"
+    )
+    click.echo(
+        f"    group {failed.id}  failed with {failed.heads} of {c.min_heads} people, "
+        f"{made.failed.refunded} refunded in full"
+    )
+    click.echo(
+        f"    neighbours of the demo resident in these groups (no password): phone "
+        f"{', '.join(made.neighbours)}"
     )
 
 
