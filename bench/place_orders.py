@@ -62,8 +62,13 @@ from shequ import (
     UnitOfWork,
     bootstrap,
 )
+from shequ.application.fulfilment.pickup import CreatePickupPoint, CreatePickupPointHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import SchemaMigrations
+from shequ.domain.fulfilment import WEEKDAYS, Hours, OpeningHours, PointKind
+from shequ.domain.ids import PickupPointId
+from shequ.domain.routing import GeoPoint
+from shequ.domain.values import CHINA_STANDARD_TIME
 from shequ.errors import InsufficientStock
 
 HOT_STOCK = 200
@@ -91,6 +96,21 @@ class World:
             CreateSeller(name="基准商家", kind=SellerKind.PLATFORM), actor=CONSOLE
         )
         self.community = community.id
+        self.app.get(CreatePickupPointHandler)(
+            CreatePickupPoint(
+                community_id=community.id,
+                name="基准自提点",
+                kind=PointKind.CONVENIENCE_STORE,
+                address="基准小区1幢",
+                location=GeoPoint(30.27, 120.15),
+                hours=OpeningHours.build(
+                    {day: [Hours(dt.time(0), dt.time(23, 59))] for day in WEEKDAYS}
+                ),
+                daily_capacity=100_000,
+                point_id=PickupPointId("pp-bench"),
+            ),
+            actor=CONSOLE,
+        )
         rows = tuple(
             ImportRow(
                 line=i + 2,
@@ -165,6 +185,8 @@ class Raw:
     def place(self, resident: str, community: str, sku_ids: list[str], key: str) -> str:
         now = dt.datetime.now(dt.UTC)
         stamp: Any = now.replace(tzinfo=None).isoformat(" ") if self.sqlite else now
+        today = now.astimezone(CHINA_STANDARD_TIME).date()
+        day: Any = today.isoformat() if self.sqlite else today
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
         try:
@@ -185,6 +207,31 @@ class Raw:
                 sku_ids,
             )
             offers = {row[0]: row for row in cur.fetchall()}
+            # the pickup point and its day, as checkout books them: the point's row, the
+            # day's row once, then a guarded increment
+            cur.execute(
+                self.sql(
+                    "SELECT community_id, status, hours, daily_capacity FROM pickup_points "
+                    "WHERE id = 'pp-bench'"
+                )
+            )
+            capacity = cur.fetchone()[3]
+            cur.execute(
+                self.sql(
+                    "INSERT INTO pickup_point_days (pickup_point_id, day, booked) "
+                    "VALUES ('pp-bench', ?, 0) ON CONFLICT DO NOTHING"
+                ),
+                (day,),
+            )
+            cur.execute(
+                self.sql(
+                    "UPDATE pickup_point_days SET booked = booked + 1 WHERE pickup_point_id = "
+                    "'pp-bench' AND day = ? AND booked < ?"
+                ),
+                (day, capacity),
+            )
+            if cur.rowcount != 1:
+                raise RuntimeError("the pickup point is full")
             for sku_id in sorted(sku_ids):
                 cur.execute(
                     self.sql("UPDATE skus SET stock = stock - 1 WHERE id = ? AND stock >= 1"),
@@ -201,9 +248,9 @@ class Raw:
                     "pickup_point_id, address_id, express, subtotal_fen, discount_fen, "
                     "delivery_fee_fen, total_fen, refunded_fen, delivery_fee_refunded, "
                     "placed_at, expires_at, paid_at, payment_ref, idempotency_key, "
-                    "request_digest, grant_ids, history, version) VALUES (?, ?, ?, "
-                    "'pending_payment', 'pickup', 'pp-bench', NULL, ?, ?, 0, 0, ?, 0, ?, ?, ?, "
-                    "NULL, NULL, ?, ?, '[]', ?, 1)"
+                    "request_digest, grant_ids, history, pickup_date, awaiting_group, version) "
+                    "VALUES (?, ?, ?, 'pending_payment', 'pickup', 'pp-bench', NULL, ?, ?, 0, 0, "
+                    "?, 0, ?, ?, ?, NULL, NULL, ?, ?, '[]', ?, ?, ?, 1)"
                 ),
                 (
                     order_id,
@@ -218,6 +265,8 @@ class Raw:
                     key,
                     "0" * 64,
                     history,
+                    day,
+                    False,
                 ),
             )
             cur.executemany(

@@ -72,7 +72,7 @@ class GroupShop(Shop):
         community: Community,
         quantity: int = 1,
         *,
-        point: str = "pp-1",
+        point: str | None = None,
         key: str | None = None,
     ) -> Seat:
         assert actor.account_id is not None
@@ -81,7 +81,7 @@ class GroupShop(Shop):
                 campaign_id=campaign.id,
                 resident_id=actor.account_id,
                 community_id=community.id,
-                pickup_point_id=point,
+                pickup_point_id=point or self.points[community.id],
                 quantity=quantity,
                 idempotency_key=key or uuid.uuid4().hex,
             ),

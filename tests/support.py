@@ -23,17 +23,20 @@ from shequ import (
 )
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.payments import SandboxPaymentGateway
+from shequ.application.fulfilment.pickup import CreatePickupPoint, CreatePickupPointHandler
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.identity.addresses import AddAddress, AddAddressHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
 from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
-from shequ.application.ports import Clock, PaymentGateway
+from shequ.application.ports import Clock, PaymentGateway, UnitOfWork
 from shequ.domain.catalog import Community, Product, Seller, SellerKind, Sku
+from shequ.domain.fulfilment import Hours, OpeningHours, PickupPoint, PointKind
 from shequ.domain.identity import Account, Membership, Role
-from shequ.domain.ids import GrantId
+from shequ.domain.ids import CommunityId, GrantId, PickupPointId
 from shequ.domain.ordering import Delivery, Fulfilment, Order
+from shequ.domain.routing import GeoPoint
 
 
 class ClockModule(injector.Module):
@@ -119,10 +122,61 @@ class Catalog:
         )
 
 
+EVERY_DAY = OpeningHours.build(
+    {
+        day: [Hours(dt.time(0), dt.time(23, 59))]
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+)
+
+
+def add_point(
+    app: injector.Injector, community_id: str, point_id: str = "pp-1", *, capacity: int = 1000
+) -> PickupPoint:
+    """A pickup point open every day, for tests that make their community another way."""
+    return app.get(CreatePickupPointHandler)(
+        CreatePickupPoint(
+            community_id=CommunityId(community_id),
+            name="幸福便利店",
+            kind=PointKind.CONVENIENCE_STORE,
+            address="3幢底商",
+            location=GeoPoint(30.27, 120.15),
+            hours=EVERY_DAY,
+            daily_capacity=capacity,
+            point_id=PickupPointId(point_id),
+        ),
+        actor=CONSOLE,
+    )
+
+
 class Shop(Catalog):
-    """Catalog shortcuts plus residents, orders and payments, through the real use cases."""
+    """Catalog shortcuts plus residents, orders and payments, through the real use cases.
+    Each community it makes has a pickup point open every day: the first ``pp-1``, the
+    next ``pp-2`` …; orders are collected at their community's point unless told."""
 
     phones = iter(range(13800000000, 13900000000))
+
+    def __init__(self, app: injector.Injector, clock: FixedClock) -> None:
+        super().__init__(app, clock)
+        self.points: dict[str, str] = {}
+
+    def community(self, name: str = "阳光花园") -> Community:
+        community = super().community(name)
+        self.point(community)
+        return community
+
+    def point(
+        self, community: Community, point_id: str | None = None, *, capacity: int = 1000
+    ) -> PickupPoint:
+        if point_id is None:  # the first free of pp-1, pp-2 … in this database
+            with self.app.get(UnitOfWork) as uow:
+                n = 1
+                while uow.pickup_points.find(PickupPointId(f"pp-{n}")) is not None:
+                    n += 1
+            point_id = f"pp-{n}"
+        point = add_point(self.app, community.id, point_id, capacity=capacity)
+        self.points.setdefault(community.id, point.id)
+        return point
 
     def resident(self, community: Community) -> tuple[Account, Actor]:
         account = self.app.get(OpenAccountHandler)(
@@ -155,7 +209,8 @@ class Shop(Catalog):
             PlaceOrder(
                 resident_id=actor.account_id,
                 community_id=community.id,
-                delivery=delivery or Delivery(Fulfilment.PICKUP, pickup_point_id="pp-1"),
+                delivery=delivery
+                or Delivery(Fulfilment.PICKUP, pickup_point_id=self.points[community.id]),
                 idempotency_key=key or uuid.uuid4().hex,
                 items=tuple(OrderItem(sku.id, quantity) for sku, quantity in items),
                 grant_ids=grant_ids,

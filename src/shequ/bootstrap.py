@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
 from shequ.adapters.images import DirectoryBlobStore, InMemoryBlobStore, PillowImageInspector
-from shequ.adapters.notify import ConsoleNotifier, UnconfiguredNotifier
+from shequ.adapters.notify import ConsoleNotifier, UnconfiguredNotifier, WebhookNotifier
 from shequ.adapters.payments import SandboxPaymentGateway
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
@@ -70,11 +70,21 @@ from shequ.application.catalog.skus import (
     SetSkuOnSaleHandler,
 )
 from shequ.application.events import EventDispatcher
+from shequ.application.fulfilment.pickup import (
+    ArriveAtPickupPointHandler,
+    CreatePickupPointHandler,
+    EditPickupPointHandler,
+    ListPickupPointsHandler,
+    PickupRules,
+    ProcessOverduePickupsHandler,
+    VerifyPickupCodeHandler,
+)
 from shequ.application.groupbuy.campaigns import (
     CreateCampaignHandler,
     GetCampaignHandler,
     ListCampaignsHandler,
 )
+from shequ.application.groupbuy.demo import SeedDemoGroupBuysHandler
 from shequ.application.groupbuy.groups import (
     CancelGroupHandler,
     JoinGroupHandler,
@@ -191,6 +201,12 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    CreatePickupPointHandler,
+    EditPickupPointHandler,
+    ListPickupPointsHandler,
+    ArriveAtPickupPointHandler,
+    VerifyPickupCodeHandler,
+    ProcessOverduePickupsHandler,
     CreateCampaignHandler,
     GetCampaignHandler,
     ListCampaignsHandler,
@@ -204,6 +220,7 @@ HANDLERS: tuple[type, ...] = (
     ListGroupsHandler,
     MyGroupsHandler,
     GetLeaderEarningsHandler,
+    SeedDemoGroupBuysHandler,
     AddToCartHandler,
     ChangeCartHandler,
     ViewCartHandler,
@@ -355,8 +372,14 @@ class SecurityModule(Module):
     @singleton
     @provider
     def notifier(self) -> Notifier:
-        if self._settings.notifier == "console":
+        s = self._settings
+        if s.notifier == "console":
             return ConsoleNotifier()
+        if s.notifier == "webhook":
+            secret = s.notifier_webhook_secret
+            return WebhookNotifier(
+                s.notifier_webhook_url, "" if secret is None else secret.get_secret_value()
+            )
         return UnconfiguredNotifier()
 
     @singleton
@@ -391,6 +414,12 @@ class OrderingModule(Module):
                 express_surcharge=Money.parse(s.express_surcharge),
             ),
         )
+
+    @singleton
+    @provider
+    def pickup_rules(self) -> PickupRules:
+        s = self._settings
+        return PickupRules(s.pickup_remind_after_days, s.pickup_return_after_days)
 
 
 class PaymentsModule(Module):

@@ -50,10 +50,15 @@ class Settings(BaseSettings):
         "(shequ.db -> shequ-media/), else ./shequ-media",
     )
     media_base_url: str = Field(default="/media/", description="where they are served from")
-    notifier: Literal["none", "console"] = Field(
+    notifier: Literal["none", "console", "webhook"] = Field(
         default="none",
-        description="how sign-in codes are sent: `none` refuses to send (bind your own SMS "
-        "Notifier), `console` writes them to the log (development only)",
+        description="how sign-in and pickup codes are sent: `none` refuses to send (bind your "
+        "own Notifier), `webhook` posts them, signed, to `notifier_webhook_url`, `console` "
+        "writes them to the log (development only)",
+    )
+    notifier_webhook_url: str = Field(default="", description="where the webhook notifier posts")
+    notifier_webhook_secret: SecretStr | None = Field(
+        default=None, description="the key the webhook notifier signs with (16+ characters)"
     )
     password_profile: Literal["production", "cheap"] = Field(
         default="production", description="argon2id cost; `cheap` is for tests only"
@@ -121,6 +126,19 @@ class Settings(BaseSettings):
     )
     express_surcharge: str = Field(
         default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
+    )
+    pickup_remind_after_days: int = Field(
+        default=2,
+        ge=1,
+        le=60,
+        description="days an order waits at its pickup point before "
+        "its resident is reminded, once a day",
+    )
+    pickup_return_after_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="days an order waits at its pickup point before it is returned and refunded",
     )
 
     @field_validator("payments", mode="before")

@@ -31,7 +31,7 @@ from shequ.entrypoints.cli import cli
 from shequ.entrypoints.cli.groupbuy import DISTRIBUTION_COLUMNS, PURCHASE_COLUMNS
 from tests.groupbuy_support import GroupShop
 from tests.integration.conftest import database_url
-from tests.support import TEST_KEYS, container, settings
+from tests.support import TEST_KEYS, add_point, container, settings
 
 DAY = dt.timedelta(days=1)
 PICKUP_DATE = "2026-11-29"  # the tests' clock starts at 2026-11-25T02:00Z
@@ -59,6 +59,8 @@ def shop(app: injector.Injector) -> dict[str, Any]:
     """A community, a platform seller's rice at ¥49.90 on sale there, and seven residents:
     made with the CLI."""
     community = data(app, "community", "add", "阳光花园", "--city", "杭州")["id"]
+    for point in ("pp-1", "pp-2"):
+        add_point(app, community, point)
     seller = data(app, "seller", "add", "邻里优选", "--kind", "platform")["id"]
     product = data(
         app,

@@ -30,7 +30,7 @@ from shequ.domain.ids import AccountId, CommunityId
 from shequ.entrypoints.cli import cli
 from shequ.entrypoints.cli import orders as orders_cli
 from tests.integration.conftest import database_url
-from tests.support import TEST_KEYS, ClockModule, Shop, container, settings
+from tests.support import TEST_KEYS, ClockModule, Shop, add_point, container, settings
 
 PICKUP = ["--pickup-point", "pp-1"]
 
@@ -56,6 +56,7 @@ def refused(result: Result, exit_code: int, code: str) -> None:
 def shop(app: injector.Injector) -> dict[str, str]:
     """A community, a seller with two SKUs on sale there, and a resident: made with the CLI."""
     community = data(app, "community", "add", "阳光花园", "--city", "杭州")["id"]
+    add_point(app, community)  # pp-1
     seller = data(app, "seller", "add", "邻里优选", "--kind", "platform")["id"]
     product = data(
         app,

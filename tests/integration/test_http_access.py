@@ -54,7 +54,7 @@ from shequ.domain.ordering import (
     RefundReason,
 )
 from shequ.entrypoints.http import create_app
-from tests.support import container
+from tests.support import add_point, container
 
 PASSWORD = "matrix password"
 ROLES = [
@@ -334,6 +334,7 @@ class World:
             "goods": goods.id,
             "resident": accounts["resident"].id,
         }
+        add_point(app, home)  # pp-1
         self.ids |= self._orders(app, accounts["resident"], home, goods.id)
         self.ids["coupon"] = self._coupons(app, grocer.id)
         self.ids |= self._group_buys(app, home, goods.id)

@@ -323,6 +323,8 @@ def test_the_purchase_plan_adds_up_settled_groups_by_sku_and_pickup_point(
     rice = shop.rice(here)
     campaign = shop.campaign(rice, here)
     residents = [shop.resident(here)[1] for _ in range(5)]
+    for point in ("east", "west", "north"):
+        shop.point(here, point)
     east = shop.start(residents[0], campaign, here, 2, point="east")
     west = shop.start(residents[1], campaign, here, 1, point="west")
     failing = shop.start(residents[4], campaign, here, 3, point="north")

@@ -89,7 +89,13 @@ FORWARD = (
     OrderAction.PICK_UP,
     OrderAction.COMPLETE,
 )
-NOT_STEPS = (OrderAction.PAY, OrderAction.CANCEL, OrderAction.EXPIRE, OrderAction.REFUND_ALL)
+NOT_STEPS = (
+    OrderAction.PAY,
+    OrderAction.CANCEL,
+    OrderAction.EXPIRE,
+    OrderAction.REFUND_ALL,
+    OrderAction.RETURN,
+)
 
 
 def test_the_table_reaches_every_status_and_ends_in_the_final_ones() -> None:
@@ -264,8 +270,26 @@ class OrderMachine(RuleBasedStateMachine):
                 )
                 if refund is not None:
                     self.approve_refund(len(self.refunds) - 1)
+            case OrderAction.RETURN:
+                self.return_uncollected()
             case _:
                 self.advance(action)
+
+    def return_uncollected(self) -> None:
+        """Nobody came for it: everything left goes back and is refunded."""
+        order = self.placed
+        pending = any(line.pending_quantity for line in order.lines)
+        if self.legal(OrderAction.RETURN) and not pending:
+            units_left = sum(line.units_left for line in order.lines)
+            refund = order.return_uncollected(RefundId("back"), now=self.now, note="")
+            self.stepped(OrderAction.RETURN)
+            assert (refund is None) == (units_left == 0)
+            assert all(line.units_left == 0 for line in order.lines)
+        else:
+            self.refused(
+                IllegalTransition,
+                lambda: order.return_uncollected(RefundId("no"), now=self.now, note=""),
+            )
 
     def pay(self, ref: str, *, right_amount: bool) -> None:
         order = self.placed

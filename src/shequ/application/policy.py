@@ -26,6 +26,9 @@ manage coupons      admins; for a seller's coupons, also the seller's merchant
                     staff and, for a local merchant, its community's operator
 manage group buys   admins (campaigns, settlement, purchase plans); the operator
                     of a community, for its groups (list, cancel)
+manage fulfilment   admins; the operator of a community, for its pickup points
+                    and deliveries (a pickup point's own operator also hands
+                    orders over at it)
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -94,6 +97,7 @@ class Permission(enum.StrEnum):
     MANAGE_COUPONS = "manage coupons"
     MANAGE_PAYMENTS = "manage payments"  # reconciliation, refund retries: the platform only
     MANAGE_GROUP_BUYS = "manage group buys"
+    MANAGE_FULFILMENT = "manage fulfilment"
     CONSOLE = "console"
 
 
@@ -169,6 +173,7 @@ class Policy:
                 | Permission.READ_ORDERS
                 | Permission.MANAGE_ORDERS
                 | Permission.MANAGE_GROUP_BUYS
+                | Permission.MANAGE_FULFILMENT
             ):
                 return community_id is not None and actor.holds(Role.OPERATOR, community_id)
             case Permission.BUY:

@@ -15,6 +15,8 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
+from shequ.domain.fulfilment.delivery import DeliveryStatus
+from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
@@ -26,6 +28,7 @@ from shequ.domain.ids import (
     GroupBuyId,
     OrderId,
     PaymentId,
+    PickupPointId,
     ProductId,
     RefundId,
     SellerId,
@@ -43,6 +46,7 @@ from shequ.domain.ordering import (
     RefundStatus,
 )
 from shequ.domain.payments import Channel, Payment, PaymentState, PaymentStatus, RefundState
+from shequ.domain.routing import GeoPoint
 
 __all__ = [
     "AccessClaims",
@@ -60,6 +64,10 @@ __all__ = [
     "CommunityRepository",
     "CouponGrantRepository",
     "CouponRepository",
+    "Courier",
+    "CourierQuote",
+    "CourierRequest",
+    "CourierUpdate",
     "EventPublisher",
     "GroupBuyRepository",
     "HealthCheck",
@@ -77,6 +85,9 @@ __all__ = [
     "PaymentRepository",
     "PaymentRequest",
     "PersonalDataKeys",
+    "PickupNotice",
+    "PickupPointRepository",
+    "PickupTicketRepository",
     "ProductRepository",
     "ProviderPayment",
     "ProviderRefund",
@@ -540,9 +551,28 @@ class PaymentGateway(Protocol):
         ...
 
 
+@attrs.frozen
+class PickupNotice:
+    """What a resident is told about an order at a pickup point: its ``code`` on arrival
+    (``kind="code"``), a reminder after ``days`` (``"reminder"``), or that it was returned
+    and refunded (``"returned"``)."""
+
+    kind: str
+    order_id: OrderId
+    point_name: str
+    point_address: str
+    code: str | None = attrs.field(default=None, repr=False)
+    days: int = 0
+
+
 class Notifier(Protocol):
     def send_sign_in_code(self, phone: str, code: str) -> None:
         """Deliver a one-time code (by SMS in production)."""
+        ...
+
+    def send_pickup_notice(self, phone: str, notice: PickupNotice) -> None:
+        """Tell a resident about their order at a pickup point (SMS, app push …).
+        Raises :class:`AdapterError` when it cannot be sent; the caller carries on."""
         ...
 
 
@@ -736,6 +766,128 @@ class GroupBuyRepository(Protocol):
         ...
 
 
+class PickupPointRepository(Protocol):
+    def add(self, point: PickupPoint) -> None: ...
+
+    def get(self, point_id: PickupPointId) -> PickupPoint:
+        """Raises :class:`PickupPointNotFound`."""
+        ...
+
+    def get_for_update(self, point_id: PickupPointId) -> PickupPoint:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
+        ...
+
+    def find(self, point_id: PickupPointId) -> PickupPoint | None: ...
+
+    def in_community(self, community_id: CommunityId) -> list[PickupPoint]:
+        """Every point of the community, active or paused, by name."""
+        ...
+
+    def reserve(self, point_id: PickupPointId, day: dt.date, capacity: int) -> int:
+        """Book one parcel at the point for ``day`` if fewer than ``capacity`` are booked
+        (a guarded increment: concurrent checkouts never pass the capacity); the parcels
+        booked then. Raises :class:`PickupPointFull` when the day is full."""
+        ...
+
+    def release(self, point_id: PickupPointId, day: dt.date) -> None:
+        """Give one booked parcel of ``day`` back (an order cancelled or expired)."""
+        ...
+
+    def booked(self, point_id: PickupPointId, day: dt.date) -> int: ...
+
+
+class PickupTicketRepository(Protocol):
+    """Orders waiting at their pickup point, with their codes; a ticket's id is its order's."""
+
+    def add(self, ticket: PickupTicket) -> None: ...
+
+    def find(self, order_id: OrderId) -> PickupTicket | None: ...
+
+    def get_for_update(self, order_id: OrderId) -> PickupTicket:
+        """Raises :class:`NotFound` when the order has no ticket."""
+        ...
+
+    def waiting_with(self, point_id: PickupPointId, code: str) -> PickupTicket | None:
+        """The uncollected ticket of the point with that code, locked."""
+        ...
+
+    def codes_waiting(self, point_id: PickupPointId) -> set[str]:
+        """The codes of the point's uncollected tickets."""
+        ...
+
+    def waiting_since(self, before: dt.datetime, limit: int) -> list[PickupTicket]:
+        """Uncollected tickets that arrived before ``before``, oldest first, locked,
+        skipping those another unit of work holds."""
+        ...
+
+
+@attrs.frozen
+class CourierRequest:
+    """A delivery as a courier partner needs it: where from, where to, for whom, when.
+    ``order_id`` is the partner's idempotency key: dispatching it again names the same
+    delivery."""
+
+    order_id: OrderId
+    depot: str  # the address goods are collected from
+    address: str  # the door
+    recipient: str
+    phone: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    express: bool
+    cold_chain: bool
+    parcels: int = 1
+    location: GeoPoint | None = None
+
+
+@attrs.frozen
+class CourierQuote:
+    courier: str
+    fee: Money
+    eta: dt.datetime
+
+
+@attrs.frozen
+class CourierUpdate:
+    """A courier's report on a delivery: a status callback, or an answer to ``track``."""
+
+    courier_ref: str
+    status: DeliveryStatus
+    at: dt.datetime
+    note: str = ""
+    proof: str = ""
+    order_id: OrderId | None = None
+
+
+class Courier(Protocol):
+    """A courier partner (or our own delivery team). ``name`` is how shequ knows it.
+
+    Every call that reaches the partner raises :class:`CourierUnavailable` when it times
+    out, answers 5xx or answers something unreadable (safe to try again, or another
+    courier), and :class:`CourierRefused` when the partner declines.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def quote(self, request: CourierRequest) -> CourierQuote: ...
+
+    def dispatch(self, request: CourierRequest) -> str:
+        """Hand the delivery over; the partner's reference. Idempotent per order."""
+        ...
+
+    def cancel(self, courier_ref: str) -> None: ...
+
+    def track(self, courier_ref: str) -> list[CourierUpdate]:
+        """Everything the partner reports of the delivery so far, oldest first."""
+        ...
+
+    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> CourierUpdate:
+        """Verify the signature of a status callback over its raw body, then read it.
+        Raises :class:`CourierCallbackInvalid`; reads nothing before the signature holds."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` opens it; leaving without :meth:`commit` rolls back.
 
@@ -794,6 +946,12 @@ class UnitOfWork(Protocol):
 
     @property
     def commissions(self) -> CommissionRepository: ...
+
+    @property
+    def pickup_points(self) -> PickupPointRepository: ...
+
+    @property
+    def pickup_tickets(self) -> PickupTicketRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

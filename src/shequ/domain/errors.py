@@ -35,6 +35,12 @@ __all__ = [
     "CouponNotHeld",
     "CouponUsedUp",
     "CouponsNotStackable",
+    "CourierCallbackInvalid",
+    "CourierRefused",
+    "CourierUnavailable",
+    "DeliveryNotFound",
+    "DeliverySlotFull",
+    "DeliverySlotUnavailable",
     "DomainError",
     "Duplicate",
     "Forbidden",
@@ -165,6 +171,22 @@ class PickupPointFull(DomainError):
     code = "pickup-point-full"
 
 
+class DeliverySlotUnavailable(DomainError):
+    """A delivery slot of another community, or one that has started or ended."""
+
+    code = "slot-unavailable"
+
+
+class DeliverySlotFull(DomainError):
+    code = "slot-full"
+
+
+class CourierRefused(DomainError):
+    """A courier partner declined the delivery (outside its area, too heavy …)."""
+
+    code = "courier-refused"
+
+
 class PickupCodeInvalid(DomainError):
     """A pickup code that is wrong, used already, or of another point."""
 
@@ -237,6 +259,13 @@ class PaymentMismatch(DomainError):
     code = "payment-mismatch"
 
 
+class CourierCallbackInvalid(InvalidInput):
+    """A courier's status callback whose signature does not verify, or that cannot be
+    read."""
+
+    code = "courier-callback-invalid"
+
+
 class PaymentNotificationInvalid(InvalidInput):
     """A payment notification whose signature does not verify, or that cannot be read."""
 
@@ -285,6 +314,12 @@ class PaymentNotFound(NotFound):
 
 class PickupPointNotFound(NotFound):
     code = "pickup-point-not-found"
+
+
+class DeliveryNotFound(NotFound):
+    """No delivery of that order, or none a courier's callback names."""
+
+    code = "delivery-not-found"
 
 
 class CampaignNotFound(NotFound):
@@ -364,6 +399,12 @@ class StorageUnavailable(AdapterError):
 
 class SchemaOutOfDate(AdapterError):
     code = "schema-out-of-date"
+
+
+class CourierUnavailable(AdapterError):
+    """A courier partner timed out, answered 5xx, or answered something unreadable."""
+
+    code = "courier-unavailable"
 
 
 class RoutingUnavailable(AdapterError):

@@ -28,7 +28,7 @@ class DomainEvent:
 def _jsonable(_: object, __: object, value: Any) -> Any:
     if isinstance(value, Money):
         return value.fen
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date):  # datetimes too: ISO 8601
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
@@ -36,6 +36,7 @@ def _jsonable(_: object, __: object, value: Any) -> Any:
 
 
 def event_payload(event: DomainEvent) -> dict[str, Any]:
-    """The event as JSON-ready data: money in fen, times in ISO 8601, enums by value."""
+    """The event as JSON-ready data: money in fen, times and dates in ISO 8601, enums by
+    value."""
     payload: dict[str, Any] = attrs.asdict(event, value_serializer=_jsonable)
     return payload

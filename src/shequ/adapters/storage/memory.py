@@ -45,15 +45,26 @@ from shequ.domain.errors import (
     NotFound,
     OrderNotFound,
     PaymentNotFound,
+    PickupPointFull,
+    PickupPointNotFound,
     ProductNotFound,
     RefundNotFound,
     SellerNotFound,
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
-from shequ.domain.ids import AccountId, CampaignId, CommunityId, CouponId, ProductId, SkuId
+from shequ.domain.ids import (
+    AccountId,
+    CampaignId,
+    CommunityId,
+    CouponId,
+    PickupPointId,
+    ProductId,
+    SkuId,
+)
 from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
 from shequ.domain.payments import EntryKind, Payment, PaymentStatus
 
@@ -448,6 +459,64 @@ class _GroupBuys(_Repository[GroupBuy]):
         return [c for _, c in sorted(first.values())]
 
 
+class _PickupPoints(_Repository[PickupPoint]):
+    def in_community(self, community_id: CommunityId) -> list[PickupPoint]:
+        found = self._all(lambda p: p.community_id == community_id)
+        return sorted(found, key=lambda p: (p.name, p.id))
+
+    def _days(self) -> dict[tuple[PickupPointId, dt.date], int]:
+        return self._store.tables["pickup_point_days"]
+
+    def reserve(self, point_id: PickupPointId, day: dt.date, capacity: int) -> int:
+        self.hold_lock()  # as the guarded UPDATE's row lock would, until the unit of work ends
+        booked = self._days().get((point_id, day), 0) + self._pending.get((point_id, day), 0)
+        if booked >= capacity:
+            raise PickupPointFull(
+                f"pickup point {point_id} is full on {day.isoformat()} ({capacity} parcels)",
+                pickup_point_id=point_id,
+            )
+        self._pending[(point_id, day)] = self._pending.get((point_id, day), 0) + 1
+        return booked + 1
+
+    def release(self, point_id: PickupPointId, day: dt.date) -> None:
+        self.hold_lock()
+        self._pending[(point_id, day)] = self._pending.get((point_id, day), 0) - 1
+
+    def booked(self, point_id: PickupPointId, day: dt.date) -> int:
+        with self._store.lock:
+            return self._days().get((point_id, day), 0) + self._pending.get((point_id, day), 0)
+
+    @property
+    def _pending(self) -> dict[tuple[PickupPointId, dt.date], int]:
+        if not hasattr(self, "_changes"):
+            self._changes: dict[tuple[PickupPointId, dt.date], int] = {}
+        return self._changes
+
+    def write_days(self) -> None:
+        """At commit, with the store's lock held."""
+        days = self._days()
+        for key, change in self._pending.items():
+            days[key] = max(0, days.get(key, 0) + change)
+        self._pending.clear()
+
+
+class _PickupTickets(_Repository[PickupTicket]):
+    def waiting_with(self, point_id: PickupPointId, code: str) -> PickupTicket | None:
+        self.hold_lock()
+        found = self._all(lambda t: t.pickup_point_id == point_id and t.code == code and t.waiting)
+        return found[0] if found else None
+
+    def codes_waiting(self, point_id: PickupPointId) -> set[str]:
+        tickets = self._all(lambda t: t.pickup_point_id == point_id and t.waiting)
+        added = [t for t in self.added.values() if t.pickup_point_id == point_id]
+        return {t.code for t in [*tickets, *added] if t.waiting}
+
+    def waiting_since(self, before: dt.datetime, limit: int) -> list[PickupTicket]:
+        self.hold_lock()
+        found = self._all(lambda t: t.waiting and t.arrived_at < before)
+        return sorted(found, key=lambda t: (t.arrived_at, t.id))[:limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -549,6 +618,8 @@ class InMemoryUnitOfWork:
     campaigns: _Campaigns
     group_buys: _GroupBuys
     commissions: _Commissions
+    pickup_points: _PickupPoints
+    pickup_tickets: _PickupTickets
     outbox: _Outbox
     audit: _Audit
 
@@ -582,6 +653,12 @@ class InMemoryUnitOfWork:
         self.campaigns = _Campaigns(self._store, "campaigns", CampaignNotFound, "campaign", hold)
         self.group_buys = _GroupBuys(self._store, "group_buys", GroupBuyNotFound, "group", hold)
         self.commissions = _Commissions(self._store, "commissions", NotFound, "commission", hold)
+        self.pickup_points = _PickupPoints(
+            self._store, "pickup_points", PickupPointNotFound, "pickup point", hold
+        )
+        self.pickup_tickets = _PickupTickets(
+            self._store, "pickup_tickets", NotFound, "pickup ticket", hold
+        )
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -614,6 +691,8 @@ class InMemoryUnitOfWork:
             self.campaigns,
             self.group_buys,
             self.commissions,
+            self.pickup_points,
+            self.pickup_tickets,
         )
 
     def __enter__(self) -> Self:
@@ -649,6 +728,12 @@ class InMemoryUnitOfWork:
             self._check_unique(
                 self.group_buys, "the invite code is in use", lambda g: g.invite_code
             )
+            self._check_unique(
+                self.pickup_tickets,
+                "the pickup code is in use at this point",
+                lambda t: (t.pickup_point_id, t.code) if t.waiting else t.id,
+            )
+            self.pickup_points.write_days()
             self._check_unique(
                 self.coupons, "the claim code is taken", lambda c: c.claim_code or c.id
             )

@@ -25,7 +25,6 @@ from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, PaymentIntent, UnitOfWork
 from shequ.application.retry import retry_on_conflict
 from shequ.domain.errors import (
-    AdapterError,
     CampaignNotRunning,
     Duplicate,
     GroupBuyLimitExceeded,
@@ -42,6 +41,7 @@ from shequ.domain.ids import (
     CommunityId,
     GroupBuyId,
     OrderId,
+    PickupPointId,
     RefundId,
     new_id,
 )
@@ -197,6 +197,8 @@ class _Seating:
                 campaign_id=campaign.id,
                 field="quantity",
             )
+        point = uow.pickup_points.get(PickupPointId(pickup_point_id))
+        point.check_takes(community_id, campaign.pickup_date)
         campaign.take_stock(quantity)
         offer = uow.skus.offers([campaign.sku_id]).get(campaign.sku_id)
         if offer is None:
@@ -233,6 +235,7 @@ class _Seating:
             idempotency_key=key,
             request_digest=digest,
             group_id=group_id,
+            pickup_date=campaign.pickup_date,
         )
         uow.orders.add(order)
         return order
@@ -242,7 +245,7 @@ class _Seating:
             return seat
         try:
             intent = self._pay(StartPayment(seat.order.id, channel, key), actor=actor)
-        except AdapterError as e:  # the seat holds; the order can be paid again
+        except ShequError as e:  # the seat is taken and holds; its order can be paid again
             log.warning(
                 "order %s of group %s waits for payment: %s", seat.order.id, seat.group.id, e
             )

@@ -155,7 +155,7 @@ class SettleGroupsHandler:
             return Settled(failed=1, unpaid_seats=unpaid, refunded=ended.refunded), back
         refunds: list[RefundId] = []
         for line in settlement.lines:
-            order = uow.orders.get_for_update(line.order_id)
+            order = uow.orders.get(line.order_id)  # locked by the loop above
             order.release_from_group()
             if line.refund.fen:
                 refund = order.give_back_difference(

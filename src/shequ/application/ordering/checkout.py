@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
 import attrs
 
+from shequ.application.fulfilment.pickup import book_pickup
 from shequ.application.ordering.cart import problem_of
 from shequ.application.ordering.rules import (
     OrderingRules,
@@ -63,6 +65,7 @@ class PlaceOrder:
     items: tuple[OrderItem, ...] = ()
     from_cart: bool = False
     grant_ids: tuple[GrantId, ...] | None = None
+    pickup_date: dt.date | None = None  # a pickup order: default, the point's next open day
 
     def digest(self) -> str:
         """A fingerprint of the request, to tell a retry from another request."""
@@ -73,6 +76,7 @@ class PlaceOrder:
             "items": sorted([i.sku_id, i.quantity] for i in self.items),
             "from_cart": self.from_cart,
             "coupons": None if self.grant_ids is None else sorted(self.grant_ids),
+            "pickup_date": None if self.pickup_date is None else self.pickup_date.isoformat(),
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -137,6 +141,10 @@ class PlaceOrderHandler:
             if cmd.delivery.kind is Fulfilment.DELIVERY:
                 self._check_address(uow, cmd)
             grants, breakdown = self._price(uow, cmd, units, offers)
+            pickup_date = None
+            if cmd.delivery.kind is Fulfilment.PICKUP:  # the point's day first, then the SKUs
+                point_id = cmd.delivery.pickup_point_id or ""
+                pickup_date = book_pickup(uow, point_id, cmd.community_id, cmd.pickup_date, now)
             uow.skus.take_stock(units)
             order = Order.place(
                 id=OrderId(new_id()),
@@ -150,6 +158,7 @@ class PlaceOrderHandler:
                 pay_within=self._rules.pay_within,
                 idempotency_key=cmd.idempotency_key,
                 request_digest=digest,
+                pickup_date=pickup_date,
             )
             for grant in grants:
                 grant.use(order.id, cmd.resident_id, now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shequ.application.catalog.demo import DEMO_RESIDENT_PHONE, DemoCatalog, demo_sku_id
+from shequ.application.fulfilment.pickup import CreatePickupPoint, CreatePickupPointHandler
 from shequ.application.identity.addresses import AddAddress, AddAddressHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
 from shequ.application.ordering.coupons import (
@@ -19,7 +20,8 @@ from shequ.application.payments.start import payment_id_for
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.errors import AccountNotFound
-from shequ.domain.ids import CouponId, OrderId
+from shequ.domain.fulfilment import WEEKDAYS, Hours, OpeningHours, PointKind
+from shequ.domain.ids import CouponId, OrderId, PickupPointId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     CouponKind,
@@ -31,6 +33,7 @@ from shequ.domain.ordering import (
     RefundReason,
 )
 from shequ.domain.payments import Channel, Payment, PaymentState
+from shequ.domain.routing import GeoPoint
 
 __all__ = ["SeedDemoOrdersHandler"]
 
@@ -75,10 +78,12 @@ class SeedDemoOrdersHandler:
         issue: IssueCouponHandler,
         refund: RequestRefundHandler,
         add_address: AddAddressHandler,
+        create_point: CreatePickupPointHandler,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
         self._place, self._advance, self._refund = place, advance, refund
         self._create_coupon, self._issue, self._add_address = create_coupon, issue, add_address
+        self._create_point = create_point
 
     def __call__(self, demo: DemoCatalog, *, actor: Actor) -> list[Order]:
         self._policy.require(actor, Permission.CONSOLE)
@@ -100,6 +105,21 @@ class SeedDemoOrdersHandler:
             actor=actor,
         )
         self._issue(IssueCoupon(coupon.id, (account.id,)), actor=actor)
+        self._create_point(
+            CreatePickupPoint(
+                community_id=demo.community.id,
+                name="阳光花园便利店",
+                kind=PointKind.CONVENIENCE_STORE,
+                address="阳光花园3幢底商",
+                location=GeoPoint(30.2741, 120.1551),
+                hours=OpeningHours.build(
+                    {day: [Hours(dt.time(7), dt.time(22))] for day in WEEKDAYS}
+                ),
+                daily_capacity=200,
+                point_id=PickupPointId(_PICKUP.pickup_point_id or ""),
+            ),
+            actor=actor,
+        )
         address = self._add_address(
             AddAddress(recipient="演示居民", phone=DEMO_RESIDENT_PHONE, detail="3幢2单元501"),
             actor=resident,

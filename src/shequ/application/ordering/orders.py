@@ -11,6 +11,7 @@ from collections.abc import Callable
 import attrs
 
 from shequ.application.cursors import open_cursor, seal_cursor
+from shequ.application.fulfilment.pickup import release_pickup
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, OrderQuery, UnitOfWork
@@ -39,8 +40,15 @@ log = logging.getLogger(__name__)
 
 
 def give_back(uow: UnitOfWork, orders: list[tuple[Order, dict[SkuId, int]]]) -> None:
-    """Return unfulfilled orders' stock, all at once so that the SKUs are locked in id
-    order as checkout locks them, and their coupon copies."""
+    """Return unfulfilled orders' places at their pickup points, their stock, all at once
+    so that the SKUs are locked in id order as checkout locks them, and their coupon
+    copies."""
+    by_day = sorted(
+        (o for o, _ in orders),
+        key=lambda o: (o.delivery.pickup_point_id or "", str(o.pickup_date), o.id),
+    )
+    for order in by_day:
+        release_pickup(uow, order)  # the points' days first, then the SKUs, as checkout
     units: dict[SkuId, int] = {}
     for order, back in orders:
         if order.group_id is not None:  # its units came from a campaign, not the SKU's stock

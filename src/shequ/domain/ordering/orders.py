@@ -98,6 +98,7 @@ class OrderAction(enum.StrEnum):
     CANCEL = "cancel"
     EXPIRE = "expire"
     REFUND_ALL = "refund_all"  # every unit refunded before the goods left
+    RETURN = "return"  # never collected at its pickup point: returned and refunded
 
 
 S, A = OrderStatus, OrderAction
@@ -113,6 +114,7 @@ TRANSITIONS: Final[Mapping[tuple[OrderStatus, OrderAction], OrderStatus]] = {
     (S.OUT_FOR_DELIVERY, A.DELIVER): S.DELIVERED,
     (S.PACKED, A.READY): S.READY_FOR_PICKUP,
     (S.READY_FOR_PICKUP, A.PICK_UP): S.PICKED_UP,
+    (S.READY_FOR_PICKUP, A.RETURN): S.CANCELLED,
     (S.DELIVERED, A.COMPLETE): S.COMPLETED,
     (S.PICKED_UP, A.COMPLETE): S.COMPLETED,
 }
@@ -123,6 +125,7 @@ FULFILMENT_OF_ACTION: Final[Mapping[OrderAction, Fulfilment]] = {
     A.DELIVER: Fulfilment.DELIVERY,
     A.READY: Fulfilment.PICKUP,
     A.PICK_UP: Fulfilment.PICKUP,
+    A.RETURN: Fulfilment.PICKUP,
 }
 """Steps that belong to one way of fulfilment only."""
 
@@ -152,6 +155,7 @@ class RefundReason(enum.StrEnum):
     NOT_WANTED = "not_wanted"  # 不想要了
     CANCELLED = "cancelled"  # the order was cancelled after payment
     GROUP_PRICE = "group_price"  # a group settled at a lower tier: the difference back
+    NOT_COLLECTED = "not_collected"  # left at the pickup point: returned by policy
 
 
 class RefundStatus(enum.StrEnum):
@@ -345,6 +349,7 @@ class Order:
     refunded: Money = Money(0)
     delivery_fee_refunded: bool = False
     history: list[StatusChange] = attrs.Factory(list)
+    pickup_date: dt.date | None = None  # a pickup order: the day it is collected
     group_id: GroupBuyId | None = None  # the group (团) this order is a seat of
     awaiting_group: bool = False  # held back from fulfilment until its group settles
     version: int = 1
@@ -366,6 +371,7 @@ class Order:
         idempotency_key: str,
         request_digest: str,
         group_id: GroupBuyId | None = None,
+        pickup_date: dt.date | None = None,
     ) -> Order:
         order = cls(
             id=id,
@@ -386,6 +392,7 @@ class Order:
             history=[StatusChange(now, OrderStatus.PENDING_PAYMENT)],
             group_id=group_id,
             awaiting_group=group_id is not None,
+            pickup_date=pickup_date,
         )
         order.events.append(
             OrderPlaced(
@@ -447,6 +454,7 @@ class Order:
             OrderAction.CANCEL,
             OrderAction.EXPIRE,
             OrderAction.REFUND_ALL,
+            OrderAction.RETURN,
         ):
             raise InvalidInput(f"{action.value} is not a fulfilment step", field="action")
         self._step(action, now, note)
@@ -562,6 +570,38 @@ class Order:
         self.version += 1
         refund.approve(now=now, note=note, restock=False, decided_by=None)
         self._settle(refund)
+        return refund
+
+    def return_uncollected(
+        self, refund_id: RefundId, *, now: dt.datetime, note: str
+    ) -> Refund | None:
+        """Nobody collected the order at its pickup point: the goods go back and whatever
+        is left of the payment is refunded (approved at once; ``None`` when nothing was
+        left to refund)."""
+        self._check_allowed(OrderAction.RETURN)
+        if any(line.pending_quantity for line in self.lines):
+            raise IllegalTransition(
+                "decide the pending refund request first",
+                status=self.status.value,
+                action=OrderAction.RETURN.value,
+            )
+        note = _note(note)
+        left = {line.sku_id: line.units_left for line in self.lines if line.units_left}
+        refund = None
+        if left:
+            refund = self._request(refund_id, left, RefundReason.NOT_COLLECTED, now=now)
+            refund.approve(now=now, note=note, restock=True, decided_by=None)
+            self._settle(refund)
+        self._step(OrderAction.RETURN, now, note)
+        self.events.append(
+            OrderCancelled(
+                occurred_at=now,
+                order_id=self.id,
+                reason="not collected",
+                refund_id=None if refund is None else refund.id,
+                refund_amount=Money(0) if refund is None else refund.amount,
+            )
+        )
         return refund
 
     @property

@@ -29,6 +29,15 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
+from shequ.domain.fulfilment.pickup import (
+    Hours,
+    OpeningHours,
+    PickupPoint,
+    PickupTicket,
+    PointKind,
+    PointStatus,
+    TicketStatus,
+)
 from shequ.domain.groupbuy import (
     CommissionEntry,
     GroupBuy,
@@ -72,6 +81,7 @@ from shequ.domain.payments import (
     PaymentRefundStatus,
     PaymentStatus,
 )
+from shequ.domain.routing import GeoPoint
 
 __all__ = [
     "ConsentList",
@@ -197,6 +207,45 @@ class PriceLadder(sa.TypeDecorator[tuple[PriceTier, ...]]):
         return tuple(PriceTier(t["min_heads"], Money(t["price_fen"])) for t in value or ())
 
 
+class Location(sa.TypeDecorator[GeoPoint]):
+    """A point on Earth, as a JSON object of degrees."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: GeoPoint | None, dialect: Dialect) -> Any:
+        return None if value is None else {"lat": value.latitude, "lng": value.longitude}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else GeoPoint(value["lat"], value["lng"])
+
+
+class WeeklyHours(sa.TypeDecorator[OpeningHours]):
+    """Opening hours, as JSON: seven lists of ``"08:00-20:00"`` and the exceptions by date."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: OpeningHours | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return {
+            "weekly": [[str(h) for h in day] for day in value.weekly],
+            "exceptions": {d.isoformat(): [str(h) for h in hs] for d, hs in value.exceptions},
+        }
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return OpeningHours(
+            tuple(tuple(Hours.parse(h) for h in day) for day in value["weekly"]),
+            tuple(
+                (dt.date.fromisoformat(d), tuple(Hours.parse(h) for h in hs))
+                for d, hs in sorted(value["exceptions"].items())
+            ),
+        )
+
+
 class Reward(sa.TypeDecorator[LeaderReward]):
     """A campaign's leader reward, as a JSON object (a leader price in fen)."""
 
@@ -254,13 +303,13 @@ class RefundItemList(sa.TypeDecorator[tuple[RefundItem, ...]]):
         )
 
 
-def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
+def _enum(kind: type[enum.Enum], name: str, length: int = 16) -> sa.Enum:
     return sa.Enum(
         kind,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda members: [m.value for m in members],
     )
 
@@ -534,6 +583,7 @@ orders = sa.Table(
     sa.Column("request_digest", sa.String(64), nullable=False),
     sa.Column("grant_ids", TextTuple(), nullable=False),
     sa.Column("history", StatusHistory(), nullable=False),
+    sa.Column("pickup_date", sa.Date, nullable=True),
     _id("group_id", nullable=True, index=True),
     sa.Column("awaiting_group", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -727,6 +777,59 @@ leader_commissions = sa.Table(
     ),
 )
 
+pickup_points = sa.Table(
+    "pickup_points",
+    metadata,
+    _id(primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("kind", _enum(PointKind, "pickup_point_kind", length=20), nullable=False),
+    sa.Column("address", sa.String(200), nullable=False),
+    sa.Column("location", Location(), nullable=False),
+    sa.Column("hours", WeeklyHours(), nullable=False),
+    sa.Column("daily_capacity", sa.Integer, nullable=False),
+    _id("operator_id", sa.ForeignKey("accounts.id"), nullable=True),
+    sa.Column("status", _enum(PointStatus, "pickup_point_status"), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("daily_capacity >= 1", name="capacity_positive"),
+)
+
+pickup_point_days = sa.Table(
+    "pickup_point_days",
+    metadata,
+    _id("pickup_point_id", sa.ForeignKey("pickup_points.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("booked", sa.Integer, nullable=False),
+    sa.CheckConstraint("booked >= 0", name="booked_not_negative"),
+)
+
+pickup_tickets = sa.Table(
+    "pickup_tickets",
+    metadata,
+    _id("id", sa.ForeignKey("orders.id"), primary_key=True),
+    _id("pickup_point_id", sa.ForeignKey("pickup_points.id"), nullable=False),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("code", sa.String(6), nullable=False),
+    sa.Column("arrived_at", UTCDateTime(), nullable=False),
+    sa.Column("status", _enum(TicketStatus, "pickup_ticket_status"), nullable=False),
+    sa.Column("reminders", sa.Integer, nullable=False),
+    sa.Column("reminded_at", UTCDateTime(), nullable=True),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+    _id("closed_by", nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    # a code names one uncollected order of its point
+    sa.Index(
+        "uq_pickup_tickets_waiting_code",
+        "pickup_point_id",
+        "code",
+        unique=True,
+        sqlite_where=sa.text("status = 'waiting'"),
+        postgresql_where=sa.text("status = 'waiting'"),
+    ),
+    sa.Index("ix_pickup_tickets_status_arrived_at", "status", "arrived_at"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -823,7 +926,19 @@ def start_mappers() -> None:
         _map_ordering()
         _map_payments()
         _map_groupbuy()
-        aggregates = (Product, Sku, Account, Coupon, Refund, Payment, GroupBuyCampaign, GroupBuy)
+        _map_fulfilment()
+        aggregates = (
+            Product,
+            Sku,
+            Account,
+            Coupon,
+            Refund,
+            Payment,
+            GroupBuyCampaign,
+            GroupBuy,
+            PickupPoint,
+            PickupTicket,
+        )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
         _started = True
@@ -913,6 +1028,21 @@ def _map_payments() -> None:
                 order_by=[payment_refunds.c.requested_at, payment_refunds.c.id],
             ),
         },
+    )
+
+
+def _map_fulfilment() -> None:
+    mapper_registry.map_imperatively(
+        PickupPoint,
+        pickup_points,
+        version_id_col=pickup_points.c.version,
+        version_id_generator=False,
+    )
+    mapper_registry.map_imperatively(
+        PickupTicket,
+        pickup_tickets,
+        version_id_col=pickup_tickets.c.version,
+        version_id_generator=False,
     )
 
 

@@ -33,6 +33,9 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     payment_entries,
     payment_refunds,
     payments,
+    pickup_point_days,
+    pickup_points,
+    pickup_tickets,
     products,
     refresh_sessions,
     refunds,
@@ -65,12 +68,15 @@ from shequ.domain.errors import (
     NotFound,
     OrderNotFound,
     PaymentNotFound,
+    PickupPointFull,
+    PickupPointNotFound,
     ProductNotFound,
     RefundNotFound,
     SellerNotFound,
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket, TicketStatus
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
@@ -79,6 +85,7 @@ from shequ.domain.ids import (
     CommunityId,
     CouponId,
     OrderId,
+    PickupPointId,
     ProductId,
     SkuId,
 )
@@ -118,6 +125,17 @@ def _translating(method: Callable[P, R]) -> Callable[P, R]:
             raise translate(e) from e
 
     return wrapper
+
+
+def _insert_ignoring(connection: sa.Connection, table: sa.Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def _connection_of(session: Session) -> sa.Connection:
@@ -437,6 +455,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "request_digest": order.request_digest,
         "grant_ids": order.grant_ids,
         "history": order.history,
+        "pickup_date": order.pickup_date,
         "group_id": order.group_id,
         "awaiting_group": order.awaiting_group,
         "version": order.version,
@@ -530,6 +549,7 @@ class _Orders:
                 request_digest=row["request_digest"],
                 grant_ids=row["grant_ids"],
                 history=row["history"],
+                pickup_date=row["pickup_date"],
                 group_id=row["group_id"],
                 awaiting_group=row["awaiting_group"],
                 version=row["version"],
@@ -811,6 +831,98 @@ class _GroupBuys(_Repository[GroupBuy]):
         return [CampaignId(x) for x in self._session.scalars(stmt)]
 
 
+class _PickupPoints(_Repository[PickupPoint]):
+    model, not_found, label = PickupPoint, PickupPointNotFound, "pickup point"
+
+    def in_community(self, community_id: CommunityId) -> list[PickupPoint]:
+        p = pickup_points.c
+        stmt = sa.select(PickupPoint).where(p.community_id == community_id)
+        return self._many(stmt.order_by(p.name, p.id))
+
+    @_translating
+    def reserve(self, point_id: PickupPointId, day: dt.date, capacity: int) -> int:
+        d = pickup_point_days.c
+        connection = _connection_of(self._session)
+        connection.execute(  # the day's row, once; then the guarded increment locks it
+            _insert_ignoring(connection, pickup_point_days).values(
+                pickup_point_id=point_id, day=day, booked=0
+            )
+        )
+        booked = connection.execute(
+            pickup_point_days.update()
+            .where(d.pickup_point_id == point_id, d.day == day, d.booked < capacity)
+            .values(booked=d.booked + 1)
+            .returning(d.booked)
+        ).scalar_one_or_none()
+        if booked is None:
+            raise PickupPointFull(
+                f"pickup point {point_id} is full on {day.isoformat()} ({capacity} parcels)",
+                pickup_point_id=point_id,
+            )
+        return int(booked)
+
+    @_translating
+    def release(self, point_id: PickupPointId, day: dt.date) -> None:
+        d = pickup_point_days.c
+        _connection_of(self._session).execute(
+            pickup_point_days.update()
+            .where(d.pickup_point_id == point_id, d.day == day, d.booked > 0)
+            .values(booked=d.booked - 1)
+        )
+
+    @_translating
+    def booked(self, point_id: PickupPointId, day: dt.date) -> int:
+        d = pickup_point_days.c
+        found = (
+            _connection_of(self._session)
+            .execute(sa.select(d.booked).where(d.pickup_point_id == point_id, d.day == day))
+            .scalar_one_or_none()
+        )
+        return int(found or 0)
+
+
+class _PickupTickets(_Repository[PickupTicket]):
+    model, not_found, label = PickupTicket, NotFound, "pickup ticket"
+
+    def waiting_with(self, point_id: PickupPointId, code: str) -> PickupTicket | None:
+        t = pickup_tickets.c
+        stmt = (
+            sa.select(PickupTicket)
+            .where(
+                t.pickup_point_id == point_id,
+                t.code == code,
+                t.status == TicketStatus.WAITING.value,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found = self._many(stmt)
+        return found[0] if found else None
+
+    @_translating
+    def codes_waiting(self, point_id: PickupPointId) -> set[str]:
+        t = pickup_tickets.c
+        stmt = sa.select(t.code).where(
+            t.pickup_point_id == point_id, t.status == TicketStatus.WAITING.value
+        )
+        stored = set(self._session.scalars(stmt))
+        return stored | {
+            x.code for x in self.added.values() if x.pickup_point_id == point_id and x.waiting
+        }
+
+    def waiting_since(self, before: dt.datetime, limit: int) -> list[PickupTicket]:
+        t = pickup_tickets.c
+        stmt = (
+            sa.select(PickupTicket)
+            .where(t.status == TicketStatus.WAITING.value, t.arrived_at < before)
+            .order_by(t.arrived_at, t.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return self._many(stmt)
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1087,6 +1199,8 @@ class SqlUnitOfWork:
     campaigns: _Campaigns
     group_buys: _GroupBuys
     commissions: _Commissions
+    pickup_points: _PickupPoints
+    pickup_tickets: _PickupTickets
     outbox: _Outbox
     audit: _Audit
 
@@ -1122,6 +1236,8 @@ class SqlUnitOfWork:
         self.campaigns = _Campaigns(session)
         self.group_buys = _GroupBuys(session)
         self.commissions = _Commissions(session)
+        self.pickup_points = _PickupPoints(session)
+        self.pickup_tickets = _PickupTickets(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1159,6 +1275,8 @@ class SqlUnitOfWork:
             self.campaigns,
             self.group_buys,
             self.commissions,
+            self.pickup_points,
+            self.pickup_tickets,
         )
 
     def _touched(self) -> Iterator[Any]:

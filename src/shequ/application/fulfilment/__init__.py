@@ -1,0 +1,2 @@
+"""Fulfilment use cases: pickup points, arrivals with pickup codes, handing orders over,
+and orders nobody collects."""
