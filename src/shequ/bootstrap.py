@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
+from shequ.adapters.couriers import CityCourier, CityCourierConfig, RetryingCourier, SandboxCourier
 from shequ.adapters.images import DirectoryBlobStore, InMemoryBlobStore, PillowImageInspector
 from shequ.adapters.notify import ConsoleNotifier, UnconfiguredNotifier, WebhookNotifier
 from shequ.adapters.payments import SandboxPaymentGateway
@@ -70,6 +71,14 @@ from shequ.application.catalog.skus import (
     SetSkuOnSaleHandler,
 )
 from shequ.application.events import EventDispatcher
+from shequ.application.fulfilment.delivery import (
+    ApplyCourierCallbackHandler,
+    Couriers,
+    DeliveryRules,
+    DispatchDeliveryHandler,
+    DispatchWaitingHandler,
+    TrackDeliveryHandler,
+)
 from shequ.application.fulfilment.pickup import (
     ArriveAtPickupPointHandler,
     CreatePickupPointHandler,
@@ -164,6 +173,7 @@ from shequ.application.policy import Policy
 from shequ.application.ports import (
     BlobStore,
     Clock,
+    Courier,
     EventPublisher,
     HealthCheck,
     ImageInspector,
@@ -194,6 +204,7 @@ __all__ = [
     "SecurityModule",
     "SqlStorageModule",
     "bootstrap",
+    "courier",
     "field_cipher",
     "media_dir",
     "payment_gateway",
@@ -201,6 +212,10 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    DispatchDeliveryHandler,
+    DispatchWaitingHandler,
+    ApplyCourierCallbackHandler,
+    TrackDeliveryHandler,
     CreatePickupPointHandler,
     EditPickupPointHandler,
     ListPickupPointsHandler,
@@ -413,6 +428,23 @@ class OrderingModule(Module):
                 free_from=None if free_from is None else Money.parse(free_from),
                 express_surcharge=Money.parse(s.express_surcharge),
             ),
+        )
+
+    @singleton
+    @provider
+    def delivery_rules(self) -> DeliveryRules:
+        s = self._settings
+        return DeliveryRules(
+            s.delivery_depot, s.delivery_standard_hours, s.delivery_express_minutes
+        )
+
+    @singleton
+    @provider
+    def couriers(self, clock: Clock) -> Couriers:
+        """The couriers named in ``SHEQU_COURIERS``, each retried with backoff when it
+        times out or fails, in the order given."""
+        return Couriers(
+            [RetryingCourier(courier(self._settings, n, clock)) for n in self._settings.couriers]
         )
 
     @singleton
@@ -640,6 +672,22 @@ class HandlersModule(Module):
     def configure(self, binder: Binder) -> None:
         for handler in HANDLERS:
             binder.bind(handler, to=Built(handler))
+
+
+def courier(settings: Settings, name: str, clock: Clock) -> Courier:
+    """One courier adapter, built from settings; no I/O."""
+    if name == "city":
+        secret = settings.city_courier_app_secret
+        return CityCourier(
+            CityCourierConfig(
+                base_url=settings.city_courier_base_url,
+                app_id=settings.city_courier_app_id,
+                app_secret="" if secret is None else secret.get_secret_value(),
+                timeout=settings.city_courier_timeout,
+            ),
+            clock,
+        )
+    return SandboxCourier(clock=clock)
 
 
 def storage_module(settings: Settings) -> Module:

@@ -127,6 +127,26 @@ class Settings(BaseSettings):
     express_surcharge: str = Field(
         default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
     )
+    couriers: Annotated[tuple[Literal["sandbox", "city"], ...], NoDecode] = Field(
+        default=("sandbox",),
+        description="the couriers a home delivery is offered to, in order, comma-separated: "
+        "`city` (a same-city courier over its signed API), `sandbox` (in-process)",
+    )
+    city_courier_base_url: str = Field(default="", description="the City courier's API")
+    city_courier_app_id: str = Field(default="", description="our app id at the City courier")
+    city_courier_app_secret: SecretStr | None = Field(
+        default=None, description="the key requests to and callbacks from City are signed with"
+    )
+    city_courier_timeout: float = Field(default=5.0, gt=0, le=60, description="seconds")
+    delivery_depot: str = Field(
+        default="the shop's warehouse", description="where couriers collect the goods"
+    )
+    delivery_standard_hours: int = Field(
+        default=4, ge=1, le=72, description="a standard home delivery arrives within"
+    )
+    delivery_express_minutes: int = Field(
+        default=60, ge=10, le=720, description="an express (加急) delivery arrives within"
+    )
     pickup_remind_after_days: int = Field(
         default=2,
         ge=1,
@@ -141,7 +161,7 @@ class Settings(BaseSettings):
         description="days an order waits at its pickup point before it is returned and refunded",
     )
 
-    @field_validator("payments", mode="before")
+    @field_validator("payments", "couriers", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

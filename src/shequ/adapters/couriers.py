@@ -697,6 +697,11 @@ class RetryingCourier:
     def name(self) -> str:
         return self._courier.name
 
+    @property
+    def wrapped(self) -> Courier:
+        """The courier this one retries."""
+        return self._courier
+
     def quote(self, request: CourierRequest) -> CourierQuote:
         return self._retried(lambda: self._courier.quote(request))
 

@@ -15,7 +15,7 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
-from shequ.domain.fulfilment.delivery import DeliveryStatus
+from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
@@ -97,6 +97,7 @@ __all__ = [
     "SchemaMigrations",
     "SecretDigest",
     "SellerRepository",
+    "ShipmentRepository",
     "SignInCodeRepository",
     "SkuOffer",
     "SkuRepository",
@@ -821,6 +822,29 @@ class PickupTicketRepository(Protocol):
         ...
 
 
+class ShipmentRepository(Protocol):
+    """Home deliveries; a shipment's id is its order's."""
+
+    def add(self, shipment: Shipment) -> None: ...
+
+    def get(self, order_id: OrderId) -> Shipment:
+        """Raises :class:`DeliveryNotFound`."""
+        ...
+
+    def get_for_update(self, order_id: OrderId) -> Shipment: ...
+
+    def find(self, order_id: OrderId) -> Shipment | None: ...
+
+    def by_courier_ref(self, courier: str, courier_ref: str) -> Shipment | None:
+        """The shipment a courier knows by that reference, locked."""
+        ...
+
+    def waiting(self, limit: int) -> list[Shipment]:
+        """Shipments no courier has yet, oldest first, locked, skipping those another unit
+        of work holds."""
+        ...
+
+
 @attrs.frozen
 class CourierRequest:
     """A delivery as a courier partner needs it: where from, where to, for whom, when.
@@ -952,6 +976,9 @@ class UnitOfWork(Protocol):
 
     @property
     def pickup_tickets(self) -> PickupTicketRepository: ...
+
+    @property
+    def shipments(self) -> ShipmentRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

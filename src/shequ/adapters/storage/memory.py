@@ -39,6 +39,7 @@ from shequ.domain.errors import (
     CommunityNotFound,
     ConcurrentUpdate,
     CouponNotFound,
+    DeliveryNotFound,
     Duplicate,
     GroupBuyNotFound,
     InsufficientStock,
@@ -53,6 +54,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
@@ -517,6 +519,18 @@ class _PickupTickets(_Repository[PickupTicket]):
         return sorted(found, key=lambda t: (t.arrived_at, t.id))[:limit]
 
 
+class _Shipments(_Repository[Shipment]):
+    def by_courier_ref(self, courier: str, courier_ref: str) -> Shipment | None:
+        self.hold_lock()
+        found = self._all(lambda x: (x.courier, x.courier_ref) == (courier, courier_ref))
+        return found[0] if found else None
+
+    def waiting(self, limit: int) -> list[Shipment]:
+        self.hold_lock()
+        found = self._all(lambda x: x.status is DeliveryStatus.CREATED)
+        return sorted(found, key=lambda x: (x.created_at, x.id))[:limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -620,6 +634,7 @@ class InMemoryUnitOfWork:
     commissions: _Commissions
     pickup_points: _PickupPoints
     pickup_tickets: _PickupTickets
+    shipments: _Shipments
     outbox: _Outbox
     audit: _Audit
 
@@ -659,6 +674,7 @@ class InMemoryUnitOfWork:
         self.pickup_tickets = _PickupTickets(
             self._store, "pickup_tickets", NotFound, "pickup ticket", hold
         )
+        self.shipments = _Shipments(self._store, "shipments", DeliveryNotFound, "delivery", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -693,6 +709,7 @@ class InMemoryUnitOfWork:
             self.commissions,
             self.pickup_points,
             self.pickup_tickets,
+            self.shipments,
         )
 
     def __enter__(self) -> Self:

@@ -29,6 +29,7 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
+from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment, TrackingEvent
 from shequ.domain.fulfilment.pickup import (
     Hours,
     OpeningHours,
@@ -282,6 +283,30 @@ class StatusHistory(sa.TypeDecorator[list[StatusChange]]):
         return [
             StatusChange(dt.datetime.fromisoformat(c["at"]), OrderStatus(c["status"]), c["note"])
             for c in value or ()
+        ]
+
+
+class Timeline(sa.TypeDecorator[list[TrackingEvent]]):
+    """A delivery's tracking timeline, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[TrackingEvent] | None, dialect: Dialect) -> Any:
+        return [
+            {"at": e.at.isoformat(), "status": e.status.value, "note": e.note, "source": e.source}
+            for e in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            TrackingEvent(
+                dt.datetime.fromisoformat(e["at"]),
+                DeliveryStatus(e["status"]),
+                e["note"],
+                e["source"],
+            )
+            for e in value or ()
         ]
 
 
@@ -830,6 +855,30 @@ pickup_tickets = sa.Table(
     sa.Index("ix_pickup_tickets_status_arrived_at", "status", "arrived_at"),
 )
 
+shipments = sa.Table(
+    "shipments",
+    metadata,
+    _id("id", sa.ForeignKey("orders.id"), primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    _id("address_id", nullable=False),
+    sa.Column("window_start", UTCDateTime(), nullable=False),
+    sa.Column("window_end", UTCDateTime(), nullable=False),
+    sa.Column("express", sa.Boolean, nullable=False),
+    sa.Column("cold_chain", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("status", _enum(DeliveryStatus, "delivery_status"), nullable=False),
+    sa.Column("courier", sa.String(32), nullable=True),
+    sa.Column("courier_ref", sa.String(64), nullable=True),
+    sa.Column("fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("pending_reason", sa.String(300), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("proof", sa.String(500), nullable=False),
+    sa.Column("timeline", Timeline(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("courier", "courier_ref", name="uq_shipments_courier_ref"),
+    sa.Index("ix_shipments_status_created_at", "status", "created_at"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -938,6 +987,7 @@ def start_mappers() -> None:
             GroupBuy,
             PickupPoint,
             PickupTicket,
+            Shipment,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1032,6 +1082,9 @@ def _map_payments() -> None:
 
 
 def _map_fulfilment() -> None:
+    mapper_registry.map_imperatively(
+        Shipment, shipments, version_id_col=shipments.c.version, version_id_generator=False
+    )
     mapper_registry.map_imperatively(
         PickupPoint,
         pickup_points,

@@ -40,6 +40,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     refresh_sessions,
     refunds,
     sellers,
+    shipments,
     sku_listings,
     skus,
 )
@@ -63,6 +64,7 @@ from shequ.domain.errors import (
     CommunityNotFound,
     ConcurrentUpdate,
     CouponNotFound,
+    DeliveryNotFound,
     GroupBuyNotFound,
     InsufficientStock,
     NotFound,
@@ -76,6 +78,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket, TicketStatus
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
@@ -923,6 +926,33 @@ class _PickupTickets(_Repository[PickupTicket]):
         return self._many(stmt)
 
 
+class _Shipments(_Repository[Shipment]):
+    model, not_found, label = Shipment, DeliveryNotFound, "delivery"
+
+    def by_courier_ref(self, courier: str, courier_ref: str) -> Shipment | None:
+        x = shipments.c
+        stmt = (
+            sa.select(Shipment)
+            .where(x.courier == courier, x.courier_ref == courier_ref)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found = self._many(stmt)
+        return found[0] if found else None
+
+    def waiting(self, limit: int) -> list[Shipment]:
+        x = shipments.c
+        stmt = (
+            sa.select(Shipment)
+            .where(x.status == DeliveryStatus.CREATED.value)
+            .order_by(x.created_at, x.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return self._many(stmt)
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1201,6 +1231,7 @@ class SqlUnitOfWork:
     commissions: _Commissions
     pickup_points: _PickupPoints
     pickup_tickets: _PickupTickets
+    shipments: _Shipments
     outbox: _Outbox
     audit: _Audit
 
@@ -1238,6 +1269,7 @@ class SqlUnitOfWork:
         self.commissions = _Commissions(session)
         self.pickup_points = _PickupPoints(session)
         self.pickup_tickets = _PickupTickets(session)
+        self.shipments = _Shipments(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1277,6 +1309,7 @@ class SqlUnitOfWork:
             self.commissions,
             self.pickup_points,
             self.pickup_tickets,
+            self.shipments,
         )
 
     def _touched(self) -> Iterator[Any]:
