@@ -88,6 +88,7 @@ from shequ.application.fulfilment.pickup import (
     ProcessOverduePickupsHandler,
     VerifyPickupCodeHandler,
 )
+from shequ.application.fulfilment.queries import GetPickupCodeHandler
 from shequ.application.groupbuy.campaigns import (
     CreateCampaignHandler,
     GetCampaignHandler,
@@ -222,6 +223,7 @@ HANDLERS: tuple[type, ...] = (
     ArriveAtPickupPointHandler,
     VerifyPickupCodeHandler,
     ProcessOverduePickupsHandler,
+    GetPickupCodeHandler,
     CreateCampaignHandler,
     GetCampaignHandler,
     ListCampaignsHandler,

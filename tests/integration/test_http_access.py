@@ -26,6 +26,13 @@ from shequ.application.catalog.communities import (
     CreateSeller,
     CreateSellerHandler,
 )
+from shequ.application.fulfilment.delivery import DispatchDelivery, DispatchDeliveryHandler
+from shequ.application.fulfilment.pickup import (
+    ArriveAtPickupPoint,
+    ArriveAtPickupPointHandler,
+    CreatePickupPoint,
+    CreatePickupPointHandler,
+)
 from shequ.application.groupbuy.campaigns import CreateCampaign, CreateCampaignHandler
 from shequ.application.groupbuy.groups import (
     JoinGroup,
@@ -34,16 +41,19 @@ from shequ.application.groupbuy.groups import (
     StartGroupHandler,
 )
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
+from shequ.application.identity.addresses import AddAddress, AddAddressHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
 from shequ.application.ordering.coupons import CreateCoupon, CreateCouponHandler
+from shequ.application.ordering.orders import AdvanceOrder, AdvanceOrderHandler
 from shequ.application.ordering.refunds import RequestRefund, RequestRefundHandler
 from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
 from shequ.application.ports import Clock, PaymentGateway, SchemaMigrations, UnitOfWork
+from shequ.domain.fulfilment import PointKind
 from shequ.domain.groupbuy import LeaderReward, PriceTier
 from shequ.domain.identity import Account, Membership, Role
-from shequ.domain.ids import CommunityId, PaymentId, SellerId, SkuId
+from shequ.domain.ids import CommunityId, PaymentId, PickupPointId, SellerId, SkuId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     CouponKind,
@@ -51,10 +61,12 @@ from shequ.domain.ordering import (
     Delivery,
     Fulfilment,
     Order,
+    OrderAction,
     RefundReason,
 )
+from shequ.domain.routing import GeoPoint
 from shequ.entrypoints.http import create_app
-from tests.support import add_point, container
+from tests.support import EVERY_DAY, add_point, container
 
 PASSWORD = "matrix password"
 ROLES = [
@@ -77,6 +89,8 @@ ORDER_STAFF = {"admin", "operator"}  # of the community the order was placed in
 ORDER_READERS = ORDER_STAFF | {"resident"}  # the resident is the one who placed the order
 CLAIM_CODE = "MATRIX1"
 GROUP_STAFF = {"admin", "operator"}  # manage the group buys of the community
+FULFILMENT_STAFF = {"admin", "operator"}  # manage the community's pickup points
+PICKUP_STAFF = FULFILMENT_STAFF | {"leader"}  # and the leader, at the point they run
 
 
 def coupon_in(seller_id: str | None) -> dict[str, Any]:
@@ -106,6 +120,19 @@ def campaign_in(w: dict[str, str]) -> dict[str, Any]:
         "community_ids": [w["home"]],
         "reward": {"kind": "commission", "commission_bp": 500},
         "pickup_date": "2026-11-29",
+    }
+
+
+def pickup_point_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "community_id": w["home"],
+        "name": "物业服务中心",
+        "kind": "property_office",
+        "address": "1幢大堂",
+        "latitude": 30.27,
+        "longitude": 120.15,
+        "hours": {"mon": ["08:00-20:00"], "exceptions": {"2026-12-01": []}},
+        "daily_capacity": 50,
     }
 
 
@@ -244,6 +271,23 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("GET", "/v1/leaders/{resident}/earnings", None, {"resident", "admin"}),
     ("POST", "/v1/groupbuy/settle", None, {"admin"}),
     ("GET", "/v1/groupbuy/purchase-plan?date=2026-11-29", None, {"admin"}),
+    ("POST", "/v1/pickup-points", pickup_point_in, FULFILMENT_STAFF),
+    ("GET", "/v1/pickup-points?community_id={home}", None, EVERYONE),
+    ("GET", "/v1/pickup-points?community_id={home}&include_paused=true", None, FULFILMENT_STAFF),
+    ("PATCH", "/v1/pickup-points/{point}", lambda w: {"daily_capacity": 200}, FULFILMENT_STAFF),
+    (
+        "POST",
+        "/v1/pickup-points/{point}/arrivals",
+        lambda w: {"order_ids": [w["on_the_way"]]},
+        PICKUP_STAFF,
+    ),
+    ("POST", "/v1/pickup-points/{point}/verify", lambda w: {"code": w["code"]}, PICKUP_STAFF),
+    # the resident's code: not for those who hand the order over (admins may do anything)
+    ("GET", "/v1/orders/{waiting}/pickup-code", None, {"resident", "admin"}),
+    ("POST", "/v1/pickup/overdue", None, {"admin"}),
+    ("POST", "/v1/orders/{packed_home}/delivery/dispatch", None, FULFILMENT_STAFF),
+    ("GET", "/v1/orders/{shipped}/delivery", None, ORDER_READERS),
+    ("POST", "/v1/deliveries/dispatch-waiting", None, {"admin"}),
     ("POST", "/v1/auth/sign-out-everywhere", None, EVERYONE),
     ("DELETE", "/v1/me", None, EVERYONE),
     # answers 404 to everyone: nobody may remove an address that is not theirs
@@ -274,6 +318,7 @@ PUBLIC = {
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/sign-out"),
     ("POST", "/v1/payments/{provider}/notify"),  # the provider's signature authenticates it
+    ("POST", "/v1/couriers/{courier}/callback"),  # the courier's signature authenticates it
 }
 
 
@@ -336,7 +381,9 @@ class World:
         }
         add_point(app, home)  # pp-1
         self.ids |= self._orders(app, accounts["resident"], home, goods.id)
+        self.ids |= self._pickups(app, accounts["leader"], accounts["resident"], home, goods.id)
         self.ids["coupon"] = self._coupons(app, grocer.id)
+        self.ids |= self._deliveries(app, accounts["resident"], home, goods.id)
         self.ids |= self._group_buys(app, home, goods.id)
 
     @staticmethod
@@ -389,6 +436,92 @@ class World:
             "refund": refund(),
             "other_refund": refund(),
         }
+
+    @staticmethod
+    def _pickups(
+        app: injector.Injector, leader: Account, resident: Account, home: CommunityId, goods: SkuId
+    ) -> dict[str, str]:
+        """The point the leader runs, with a packed order on its way there and one waiting
+        there with its code."""
+        point = app.get(CreatePickupPointHandler)(
+            CreatePickupPoint(
+                community_id=home,
+                name="团长家",
+                kind=PointKind.LEADER_HOME,
+                address="5幢101",
+                location=GeoPoint(30.27, 120.15),
+                hours=EVERY_DAY,
+                daily_capacity=100,
+                operator_id=leader.id,
+                point_id=PickupPointId("point-1"),
+            ),
+            actor=CONSOLE,
+        )
+        gateway = app.get(PaymentGateway)
+        assert isinstance(gateway, SandboxPaymentGateway)
+
+        def packed() -> Order:
+            order = app.get(PlaceOrderHandler)(
+                PlaceOrder(
+                    resident_id=resident.id,
+                    community_id=home,
+                    delivery=Delivery(Fulfilment.PICKUP, pickup_point_id=point.id),
+                    idempotency_key=uuid.uuid4().hex,
+                    items=(OrderItem(goods, 1),),
+                ),
+                actor=Actor.of(resident),
+            )
+            intent = app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+            body, headers = gateway.pay(intent.payment_id)
+            app.get(ConfirmPaymentHandler)(ConfirmPayment("sandbox", body, headers))
+            return app.get(AdvanceOrderHandler)(
+                AdvanceOrder(order.id, OrderAction.PACK), actor=CONSOLE
+            )
+
+        on_the_way, waiting = packed(), packed()
+        [ticket] = app.get(ArriveAtPickupPointHandler)(
+            ArriveAtPickupPoint(point.id, (waiting.id,)), actor=CONSOLE
+        )
+        return {
+            "point": point.id,
+            "on_the_way": on_the_way.id,
+            "waiting": waiting.id,
+            "code": ticket.code,
+        }
+
+    @staticmethod
+    def _deliveries(
+        app: injector.Injector, resident: Account, home: CommunityId, goods: SkuId
+    ) -> dict[str, str]:
+        """Two packed orders for the resident's door: one to dispatch, one dispatched."""
+        actor = Actor.of(resident)
+        address = app.get(AddAddressHandler)(
+            AddAddress(recipient="张伟", phone="13912345678", detail="3幢2单元501"), actor=actor
+        )
+        gateway = app.get(PaymentGateway)
+        assert isinstance(gateway, SandboxPaymentGateway)
+
+        def packed() -> Order:
+            order = app.get(PlaceOrderHandler)(
+                PlaceOrder(
+                    resident_id=resident.id,
+                    community_id=home,
+                    delivery=Delivery(Fulfilment.DELIVERY, address_id=address.id),
+                    idempotency_key=uuid.uuid4().hex,
+                    items=(OrderItem(goods, 1),),
+                ),
+                actor=actor,
+            )
+            intent = app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+            body, headers = gateway.pay(intent.payment_id)
+            app.get(ConfirmPaymentHandler)(ConfirmPayment("sandbox", body, headers))
+            return app.get(AdvanceOrderHandler)(
+                AdvanceOrder(order.id, OrderAction.PACK), actor=CONSOLE
+            )
+
+        packed_home, shipped = packed(), packed()
+        app.get(DispatchDeliveryHandler)(DispatchDelivery(shipped.id), actor=CONSOLE)
+        return {"packed_home": packed_home.id, "shipped": shipped.id}
 
     @staticmethod
     def _group_buys(app: injector.Injector, home: CommunityId, goods: SkuId) -> dict[str, str]:

@@ -75,6 +75,7 @@ from urllib.parse import quote
 
 import attrs
 
+from shequ.application.fulfilment.delivery import MAX_CALLBACK_BYTES
 from shequ.application.ports import Clock, Courier, CourierQuote, CourierRequest, CourierUpdate
 from shequ.domain.errors import (
     AdapterError,
@@ -92,7 +93,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CITY_STATUSES",
-    "MAX_CALLBACK_BYTES",
     "SANDBOX_SIGNATURE_HEADER",
     "SANDBOX_TIMESTAMP_HEADER",
     "STALE_AFTER",
@@ -108,7 +108,6 @@ T = TypeVar("T")
 
 STALE_AFTER: Final = dt.timedelta(minutes=5)
 """A callback signed further than this from the clock, either way, is refused."""
-MAX_CALLBACK_BYTES: Final = 64 * 1024  # a callback is a few hundred bytes
 EXTRA_MISSING: Final = "the city courier needs the couriers extra: pip install 'shequ[couriers]'"
 
 SANDBOX_SIGNATURE_HEADER: Final = "x-sandbox-signature"

@@ -34,6 +34,7 @@ from shequ.domain.ids import OrderId
 from shequ.domain.ordering import Fulfilment, Order, OrderAction, OrderStatus
 
 __all__ = [
+    "MAX_CALLBACK_BYTES",
     "ApplyCourierCallback",
     "ApplyCourierCallbackHandler",
     "Couriers",
@@ -49,6 +50,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _COLD = (StorageMethod.CHILLED, StorageMethod.FROZEN)
+
+MAX_CALLBACK_BYTES = 64 * 1024  # a courier's callback is a few hundred bytes
 
 
 @attrs.frozen

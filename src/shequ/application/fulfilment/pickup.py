@@ -210,15 +210,18 @@ class ListPickupPointsHandler:
 
 
 def pickup_day(point: PickupPoint, now: dt.datetime, day: dt.date | None) -> dt.date:
-    """The day asked for (not in the past), or the first day from today the point opens."""
+    """The day asked for (not in the past), or the first day the point is open from now on
+    (today, unless it has closed for the day)."""
     today = now.astimezone(CHINA_STANDARD_TIME).date()
     if day is not None:
         if day < today:
             raise InvalidInput("a pickup date is today or later", field="pickup_date")
         return day
+    still = now.astimezone(CHINA_STANDARD_TIME).time()
     for ahead in range(14):
         candidate = today + dt.timedelta(days=ahead)
-        if point.hours.open_on(candidate):
+        hours = point.hours.on(candidate)
+        if hours and (ahead or any(h.end > still for h in hours)):  # today: not closed yet
             return candidate
     raise PickupPointUnavailable(
         f"pickup point {point.id} does not open in the next two weeks", pickup_point_id=point.id

@@ -99,6 +99,7 @@ def order_data(order: Order, refunds: Iterable[Refund] | None = None) -> dict[st
         "community_id": order.community_id,
         "fulfilment": order.delivery.kind.value,
         "pickup_point_id": order.delivery.pickup_point_id,
+        "pickup_date": None if order.pickup_date is None else order.pickup_date.isoformat(),
         "address_id": order.delivery.address_id,
         "express": order.delivery.express,
         "placed_at": moment(order.placed_at),
@@ -238,6 +239,8 @@ def show_order(order: Order, refunds: list[Refund]) -> None:
     click.echo(f"order {order.id}  {order.status.value}")
     click.echo(f"  resident {order.resident_id}, community {order.community_id}")
     click.echo(f"  {fulfilment_text(order.delivery)}")
+    if order.pickup_date is not None:
+        click.echo(f"  to be collected on {order.pickup_date.isoformat()}")
     click.echo(f"  placed {at(order.placed_at)}")
     if order.paid_at is not None:
         click.echo(f"  paid {at(order.paid_at)} (payment {order.payment_ref})")

@@ -13,10 +13,12 @@ from shequ.application.ports import HealthCheck
 from shequ.domain.errors import ShequError
 from shequ.entrypoints.http.auth import router as auth_router
 from shequ.entrypoints.http.catalog import router as catalog_router
+from shequ.entrypoints.http.delivery import router as delivery_router
 from shequ.entrypoints.http.deps import resolve
 from shequ.entrypoints.http.groupbuy import router as groupbuy_router
 from shequ.entrypoints.http.ordering import router as ordering_router
 from shequ.entrypoints.http.payments import router as payments_router
+from shequ.entrypoints.http.pickup import router as pickup_router
 from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
 
 __all__ = ["create_app"]
@@ -37,6 +39,8 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(ordering_router)
     app.include_router(payments_router)
     app.include_router(groupbuy_router)
+    app.include_router(pickup_router)
+    app.include_router(delivery_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:

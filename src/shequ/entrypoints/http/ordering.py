@@ -267,6 +267,7 @@ def place_order(
                 grant_ids=None
                 if body.coupon_ids is None
                 else tuple(GrantId(g) for g in body.coupon_ids),
+                pickup_date=body.pickup_date,
             ),
             actor=actor,
         )

@@ -119,6 +119,11 @@ class CheckoutIn(_In):
     from_cart: StrictBool = False
     fulfilment: FulfilmentIn
     coupon_ids: list[StrictStr] | None = Field(default=None, max_length=10)
+    pickup_date: dt.date | None = Field(
+        default=None,
+        description="A pickup's day at its point (today or later, a day it opens); "
+        "default: the point's next open day.",
+    )
 
 
 class ScopeIn(_In):
@@ -517,6 +522,7 @@ class OrderOut(_Out):
     community_id: str
     status: str
     delivery: DeliveryOut
+    pickup_date: dt.date | None = Field(description="A pickup's day at its point.")
     lines: list[OrderLineOut]
     subtotal_fen: int
     subtotal: str
@@ -552,6 +558,7 @@ class OrderOut(_Out):
                 address_id=o.delivery.address_id,
                 express=o.delivery.express,
             ),
+            pickup_date=o.pickup_date,
             lines=[
                 OrderLineOut(
                     sku_id=x.sku_id,

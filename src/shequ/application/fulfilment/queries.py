@@ -1,0 +1,36 @@
+"""What residents see of their orders at pickup points: the code to show there."""
+
+from __future__ import annotations
+
+import attrs
+
+from shequ.application.policy import Actor, Permission, Policy
+from shequ.application.ports import UnitOfWork
+from shequ.domain.errors import NotFound
+from shequ.domain.fulfilment.pickup import PickupTicket
+from shequ.domain.ids import OrderId
+
+__all__ = ["GetPickupCode", "GetPickupCodeHandler"]
+
+
+@attrs.frozen
+class GetPickupCode:
+    order_id: OrderId
+
+
+class GetPickupCodeHandler:
+    """An order's pickup code (核销码) and where it waits: for the order's resident (and,
+    as for everything, admins and the console). Not for the operators of the community or
+    of the point: whoever hands the order over must have the code from the resident."""
+
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
+
+    def __call__(self, query: GetPickupCode, *, actor: Actor) -> PickupTicket:
+        with self._uow as uow:
+            order = uow.orders.get(query.order_id)
+            self._policy.require(actor, Permission.OWN_ORDER, owner=order.resident_id)
+            ticket = uow.pickup_tickets.find(order.id)
+        if ticket is None:
+            raise NotFound(f"order {order.id} has no pickup code: it has not reached its point")
+        return ticket
