@@ -24,9 +24,10 @@ from shequ.application.groupbuy.groups import (
 )
 from shequ.application.groupbuy.settle import SettleGroups, SettleGroupsHandler
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
+from shequ.application.ordering.demo import pay_as_recorded
 from shequ.application.ordering.rules import OrderingRules
 from shequ.application.payments.providers import PaymentProviders
-from shequ.application.payments.start import StartPayment, StartPaymentHandler, payment_id_for
+from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, PaymentIntent, UnitOfWork
 from shequ.domain.errors import AccountNotFound
@@ -34,7 +35,6 @@ from shequ.domain.groupbuy import GroupBuy, GroupBuyCampaign, LeaderReward, Pric
 from shequ.domain.identity import Membership, Role
 from shequ.domain.ids import AccountId, GroupBuyId
 from shequ.domain.money import Money
-from shequ.domain.payments import Channel, Payment, PaymentState
 
 __all__ = ["DemoGroup", "DemoGroupBuys", "SeedDemoGroupBuysHandler"]
 
@@ -73,27 +73,7 @@ class _PaidAsRecorded(StartPaymentHandler):
         self._uow, self._clock = uow, clock
 
     def __call__(self, cmd: StartPayment, *, actor: Actor) -> PaymentIntent:
-        now = self._clock.now()
-        with self._uow as uow:
-            order = uow.orders.get_for_update(cmd.order_id)
-            payment = Payment.start(
-                id=payment_id_for(order.id, Channel.SANDBOX, "demo"),
-                order_id=order.id,
-                provider="sandbox",
-                channel=Channel.SANDBOX,
-                amount=order.total,
-                now=now,
-            )
-            payment.record(
-                PaymentState.SUCCEEDED,
-                provider_ref=f"demo-{order.id}",
-                amount=order.total,
-                at=now,
-                now=now,
-            )
-            uow.payments.add(payment)
-            order.pay(order.total, payment.id, now=now)
-            uow.commit()
+        payment = pay_as_recorded(self._uow, self._clock.now(), cmd.order_id)
         return PaymentIntent(payment.id, payment.provider, payment.channel, payment.amount, {})
 
 

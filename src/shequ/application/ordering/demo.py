@@ -35,7 +35,7 @@ from shequ.domain.ordering import (
 from shequ.domain.payments import Channel, Payment, PaymentState
 from shequ.domain.routing import GeoPoint
 
-__all__ = ["SeedDemoOrdersHandler"]
+__all__ = ["SeedDemoOrdersHandler", "pay_as_recorded"]
 
 A = OrderAction
 _PICKUP = Delivery(Fulfilment.PICKUP, pickup_point_id="demo-pp-1")
@@ -154,25 +154,29 @@ class SeedDemoOrdersHandler:
         return placed
 
     def _mark_paid(self, order_id: OrderId) -> None:
-        """Paid through the sandbox, as recorded: no provider is asked."""
-        now = self._clock.now()
-        with self._uow as uow:
-            order = uow.orders.get_for_update(order_id)
-            payment = Payment.start(
-                id=payment_id_for(order.id, Channel.SANDBOX, "demo"),
-                order_id=order.id,
-                provider="sandbox",
-                channel=Channel.SANDBOX,
-                amount=order.total,
-                now=now,
-            )
-            payment.record(
-                PaymentState.SUCCEEDED,
-                provider_ref=f"demo-{order.id}",
-                amount=order.total,
-                at=now,
-                now=now,
-            )
-            uow.payments.add(payment)
-            order.pay(order.total, payment.id, now=now)
-            uow.commit()
+        pay_as_recorded(self._uow, self._clock.now(), order_id)
+
+
+def pay_as_recorded(uow: UnitOfWork, now: dt.datetime, order_id: OrderId) -> Payment:
+    """A demo order paid through the sandbox, as recorded: no provider is asked."""
+    with uow:
+        order = uow.orders.get_for_update(order_id)
+        payment = Payment.start(
+            id=payment_id_for(order.id, Channel.SANDBOX, "demo"),
+            order_id=order.id,
+            provider="sandbox",
+            channel=Channel.SANDBOX,
+            amount=order.total,
+            now=now,
+        )
+        payment.record(
+            PaymentState.SUCCEEDED,
+            provider_ref=f"demo-{order.id}",
+            amount=order.total,
+            at=now,
+            now=now,
+        )
+        uow.payments.add(payment)
+        order.pay(order.total, payment.id, now=now)
+        uow.commit()
+    return payment
