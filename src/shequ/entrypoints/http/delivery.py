@@ -25,7 +25,7 @@ from shequ.domain.errors import CourierCallbackInvalid
 from shequ.domain.fulfilment.delivery import Shipment
 from shequ.domain.ids import OrderId
 from shequ.domain.money import Money
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, body_within, resolve
 from shequ.entrypoints.http.ordering_models import amount
 
 __all__ = ["CallbackOut", "ShipmentOut", "TrackingEventOut", "router"]
@@ -135,19 +135,6 @@ async def courier_callback(
     """A courier's status callback, sent as the courier sends it. Its signature
     authenticates it; no token. A delivery moves forwards only, and a repeated report
     changes nothing; a refused callback is answered with problem+json."""
-    body = await _body_within(request, MAX_CALLBACK_BYTES)
+    body = await body_within(request, MAX_CALLBACK_BYTES, CourierCallbackInvalid, "a callback")
     await run_in_threadpool(apply, ApplyCourierCallback(courier, dict(request.headers), body))
     return CallbackOut()
-
-
-async def _body_within(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is longer than any courier's callback."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise CourierCallbackInvalid(f"a callback of {declared} bytes is refused unread")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise CourierCallbackInvalid(f"a callback over {limit} bytes is refused")
-    return bytes(body)

@@ -11,9 +11,9 @@ from injector import Injector
 
 from shequ.application.identity.sign_in import Authenticate, AuthenticateHandler
 from shequ.application.policy import Actor
-from shequ.domain.errors import Unauthenticated
+from shequ.domain.errors import InvalidInput, Unauthenticated
 
-__all__ = ["CurrentActor", "client_of", "current_actor", "resolve"]
+__all__ = ["CurrentActor", "body_within", "client_of", "current_actor", "resolve"]
 
 H = TypeVar("H")
 
@@ -50,3 +50,20 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 def client_of(request: Request) -> str:
     """What identifies the caller for throttling: its address."""
     return request.client.host if request.client else "unknown"
+
+
+async def body_within(
+    request: Request, limit: int, refused: Callable[[str], InvalidInput], what: str
+) -> bytes:
+    """The raw body of a signed callback (``what``: "a notification", "a callback"),
+    refused with ``refused`` as soon as it is longer than ``limit`` bytes: by its declared
+    length before anything is read, else while it streams in."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise refused(f"{what} of {declared} bytes is refused unread")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise refused(f"{what} over {limit} bytes is refused")
+    return bytes(body)

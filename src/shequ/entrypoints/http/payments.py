@@ -29,7 +29,7 @@ from shequ.application.ports import PaymentIntent, PaymentQuery
 from shequ.domain.errors import PaymentNotificationInvalid, PaymentProviderNotFound, ShequError
 from shequ.domain.ids import OrderId, PaymentId
 from shequ.domain.payments import Channel, Payment, PaymentStatus
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, body_within, resolve
 from shequ.entrypoints.http.ordering_models import amount
 from shequ.entrypoints.http.problems import status_for
 
@@ -259,7 +259,9 @@ async def payment_notification(
     that cannot be applied (a mismatch flagged for an operator) is acknowledged, so the
     provider stops repeating it."""
     try:
-        body = await _body_within(request, MAX_NOTIFICATION_BYTES)
+        body = await body_within(
+            request, MAX_NOTIFICATION_BYTES, PaymentNotificationInvalid, "a notification"
+        )
         done = await run_in_threadpool(
             confirm, ConfirmPayment(provider, body, dict(request.headers))
         )
@@ -284,16 +286,3 @@ async def payment_notification(
 
 
 _JSON = "application/json"
-
-
-async def _body_within(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is longer than any provider's notification."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PaymentNotificationInvalid(f"a notification of {declared} bytes is refused unread")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PaymentNotificationInvalid(f"a notification over {limit} bytes is refused")
-    return bytes(body)
