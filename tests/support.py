@@ -24,19 +24,23 @@ from shequ import (
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.payments import SandboxPaymentGateway
 from shequ.application.fulfilment.pickup import CreatePickupPoint, CreatePickupPointHandler
+from shequ.application.fulfilment.slots import OpenDeliverySlots, OpenDeliverySlotsHandler
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.identity.addresses import AddAddress, AddAddressHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
+from shequ.application.ordering.orders import AdvanceOrder, AdvanceOrderHandler
 from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaymentHandler
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
 from shequ.application.ports import Clock, PaymentGateway, UnitOfWork
 from shequ.domain.catalog import Community, Product, Seller, SellerKind, Sku
 from shequ.domain.fulfilment import Hours, OpeningHours, PickupPoint, PointKind
+from shequ.domain.fulfilment.delivery import DeliverySlot
 from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import CommunityId, GrantId, PickupPointId
-from shequ.domain.ordering import Delivery, Fulfilment, Order
+from shequ.domain.ordering import Delivery, Fulfilment, Order, OrderAction
 from shequ.domain.routing import GeoPoint
+from shequ.domain.values import CHINA_STANDARD_TIME
 
 
 class ClockModule(injector.Module):
@@ -71,9 +75,9 @@ class Catalog:
     def __init__(self, app: injector.Injector, clock: FixedClock) -> None:
         self.app, self.clock = app, clock
 
-    def community(self, name: str = "阳光花园") -> Community:
+    def community(self, name: str = "阳光花园", location: GeoPoint | None = None) -> Community:
         return self.app.get(CreateCommunityHandler)(
-            CreateCommunity(name=name, city="杭州"), actor=CONSOLE
+            CreateCommunity(name=name, city="杭州", location=location), actor=CONSOLE
         )
 
     def seller(self, name: str = "老王生鲜铺", community: Community | None = None) -> Seller:
@@ -160,8 +164,8 @@ class Shop(Catalog):
         super().__init__(app, clock)
         self.points: dict[str, str] = {}
 
-    def community(self, name: str = "阳光花园") -> Community:
-        community = super().community(name)
+    def community(self, name: str = "阳光花园", location: GeoPoint | None = None) -> Community:
+        community = super().community(name, location)
         self.point(community)
         return community
 
@@ -178,16 +182,50 @@ class Shop(Catalog):
         self.points.setdefault(community.id, point.id)
         return point
 
-    def resident(self, community: Community) -> tuple[Account, Actor]:
+    def resident(self, community: Community, role: Role = Role.RESIDENT) -> tuple[Account, Actor]:
         account = self.app.get(OpenAccountHandler)(
             OpenAccount(
                 phone=str(next(self.phones)),
                 name="张伟",
-                memberships=(Membership(Role.RESIDENT, community.id),),
+                memberships=(Membership(role, community.id),),
             ),
             actor=CONSOLE,
         )
         return account, Actor.of(account)
+
+    def rider(self, community: Community) -> tuple[Account, Actor]:
+        return self.resident(community, Role.RIDER)
+
+    def slots(
+        self,
+        community: Community,
+        *,
+        capacity: int = 10,
+        day: dt.date | None = None,
+        first: dt.time = dt.time(14),
+        last: dt.time = dt.time(20),
+        minutes: int = 120,
+    ) -> list[DeliverySlot]:
+        """Delivery slots of the community, by default this afternoon and evening (the
+        tests' clock says 10:00 in China)."""
+        return self.app.get(OpenDeliverySlotsHandler)(
+            OpenDeliverySlots(
+                community.id,
+                day or self.clock.now().astimezone(CHINA_STANDARD_TIME).date(),
+                first,
+                last,
+                minutes,
+                capacity,
+            ),
+            actor=CONSOLE,
+        )
+
+    def packed(self, order: Order) -> Order:
+        """Paid and packed."""
+        self.pay(order)
+        return self.app.get(AdvanceOrderHandler)(
+            AdvanceOrder(order.id, OrderAction.PACK), actor=CONSOLE
+        )
 
     def address(self, actor: Actor) -> str:
         address = self.app.get(AddAddressHandler)(

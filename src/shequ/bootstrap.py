@@ -20,15 +20,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from injector import Binder, Injector, Module, Provider, provider, singleton
+from injector import Binder, Injector, Module, Provider, ProviderOf, provider, singleton
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from shequ.adapters.clock import SystemClock
-from shequ.adapters.couriers import CityCourier, CityCourierConfig, RetryingCourier, SandboxCourier
+from shequ.adapters.couriers import (
+    CityCourier,
+    CityCourierConfig,
+    RetryingCourier,
+    SandboxCourier,
+    TeamCourier,
+)
 from shequ.adapters.images import DirectoryBlobStore, InMemoryBlobStore, PillowImageInspector
 from shequ.adapters.notify import ConsoleNotifier, UnconfiguredNotifier, WebhookNotifier
 from shequ.adapters.payments import SandboxPaymentGateway
+from shequ.adapters.routing import default_route_planner
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
 from shequ.adapters.security.tokens import JwtTokenIssuer
@@ -51,6 +58,7 @@ from shequ.application.catalog.browse import BrowseProductsHandler
 from shequ.application.catalog.communities import (
     CreateCommunityHandler,
     CreateSellerHandler,
+    EditCommunityHandler,
     ListCommunitiesHandler,
     ListSellersHandler,
 )
@@ -78,6 +86,7 @@ from shequ.application.fulfilment.delivery import (
     DispatchDeliveryHandler,
     DispatchWaitingHandler,
     TrackDeliveryHandler,
+    riders_of,
 )
 from shequ.application.fulfilment.pickup import (
     ArriveAtPickupPointHandler,
@@ -88,7 +97,20 @@ from shequ.application.fulfilment.pickup import (
     ProcessOverduePickupsHandler,
     VerifyPickupCodeHandler,
 )
-from shequ.application.fulfilment.queries import GetPickupCodeHandler
+from shequ.application.fulfilment.queries import GetHandoverCodeHandler, GetPickupCodeHandler
+from shequ.application.fulfilment.riders import (
+    AcceptDeliveryHandler,
+    AssignRiderHandler,
+    DeclineDeliveryHandler,
+    MyDeliveriesHandler,
+    ReportDeliveryHandler,
+)
+from shequ.application.fulfilment.routes import PlanDeliveryRoutesHandler, RoutePlanRules
+from shequ.application.fulfilment.slots import (
+    EditDeliverySlotHandler,
+    ListDeliverySlotsHandler,
+    OpenDeliverySlotsHandler,
+)
 from shequ.application.groupbuy.campaigns import (
     CreateCampaignHandler,
     GetCampaignHandler,
@@ -187,9 +209,12 @@ from shequ.application.ports import (
     TokenIssuer,
     UnitOfWork,
 )
+from shequ.application.routing import RoutePlanner
 from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
+from shequ.domain.ids import CommunityId
 from shequ.domain.money import Money
 from shequ.domain.ordering import DeliveryFees
+from shequ.domain.routing import GeoPoint, Vehicle
 from shequ.settings import PaymentProvider, Settings
 
 __all__ = [
@@ -209,6 +234,7 @@ __all__ = [
     "field_cipher",
     "media_dir",
     "payment_gateway",
+    "route_plan_rules",
     "storage_module",
 ]
 
@@ -217,6 +243,17 @@ HANDLERS: tuple[type, ...] = (
     DispatchWaitingHandler,
     ApplyCourierCallbackHandler,
     TrackDeliveryHandler,
+    OpenDeliverySlotsHandler,
+    EditDeliverySlotHandler,
+    ListDeliverySlotsHandler,
+    AssignRiderHandler,
+    AcceptDeliveryHandler,
+    DeclineDeliveryHandler,
+    ReportDeliveryHandler,
+    MyDeliveriesHandler,
+    GetHandoverCodeHandler,
+    PlanDeliveryRoutesHandler,
+    EditCommunityHandler,
     CreatePickupPointHandler,
     EditPickupPointHandler,
     ListPickupPointsHandler,
@@ -437,17 +474,33 @@ class OrderingModule(Module):
     def delivery_rules(self) -> DeliveryRules:
         s = self._settings
         return DeliveryRules(
-            s.delivery_depot, s.delivery_standard_hours, s.delivery_express_minutes
+            s.delivery_depot,
+            s.delivery_standard_hours,
+            s.delivery_express_minutes,
+            dt.timedelta(minutes=s.delivery_slot_cutoff_minutes),
         )
 
     @singleton
     @provider
-    def couriers(self, clock: Clock) -> Couriers:
+    def couriers(self, clock: Clock, units: ProviderOf[UnitOfWork]) -> Couriers:
         """The couriers named in ``SHEQU_COURIERS``, each retried with backoff when it
         times out or fails, in the order given."""
         return Couriers(
-            [RetryingCourier(courier(self._settings, n, clock)) for n in self._settings.couriers]
+            [
+                RetryingCourier(courier(self._settings, n, clock, _rider_count(units)))
+                for n in self._settings.couriers
+            ]
         )
+
+    @singleton
+    @provider
+    def route_plan_rules(self) -> RoutePlanRules:
+        return route_plan_rules(self._settings)
+
+    @singleton
+    @provider
+    def route_planner(self) -> RoutePlanner:
+        return default_route_planner()
 
     @singleton
     @provider
@@ -676,8 +729,49 @@ class HandlersModule(Module):
             binder.bind(handler, to=Built(handler))
 
 
-def courier(settings: Settings, name: str, clock: Clock) -> Courier:
-    """One courier adapter, built from settings; no I/O."""
+def _rider_count(units: ProviderOf[UnitOfWork]) -> Callable[[CommunityId], int]:
+    def count(community_id: CommunityId) -> int:
+        with units.get() as uow:
+            return len(riders_of(uow, community_id))
+
+    return count
+
+
+def route_plan_rules(settings: Settings) -> RoutePlanRules:
+    """The warehouse, the vans and their shift, as configured."""
+    depot = None
+    if settings.depot_location is not None:
+        latitude, longitude = settings.depot_location.split(",")
+        depot = GeoPoint(float(latitude), float(longitude))
+    vehicles = []
+    for spec in settings.delivery_vehicles.split(","):
+        vehicle_id, capacity, *cold = spec.split(":")
+        vehicles.append(Vehicle(vehicle_id, int(capacity), bool(cold)))
+    first, last = (
+        int(hours) * 60 + int(minutes)
+        for hours, minutes in (part.split(":") for part in settings.delivery_shift.split("-"))
+    )
+    return RoutePlanRules(
+        depot=depot,
+        vehicles=tuple(vehicles),
+        shift=(first, last),
+        speed_kmh=settings.route_speed_kmh,
+        time_limit=settings.route_time_limit,
+    )
+
+
+def courier(
+    settings: Settings,
+    name: str,
+    clock: Clock,
+    riders: Callable[[CommunityId], int] = lambda _: 0,
+) -> Courier:
+    """One courier adapter, built from settings; no I/O. ``riders`` counts a community's
+    riders, for our own team."""
+    if name == "team":
+        return TeamCourier(
+            riders, fee=Money.parse(settings.team_fee), cold_chain=settings.team_cold_chain
+        )
     if name == "city":
         secret = settings.city_courier_app_secret
         return CityCourier(

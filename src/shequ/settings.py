@@ -127,10 +127,41 @@ class Settings(BaseSettings):
     express_surcharge: str = Field(
         default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
     )
-    couriers: Annotated[tuple[Literal["sandbox", "city"], ...], NoDecode] = Field(
+    couriers: Annotated[tuple[Literal["sandbox", "city", "team"], ...], NoDecode] = Field(
         default=("sandbox",),
         description="the couriers a home delivery is offered to, in order, comma-separated: "
-        "`city` (a same-city courier over its signed API), `sandbox` (in-process)",
+        "`team` (our own riders), `city` (a same-city courier over its signed API), "
+        "`sandbox` (in-process)",
+    )
+    team_fee: str = Field(
+        default="0.00",
+        pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$",
+        description="yuan a delivery by our own team is booked at",
+    )
+    team_cold_chain: bool = Field(
+        default=False, description="whether our own riders carry chilled and frozen goods"
+    )
+    delivery_slot_cutoff_minutes: int = Field(
+        default=30, ge=0, le=1440, description="a delivery slot is chosen until this before it"
+    )
+    depot_location: str | None = Field(
+        default=None,
+        pattern=r"^-?[0-9]{1,2}(\.[0-9]+)?,-?[0-9]{1,3}(\.[0-9]+)?$",
+        description="the warehouse as `LATITUDE,LONGITUDE`: where delivery routes start",
+    )
+    delivery_vehicles: str = Field(
+        default="van-1:120,cold-1:60:cold",
+        pattern=r"^[A-Za-z0-9_-]{1,64}:[0-9]{1,5}(:cold)?(,[A-Za-z0-9_-]{1,64}:[0-9]{1,5}(:cold)?)*$",
+        description="the vans of a delivery day, `ID:CAPACITY[:cold]`, comma-separated",
+    )
+    delivery_shift: str = Field(
+        default="06:30-21:30",
+        pattern=r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$",
+        description="when the vans may leave the warehouse and must be back, `HH:MM-HH:MM`",
+    )
+    route_speed_kmh: int = Field(default=25, ge=1, le=200, description="average speed in town")
+    route_time_limit: float = Field(
+        default=5.0, gt=0, le=600, description="seconds the route planner may search"
     )
     city_courier_base_url: str = Field(default="", description="the City courier's API")
     city_courier_app_id: str = Field(default="", description="our app id at the City courier")

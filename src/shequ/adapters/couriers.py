@@ -83,8 +83,8 @@ from shequ.domain.errors import (
     CourierRefused,
     CourierUnavailable,
 )
-from shequ.domain.fulfilment.delivery import DeliveryStatus
-from shequ.domain.ids import OrderId
+from shequ.domain.fulfilment.delivery import TEAM, DeliveryStatus
+from shequ.domain.ids import CommunityId, OrderId
 from shequ.domain.money import Money
 from shequ.domain.values import CHINA_STANDARD_TIME
 
@@ -100,6 +100,7 @@ __all__ = [
     "CityCourierConfig",
     "RetryingCourier",
     "SandboxCourier",
+    "TeamCourier",
 ]
 
 log = logging.getLogger(__name__)
@@ -314,6 +315,63 @@ class SandboxCourier:
 
     def _sign(self, stamp: str, body: bytes) -> str:
         return hmac.new(self._secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------- our own team
+
+
+class TeamCourier:
+    """Our own delivery team (自有骑手) in the courier chain, named ``team``.
+
+    It takes a delivery when the community has riders (``riders(community_id)`` counts
+    them: a read, when asked) and, for cold goods, only if the team carries cold
+    (``cold_chain``); otherwise it refuses, so the next courier is asked. What happens
+    next is shequ's own: the delivery is assigned to a rider, who reports its steps
+    through the rider routes; there are no callbacks, and :meth:`track` has nothing the
+    shipment's timeline does not.
+    """
+
+    def __init__(
+        self,
+        riders: Callable[[CommunityId], int],
+        *,
+        fee: Money = Money(0),
+        cold_chain: bool = False,
+    ) -> None:
+        self._riders, self._fee, self._cold_chain = riders, fee, cold_chain
+
+    @property
+    def name(self) -> str:
+        return TEAM
+
+    def quote(self, request: CourierRequest) -> CourierQuote:
+        self._check_takes(request)
+        return CourierQuote(courier=TEAM, fee=self._fee, eta=request.window_end)
+
+    def dispatch(self, request: CourierRequest) -> str:
+        self._check_takes(request)
+        return f"team-{request.order_id}"
+
+    def cancel(self, courier_ref: str) -> None:
+        """Nothing to tell anyone: the shipment's own record is the team's."""
+
+    def track(self, courier_ref: str) -> list[CourierUpdate]:
+        return []
+
+    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> CourierUpdate:
+        raise CourierCallbackInvalid(
+            "our own riders report through the rider routes, never by callback"
+        )
+
+    def _check_takes(self, request: CourierRequest) -> None:
+        if request.cold_chain and not self._cold_chain:
+            raise CourierRefused(
+                "our own team carries no cold goods (SHEQU_TEAM_COLD_CHAIN)", courier=TEAM
+            )
+        if request.community_id is None or self._riders(request.community_id) < 1:
+            raise CourierRefused(
+                f"our own team has no rider in community {request.community_id}", courier=TEAM
+            )
 
 
 # ---------------------------------------------------------------- the City partner

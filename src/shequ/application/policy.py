@@ -26,9 +26,11 @@ manage coupons      admins; for a seller's coupons, also the seller's merchant
                     staff and, for a local merchant, its community's operator
 manage group buys   admins (campaigns, settlement, purchase plans); the operator
                     of a community, for its groups (list, cancel)
-manage fulfilment   admins; the operator of a community, for its pickup points
-                    and deliveries (a pickup point's own operator also hands
-                    orders over at it)
+manage fulfilment   admins; the operator of a community, for its pickup points,
+                    delivery slots and deliveries (a pickup point's own operator
+                    also hands orders over at it)
+ride                admins; a rider of a community, for our own team's
+                    deliveries there (a delivery's steps are its own rider's)
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -98,6 +100,7 @@ class Permission(enum.StrEnum):
     MANAGE_PAYMENTS = "manage payments"  # reconciliation, refund retries: the platform only
     MANAGE_GROUP_BUYS = "manage group buys"
     MANAGE_FULFILMENT = "manage fulfilment"
+    RIDE = "ride"
     CONSOLE = "console"
 
 
@@ -184,6 +187,8 @@ class Policy:
                 )
             case Permission.OWN_ORDER:
                 return owner is not None and owner == actor.account_id
+            case Permission.RIDE:
+                return community_id is not None and actor.holds(Role.RIDER, community_id)
             case Permission.MANAGE_COUPONS:
                 return seller is not None and self.allows(
                     actor, Permission.MANAGE_PRODUCTS, seller=seller

@@ -15,7 +15,7 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.events import DomainEvent
-from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
+from shequ.domain.fulfilment.delivery import DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
@@ -24,6 +24,7 @@ from shequ.domain.ids import (
     CampaignId,
     CommunityId,
     CouponId,
+    DeliverySlotId,
     GrantId,
     GroupBuyId,
     OrderId,
@@ -68,6 +69,7 @@ __all__ = [
     "CourierQuote",
     "CourierRequest",
     "CourierUpdate",
+    "DeliverySlotRepository",
     "EventPublisher",
     "GroupBuyRepository",
     "HealthCheck",
@@ -124,6 +126,10 @@ class CommunityRepository(Protocol):
 
     def get(self, community_id: CommunityId) -> Community:
         """Raises :class:`CommunityNotFound`."""
+        ...
+
+    def get_for_update(self, community_id: CommunityId) -> Community:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
         ...
 
     def find(self, community_id: CommunityId) -> Community | None: ...
@@ -365,6 +371,13 @@ class OrderRepository(Protocol):
         ...
 
     def search(self, query: OrderQuery) -> list[Order]: ...
+
+    def to_deliver(
+        self, pickup_date: dt.date, slot_ids: Iterable[DeliverySlotId] = ()
+    ) -> list[Order]:
+        """Paid or packed orders on their way: collected at a pickup point on
+        ``pickup_date``, or delivered in one of ``slot_ids``; by id."""
+        ...
 
     def due_to_expire(self, now: dt.datetime, limit: int, *, grouped: bool = False) -> list[Order]:
         """Unpaid orders past their payment deadline, oldest deadline first, locked; orders
@@ -822,6 +835,42 @@ class PickupTicketRepository(Protocol):
         ...
 
 
+class DeliverySlotRepository(Protocol):
+    """Delivery slots, and how many orders each holds (kept here, not on the slot)."""
+
+    def add(self, slot: DeliverySlot) -> None: ...
+
+    def get(self, slot_id: DeliverySlotId) -> DeliverySlot:
+        """Raises :class:`DeliverySlotNotFound`."""
+        ...
+
+    def get_for_update(self, slot_id: DeliverySlotId) -> DeliverySlot:
+        """Like :meth:`get`, read afresh and locked until the unit of work ends."""
+        ...
+
+    def find(self, slot_id: DeliverySlotId) -> DeliverySlot | None: ...
+
+    def starting_between(
+        self, start: dt.datetime, end: dt.datetime, community_id: CommunityId | None = None
+    ) -> list[DeliverySlot]:
+        """Slots that start in ``[start, end)`` (of one community, when given), by start."""
+        ...
+
+    def reserve(self, slot_id: DeliverySlotId) -> int:
+        """Book one order in the slot if it has room (a guarded increment: concurrent
+        checkouts never pass its capacity); the orders booked then. Raises
+        :class:`DeliverySlotFull` when it has no room."""
+        ...
+
+    def release(self, slot_id: DeliverySlotId) -> None:
+        """Give one booked place back (an order cancelled or expired)."""
+        ...
+
+    def booked(self, slot_ids: Iterable[DeliverySlotId]) -> dict[DeliverySlotId, int]:
+        """How many orders each slot holds (0 for one that holds none)."""
+        ...
+
+
 class ShipmentRepository(Protocol):
     """Home deliveries; a shipment's id is its order's."""
 
@@ -844,6 +893,13 @@ class ShipmentRepository(Protocol):
         of work holds."""
         ...
 
+    def with_team(
+        self, community_ids: Iterable[CommunityId] | None = None, *, open_only: bool = True
+    ) -> list[Shipment]:
+        """Our own team's deliveries (of those communities, when given), oldest first;
+        ``open_only``: those not yet delivered, failed or returned."""
+        ...
+
 
 @attrs.frozen
 class CourierRequest:
@@ -862,6 +918,7 @@ class CourierRequest:
     cold_chain: bool
     parcels: int = 1
     location: GeoPoint | None = None
+    community_id: CommunityId | None = None
 
 
 @attrs.frozen
@@ -979,6 +1036,9 @@ class UnitOfWork(Protocol):
 
     @property
     def shipments(self) -> ShipmentRepository: ...
+
+    @property
+    def delivery_slots(self) -> DeliverySlotRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

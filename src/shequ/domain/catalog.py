@@ -18,6 +18,7 @@ from shequ.domain.errors import InsufficientStock, InvalidAmount, InvalidInput
 from shequ.domain.events import DomainEvent
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
+from shequ.domain.routing import GeoPoint
 from shequ.domain.values import CHINA_STANDARD_TIME, clean_text, utc_time
 
 __all__ = [
@@ -241,12 +242,37 @@ class Community:
     city: str = ""
     district: str = ""
     version: int = 1
+    location: GeoPoint | None = None  # its gate: where home deliveries are driven to
 
     def __attrs_post_init__(self) -> None:
         check_id(self.id, "community")
         self.name = clean_text(self.name, "community name", max_len=80)
         self.city = clean_text(self.city, "city", max_len=40, required=False)
         self.district = clean_text(self.district, "district", max_len=40, required=False)
+        if self.location is not None and not isinstance(self.location, GeoPoint):
+            raise InvalidInput("a community's location is a GeoPoint", field="location")
+
+    def edit(
+        self,
+        *,
+        name: str | None = None,
+        city: str | None = None,
+        district: str | None = None,
+        location: GeoPoint | None = None,
+    ) -> None:
+        """Change what is given."""
+        changed = attrs.evolve(
+            self,
+            name=self.name if name is None else name,
+            city=self.city if city is None else city,
+            district=self.district if district is None else district,
+            location=self.location if location is None else location,
+        )
+        fields = ("name", "city", "district", "location")
+        if any(getattr(changed, f) != getattr(self, f) for f in fields):
+            for f in fields:
+                setattr(self, f, getattr(changed, f))
+            self.version += 1
 
 
 @attrs.define(slots=False, eq=False)

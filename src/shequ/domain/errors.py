@@ -38,8 +38,10 @@ __all__ = [
     "CourierCallbackInvalid",
     "CourierRefused",
     "CourierUnavailable",
+    "DeliveryCodeInvalid",
     "DeliveryNotFound",
     "DeliverySlotFull",
+    "DeliverySlotNotFound",
     "DeliverySlotUnavailable",
     "DomainError",
     "Duplicate",
@@ -172,13 +174,22 @@ class PickupPointFull(DomainError):
 
 
 class DeliverySlotUnavailable(DomainError):
-    """A delivery slot of another community, or one that has started or ended."""
+    """A delivery slot of another community, closed, or too close to its start (or past
+    it) to be chosen."""
 
     code = "slot-unavailable"
 
 
 class DeliverySlotFull(DomainError):
+    """The delivery slot has as many orders booked as it holds."""
+
     code = "slot-full"
+
+
+class DeliveryCodeInvalid(DomainError):
+    """A handover code at the door that is not the resident's."""
+
+    code = "delivery-code-invalid"
 
 
 class CourierRefused(DomainError):
@@ -320,6 +331,10 @@ class DeliveryNotFound(NotFound):
     """No delivery of that order, or none a courier's callback names."""
 
     code = "delivery-not-found"
+
+
+class DeliverySlotNotFound(NotFound):
+    code = "slot-not-found"
 
 
 class CampaignNotFound(NotFound):

@@ -14,6 +14,7 @@ __all__ = [
     "CartId",
     "CommunityId",
     "CouponId",
+    "DeliverySlotId",
     "GrantId",
     "GroupBuyId",
     "OrderId",
@@ -43,6 +44,7 @@ PaymentId = NewType("PaymentId", str)
 CampaignId = NewType("CampaignId", str)
 GroupBuyId = NewType("GroupBuyId", str)
 PickupPointId = NewType("PickupPointId", str)
+DeliverySlotId = NewType("DeliverySlotId", str)
 
 
 def new_id() -> str:

@@ -41,10 +41,21 @@ class CommunityOut(_Out):
     city: str
     district: str
     created_at: dt.datetime
+    latitude: float | None
+    longitude: float | None
 
     @classmethod
     def of(cls, c: Community) -> CommunityOut:
-        return cls(id=c.id, name=c.name, city=c.city, district=c.district, created_at=c.created_at)
+        where = c.location
+        return cls(
+            id=c.id,
+            name=c.name,
+            city=c.city,
+            district=c.district,
+            created_at=c.created_at,
+            latitude=None if where is None else where.latitude,
+            longitude=None if where is None else where.longitude,
+        )
 
 
 class SellerOut(_Out):

@@ -40,6 +40,8 @@ from shequ.domain.errors import (
     ConcurrentUpdate,
     CouponNotFound,
     DeliveryNotFound,
+    DeliverySlotFull,
+    DeliverySlotNotFound,
     Duplicate,
     GroupBuyNotFound,
     InsufficientStock,
@@ -54,7 +56,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
+from shequ.domain.fulfilment.delivery import TEAM, DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
@@ -63,11 +65,20 @@ from shequ.domain.ids import (
     CampaignId,
     CommunityId,
     CouponId,
+    DeliverySlotId,
     PickupPointId,
     ProductId,
     SkuId,
 )
-from shequ.domain.ordering import Cart, Coupon, CouponGrant, Order, OrderStatus, Refund
+from shequ.domain.ordering import (
+    Cart,
+    Coupon,
+    CouponGrant,
+    Fulfilment,
+    Order,
+    OrderStatus,
+    Refund,
+)
 from shequ.domain.payments import EntryKind, Payment, PaymentStatus
 
 __all__ = [
@@ -328,6 +339,21 @@ class _Orders(_Repository[Order]):
             )[: query.limit]
             return [self._load(o) for o in found]
 
+    def to_deliver(
+        self, pickup_date: dt.date, slot_ids: Iterable[DeliverySlotId] = ()
+    ) -> list[Order]:
+        slots = set(slot_ids)
+        found = self._all(
+            lambda o: (
+                o.status in (OrderStatus.PAID, OrderStatus.PACKED)
+                and (
+                    (o.delivery.kind is Fulfilment.PICKUP and o.pickup_date == pickup_date)
+                    or (o.delivery.kind is Fulfilment.DELIVERY and o.delivery.slot_id in slots)
+                )
+            )
+        )
+        return sorted(found, key=lambda o: o.id)
+
     def due_to_expire(self, now: Any, limit: int, *, grouped: bool = False) -> list[Order]:
         self.hold_lock()
         found = self._all(
@@ -530,6 +556,69 @@ class _Shipments(_Repository[Shipment]):
         found = self._all(lambda x: x.status is DeliveryStatus.CREATED)
         return sorted(found, key=lambda x: (x.created_at, x.id))[:limit]
 
+    def with_team(
+        self, community_ids: Iterable[CommunityId] | None = None, *, open_only: bool = True
+    ) -> list[Shipment]:
+        wanted = None if community_ids is None else set(community_ids)
+        found = self._all(
+            lambda x: (
+                x.courier == TEAM
+                and (wanted is None or x.community_id in wanted)
+                and (not open_only or x.status in _RIDING)
+            )
+        )
+        return sorted(found, key=lambda x: (x.created_at, x.id))
+
+
+_RIDING = (DeliveryStatus.ASSIGNED, DeliveryStatus.PICKED_UP, DeliveryStatus.OUT_FOR_DELIVERY)
+
+
+class _DeliverySlots(_Repository[DeliverySlot]):
+    """Booked places live beside the slots (as in SQL), changed at commit."""
+
+    def starting_between(
+        self, start: dt.datetime, end: dt.datetime, community_id: CommunityId | None = None
+    ) -> list[DeliverySlot]:
+        found = self._all(
+            lambda s: start <= s.starts_at < end and community_id in (None, s.community_id)
+        )
+        return sorted(found, key=lambda s: (s.starts_at, s.ends_at, s.id))
+
+    def _booked(self) -> dict[DeliverySlotId, int]:
+        return self._store.tables["delivery_slot_booked"]
+
+    @property
+    def _pending(self) -> dict[DeliverySlotId, int]:
+        if not hasattr(self, "_changes"):
+            self._changes: dict[DeliverySlotId, int] = {}
+        return self._changes
+
+    def reserve(self, slot_id: DeliverySlotId) -> int:
+        self.hold_lock()  # as the guarded UPDATE's row lock would, until the unit of work ends
+        slot = self._rows().get(slot_id) or self.get(slot_id)  # the capacity as committed
+        booked = self._booked().get(slot_id, 0) + self._pending.get(slot_id, 0)
+        if booked >= slot.capacity:
+            raise DeliverySlotFull(
+                f"delivery slot {slot_id} is full ({slot.capacity} orders)", slot_id=slot_id
+            )
+        self._pending[slot_id] = self._pending.get(slot_id, 0) + 1
+        return booked + 1
+
+    def release(self, slot_id: DeliverySlotId) -> None:
+        self.hold_lock()
+        self._pending[slot_id] = self._pending.get(slot_id, 0) - 1
+
+    def booked(self, slot_ids: Iterable[DeliverySlotId]) -> dict[DeliverySlotId, int]:
+        with self._store.lock:
+            return {i: self._booked().get(i, 0) + self._pending.get(i, 0) for i in set(slot_ids)}
+
+    def write_booked(self) -> None:
+        """At commit, with the store's lock held."""
+        booked = self._booked()
+        for key, change in self._pending.items():
+            booked[key] = max(0, booked.get(key, 0) + change)
+        self._pending.clear()
+
 
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
@@ -635,6 +724,7 @@ class InMemoryUnitOfWork:
     pickup_points: _PickupPoints
     pickup_tickets: _PickupTickets
     shipments: _Shipments
+    delivery_slots: _DeliverySlots
     outbox: _Outbox
     audit: _Audit
 
@@ -675,6 +765,9 @@ class InMemoryUnitOfWork:
             self._store, "pickup_tickets", NotFound, "pickup ticket", hold
         )
         self.shipments = _Shipments(self._store, "shipments", DeliveryNotFound, "delivery", hold)
+        self.delivery_slots = _DeliverySlots(
+            self._store, "delivery_slots", DeliverySlotNotFound, "delivery slot", hold
+        )
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -710,6 +803,7 @@ class InMemoryUnitOfWork:
             self.pickup_points,
             self.pickup_tickets,
             self.shipments,
+            self.delivery_slots,
         )
 
     def __enter__(self) -> Self:
@@ -750,7 +844,13 @@ class InMemoryUnitOfWork:
                 "the pickup code is in use at this point",
                 lambda t: (t.pickup_point_id, t.code) if t.waiting else t.id,
             )
+            self._check_unique(
+                self.delivery_slots,
+                "the community has a slot for that window",
+                lambda x: (x.community_id, x.starts_at, x.ends_at),
+            )
             self.pickup_points.write_days()
+            self.delivery_slots.write_booked()
             self._check_unique(
                 self.coupons, "the claim code is taken", lambda c: c.claim_code or c.id
             )

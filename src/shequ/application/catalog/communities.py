@@ -6,15 +6,19 @@ import attrs
 
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
+from shequ.application.retry import retry_on_conflict
 from shequ.domain.catalog import Community, Seller, SellerKind
 from shequ.domain.errors import Duplicate
 from shequ.domain.ids import CommunityId, SellerId, new_id
+from shequ.domain.routing import GeoPoint
 
 __all__ = [
     "CreateCommunity",
     "CreateCommunityHandler",
     "CreateSeller",
     "CreateSellerHandler",
+    "EditCommunity",
+    "EditCommunityHandler",
     "ListCommunitiesHandler",
     "ListSellersHandler",
 ]
@@ -26,6 +30,7 @@ class CreateCommunity:
     city: str = ""
     district: str = ""
     community_id: CommunityId | None = None
+    location: GeoPoint | None = None
 
 
 class CreateCommunityHandler:
@@ -40,6 +45,7 @@ class CreateCommunityHandler:
             city=cmd.city,
             district=cmd.district,
             created_at=self._clock.now(),
+            location=cmd.location,
         )
         with self._uow as uow:
             if uow.communities.find(community.id) is not None:
@@ -47,6 +53,37 @@ class CreateCommunityHandler:
             uow.communities.add(community)
             uow.commit()
         return community
+
+
+@attrs.frozen
+class EditCommunity:
+    """Change what is given: its name, city, district, or where it is (its gate, where
+    home deliveries are driven to)."""
+
+    community_id: CommunityId
+    name: str | None = None
+    city: str | None = None
+    district: str | None = None
+    location: GeoPoint | None = None
+
+
+class EditCommunityHandler:
+    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
+        self._uow, self._policy = uow, policy
+
+    def __call__(self, cmd: EditCommunity, *, actor: Actor) -> Community:
+        self._policy.require(actor, Permission.MANAGE_COMMUNITY)
+
+        def attempt() -> Community:
+            with self._uow as uow:
+                community = uow.communities.get_for_update(cmd.community_id)
+                community.edit(
+                    name=cmd.name, city=cmd.city, district=cmd.district, location=cmd.location
+                )
+                uow.commit()
+            return community
+
+        return retry_on_conflict(attempt)
 
 
 @attrs.frozen

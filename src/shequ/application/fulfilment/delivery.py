@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import secrets
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -29,8 +30,14 @@ from shequ.domain.errors import (
     InvalidInput,
     NotFound,
 )
-from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
-from shequ.domain.ids import OrderId
+from shequ.domain.fulfilment.delivery import (
+    HANDOVER_CODE_DIGITS,
+    TEAM,
+    DeliveryStatus,
+    Shipment,
+)
+from shequ.domain.identity import AccountStatus, Role
+from shequ.domain.ids import AccountId, CommunityId, DeliverySlotId, OrderId
 from shequ.domain.ordering import Fulfilment, Order, OrderAction, OrderStatus
 
 __all__ = [
@@ -45,6 +52,11 @@ __all__ = [
     "DispatchWaitingHandler",
     "TrackDelivery",
     "TrackDeliveryHandler",
+    "follow",
+    "least_loaded_rider",
+    "needs_cold_chain",
+    "new_handover_code",
+    "riders_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,12 +68,14 @@ MAX_CALLBACK_BYTES = 64 * 1024  # a courier's callback is a few hundred bytes
 
 @attrs.frozen
 class DeliveryRules:
-    """Where goods leave from, and the windows promised: a standard delivery within
-    ``standard_hours``, an express (加急) one within ``express_minutes``."""
+    """Where goods leave from, and the windows promised: a delivery in a slot within its
+    slot, one without within ``standard_hours``, an express (加急) one within
+    ``express_minutes``. A slot may be chosen until ``slot_cutoff`` before it starts."""
 
     depot: str = "the shop's warehouse"
     standard_hours: int = 4
     express_minutes: int = 60
+    slot_cutoff: dt.timedelta = dt.timedelta(minutes=30)
 
 
 class Couriers:
@@ -135,23 +149,28 @@ class DispatchDeliveryHandler:
             return self._request(uow, order, shipment)
 
     def _shipment(self, uow: UnitOfWork, order: Order, now: dt.datetime) -> Shipment:
-        products = [uow.products.get(pid) for pid in {line.product_id for line in order.lines}]
-        cold = any(p.fresh is not None and p.fresh.storage in _COLD for p in products)
-        express = order.delivery.express
-        late = (
-            dt.timedelta(minutes=self._rules.express_minutes)
-            if express
-            else dt.timedelta(hours=self._rules.standard_hours)
-        )
+        express, slot_id = order.delivery.express, order.delivery.slot_id
+        if slot_id:
+            slot = uow.delivery_slots.get(DeliverySlotId(slot_id))
+            start, end = slot.starts_at, slot.ends_at
+        else:
+            start = now
+            end = now + (
+                dt.timedelta(minutes=self._rules.express_minutes)
+                if express
+                else dt.timedelta(hours=self._rules.standard_hours)
+            )
         return Shipment.create(
             order_id=order.id,
             community_id=order.community_id,
             address_id=order.delivery.address_id or "",
-            window_start=now,
-            window_end=now + late,
+            window_start=start,
+            window_end=end,
             express=express,
-            cold_chain=cold,
+            cold_chain=needs_cold_chain(uow, order),
             now=now,
+            handover_code=new_handover_code(),
+            slot_id=DeliverySlotId(slot_id) if slot_id else None,
         )
 
     def _request(self, uow: UnitOfWork, order: Order, shipment: Shipment) -> CourierRequest:
@@ -169,6 +188,7 @@ class DispatchDeliveryHandler:
             express=shipment.express,
             cold_chain=shipment.cold_chain,
             parcels=1,
+            community_id=order.community_id,
         )
 
     def send(self, request: CourierRequest) -> Shipment:
@@ -195,7 +215,12 @@ class DispatchDeliveryHandler:
         with self._uow as uow:
             shipment = uow.shipments.get_for_update(order_id)
             if shipment.status is DeliveryStatus.CREATED:
-                shipment.dispatched(courier, ref, fee_fen, now=self._clock.now())
+                now = self._clock.now()
+                shipment.dispatched(courier, ref, fee_fen, now=now)
+                if courier == TEAM:
+                    rider = least_loaded_rider(uow, shipment.community_id)
+                    if rider is not None:
+                        shipment.assign_rider(rider, now=now, by="dispatch")
                 uow.commit()
             return shipment
 
@@ -265,16 +290,47 @@ class ApplyCourierCallbackHandler:
                     proof=update.proof[:500] or f"{courier.name} {update.courier_ref}",
                 )
                 if moved:
-                    _follow(
-                        uow.orders.get_for_update(shipment.id), update.status, self._clock.now()
-                    )
+                    follow(uow.orders.get_for_update(shipment.id), update.status, self._clock.now())
                 uow.commit()
             return shipment
 
         return retry_on_conflict(attempt)
 
 
-def _follow(order: Order, status: DeliveryStatus, now: dt.datetime) -> None:
+def riders_of(uow: UnitOfWork, community_id: CommunityId) -> list[AccountId]:
+    """The community's active riders."""
+    return [
+        a.id
+        for a in uow.accounts.list(community_id)
+        if a.status is AccountStatus.ACTIVE and Role.RIDER in a.roles_in(community_id)
+    ]
+
+
+def least_loaded_rider(uow: UnitOfWork, community_id: CommunityId) -> AccountId | None:
+    """The community's active rider with the fewest open deliveries (the earliest id on a
+    tie), or ``None`` when it has no rider."""
+    riders = riders_of(uow, community_id)
+    if not riders:
+        return None
+    load = dict.fromkeys(riders, 0)
+    for shipment in uow.shipments.with_team([community_id]):
+        if shipment.rider_id in load:
+            load[shipment.rider_id] += 1
+    return min(riders, key=lambda r: (load[r], r))
+
+
+def needs_cold_chain(uow: UnitOfWork, order: Order) -> bool:
+    """Whether any of the order's products is kept chilled or frozen."""
+    products = [uow.products.get(pid) for pid in sorted({line.product_id for line in order.lines})]
+    return any(p.fresh is not None and p.fresh.storage in _COLD for p in products)
+
+
+def new_handover_code() -> str:
+    """The code the resident gives our rider at the door, from a secure source."""
+    return f"{secrets.randbelow(10**HANDOVER_CODE_DIGITS):0{HANDOVER_CODE_DIGITS}d}"
+
+
+def follow(order: Order, status: DeliveryStatus, now: dt.datetime) -> None:
     """The order's own steps, as far as the delivery has come."""
     steps = {
         DeliveryStatus.PICKED_UP: (OrderAction.DISPATCH,),

@@ -8,7 +8,9 @@ import json
 
 import attrs
 
+from shequ.application.fulfilment.delivery import DeliveryRules
 from shequ.application.fulfilment.pickup import book_pickup
+from shequ.application.fulfilment.slots import book_slot
 from shequ.application.ordering.cart import problem_of
 from shequ.application.ordering.rules import (
     OrderingRules,
@@ -72,7 +74,9 @@ class PlaceOrder:
         body = {
             "resident": self.resident_id,
             "community": self.community_id,
-            "delivery": list(self.delivery.__composite_values__()),
+            # a slot only when chosen, so digests of orders from before slots stay the same
+            "delivery": list(self.delivery.__composite_values__()[:4])
+            + ([self.delivery.slot_id] if self.delivery.slot_id else []),
             "items": sorted([i.sku_id, i.quantity] for i in self.items),
             "from_cart": self.from_cart,
             "coupons": None if self.grant_ids is None else sorted(self.grant_ids),
@@ -85,8 +89,16 @@ class PlaceOrderHandler:
     """Place an order: the stock of every SKU is decremented if enough is on hand (in SKU
     id order), the chosen coupon copies are used, and the order waits for payment."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy, rules: OrderingRules) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        policy: Policy,
+        rules: OrderingRules,
+        delivery_rules: DeliveryRules,
+    ) -> None:
         self._uow, self._clock, self._policy, self._rules = uow, clock, policy, rules
+        self._delivery_rules = delivery_rules
 
     def __call__(self, cmd: PlaceOrder, *, actor: Actor) -> Order:
         self._policy.require(
@@ -142,9 +154,14 @@ class PlaceOrderHandler:
                 self._check_address(uow, cmd)
             grants, breakdown = self._price(uow, cmd, units, offers)
             pickup_date = None
-            if cmd.delivery.kind is Fulfilment.PICKUP:  # the point's day first, then the SKUs
+            # the point's day or the slot first, then the SKUs
+            if cmd.delivery.kind is Fulfilment.PICKUP:
                 point_id = cmd.delivery.pickup_point_id or ""
                 pickup_date = book_pickup(uow, point_id, cmd.community_id, cmd.pickup_date, now)
+            elif cmd.pickup_date is not None:
+                raise InvalidInput("a pickup date is for a pickup", field="pickup_date")
+            elif cmd.delivery.slot_id:
+                book_slot(uow, cmd.delivery.slot_id, cmd.community_id, now, self._delivery_rules)
             uow.skus.take_stock(units)
             order = Order.place(
                 id=OrderId(new_id()),

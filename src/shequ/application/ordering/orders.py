@@ -12,6 +12,7 @@ import attrs
 
 from shequ.application.cursors import open_cursor, seal_cursor
 from shequ.application.fulfilment.pickup import release_pickup
+from shequ.application.fulfilment.slots import release_slot
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, OrderQuery, UnitOfWork
@@ -45,10 +46,16 @@ def give_back(uow: UnitOfWork, orders: list[tuple[Order, dict[SkuId, int]]]) -> 
     copies."""
     by_day = sorted(
         (o for o, _ in orders),
-        key=lambda o: (o.delivery.pickup_point_id or "", str(o.pickup_date), o.id),
+        key=lambda o: (
+            o.delivery.pickup_point_id or "",
+            str(o.pickup_date),
+            o.delivery.slot_id or "",
+            o.id,
+        ),
     )
-    for order in by_day:
-        release_pickup(uow, order)  # the points' days first, then the SKUs, as checkout
+    for order in by_day:  # the points' days and the slots first, then the SKUs, as checkout
+        release_pickup(uow, order)
+        release_slot(uow, order)
     units: dict[SkuId, int] = {}
     for order, back in orders:
         if order.group_id is not None:  # its units came from a campaign, not the SKU's stock

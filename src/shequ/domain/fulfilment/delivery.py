@@ -20,25 +20,42 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 from typing import Final
 
 import attrs
 
-from shequ.domain.errors import IllegalTransition, InvalidInput
+from shequ.domain.errors import (
+    DeliveryCodeInvalid,
+    DeliverySlotUnavailable,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+)
 from shequ.domain.events import DomainEvent
-from shequ.domain.ids import CommunityId, OrderId
-from shequ.domain.values import clean_text
+from shequ.domain.ids import AccountId, CommunityId, DeliverySlotId, OrderId, check_id
+from shequ.domain.values import clean_text, utc_time
 
 __all__ = [
     "FORWARD",
+    "HANDOVER_CODE_DIGITS",
+    "MAX_SLOT",
+    "TEAM",
     "DeliveryDispatched",
     "DeliveryFailed",
     "DeliverySlot",
+    "DeliverySlotCapacityReached",
     "DeliveryStatus",
     "DeliveryStatusChanged",
+    "RiderAssigned",
     "Shipment",
+    "SlotStatus",
     "TrackingEvent",
 ]
+
+TEAM: Final = "team"
+"""The courier name of our own delivery team: its riders are accounts of shequ."""
+HANDOVER_CODE_DIGITS: Final = 6
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -65,21 +82,112 @@ FORWARD: Final = {
 del S
 
 
-@attrs.frozen
-class DeliverySlot:
-    """``starts_at`` to ``ends_at`` in a community, holding ``capacity`` orders."""
+class SlotStatus(enum.StrEnum):
+    OPEN = "open"  # takes bookings until its cut-off
+    CLOSED = "closed"  # takes no more; what it holds stays booked
 
-    id: str
+
+MAX_SLOT = dt.timedelta(hours=12)
+
+
+@attrs.define(slots=False, eq=False)
+class DeliverySlot:
+    """``starts_at`` to ``ends_at`` of a community's delivery day, holding ``capacity``
+    orders. How many are booked is kept by the storage, with a guarded increment (like a
+    SKU's stock), not on this object."""
+
+    id: DeliverySlotId
     community_id: CommunityId
     starts_at: dt.datetime
     ends_at: dt.datetime
     capacity: int
+    created_at: dt.datetime
+    status: SlotStatus = SlotStatus.OPEN
+    version: int = 1
+    events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        if self.starts_at.tzinfo is None or self.ends_at <= self.starts_at:
-            raise InvalidInput("a slot ends after it starts, with time zones", field="slot")
-        if not 1 <= self.capacity <= 10_000:
-            raise InvalidInput("a slot holds 1 to 10,000 orders", field="capacity")
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: DeliverySlotId,
+        community_id: CommunityId,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime,
+        capacity: int,
+        now: dt.datetime,
+    ) -> DeliverySlot:
+        check_id(id, "delivery slot")
+        starts_at, ends_at = utc_time(starts_at, "starts_at"), utc_time(ends_at, "ends_at")
+        if not starts_at < ends_at <= starts_at + MAX_SLOT:
+            raise InvalidInput(
+                "a delivery slot ends after it starts, within 12 hours", field="ends_at"
+            )
+        return cls(id, community_id, starts_at, ends_at, _capacity(capacity), now)
+
+    def edit(self, *, capacity: int | None = None, booked: int = 0) -> None:
+        """A new capacity, never below the ``booked`` orders it holds already."""
+        if capacity is None:
+            return
+        if _capacity(capacity) < booked:
+            raise InvalidInput(
+                f"slot {self.id} holds {booked} orders already; its capacity cannot go below that",
+                field="capacity",
+            )
+        if capacity != self.capacity:
+            self.capacity = capacity
+            self.version += 1
+
+    def close(self) -> None:
+        if self.status is not SlotStatus.CLOSED:
+            self.status = SlotStatus.CLOSED
+            self.version += 1
+
+    def reopen(self) -> None:
+        if self.status is not SlotStatus.OPEN:
+            self.status = SlotStatus.OPEN
+            self.version += 1
+
+    def bookable_until(self, cutoff: dt.timedelta) -> dt.datetime:
+        """The last moment an order may choose this slot."""
+        return self.starts_at - cutoff
+
+    def check_takes(
+        self, community_id: CommunityId, now: dt.datetime, cutoff: dt.timedelta
+    ) -> None:
+        """Raise :class:`DeliverySlotUnavailable` unless an order of ``community_id``
+        placed ``now`` may choose this slot (room is checked by the booking itself)."""
+        if community_id != self.community_id:
+            raise DeliverySlotUnavailable(
+                f"delivery slot {self.id} is of another community", slot_id=self.id
+            )
+        if self.status is SlotStatus.CLOSED:
+            raise DeliverySlotUnavailable(f"delivery slot {self.id} is closed", slot_id=self.id)
+        if now > self.bookable_until(cutoff):
+            raise DeliverySlotUnavailable(
+                f"delivery slot {self.id} starts at {self.starts_at.isoformat()}: too late to "
+                f"choose it now",
+                slot_id=self.id,
+            )
+
+    def booked_full(self, booked: int, now: dt.datetime) -> None:
+        """The booking that took the last place: say so."""
+        if booked >= self.capacity:
+            self.events.append(
+                DeliverySlotCapacityReached(
+                    occurred_at=now,
+                    slot_id=self.id,
+                    community_id=self.community_id,
+                    starts_at=self.starts_at,
+                    capacity=self.capacity,
+                )
+            )
+
+
+def _capacity(capacity: int) -> int:
+    if type(capacity) is not int or not 1 <= capacity <= 10_000:
+        raise InvalidInput("a delivery slot holds 1 to 10,000 orders", field="capacity")
+    return capacity
 
 
 @attrs.frozen
@@ -115,6 +223,23 @@ class DeliveryFailed(DomainEvent):
     source: str
 
 
+@attrs.frozen(kw_only=True)
+class RiderAssigned(DomainEvent):
+    """One of our riders has the delivery (``rider_id`` ``None``: given back, unassigned)."""
+
+    order_id: OrderId
+    rider_id: AccountId | None
+    by: str
+
+
+@attrs.frozen(kw_only=True)
+class DeliverySlotCapacityReached(DomainEvent):
+    slot_id: DeliverySlotId
+    community_id: CommunityId
+    starts_at: dt.datetime
+    capacity: int
+
+
 # ---------------------------------------------------------------- the shipment
 
 
@@ -138,6 +263,11 @@ class Shipment:
     attempts: int = 0  # dispatch attempts so far
     proof: str = ""  # delivered: the resident's confirmation, a photo's URI …
     timeline: list[TrackingEvent] = attrs.Factory(list)
+    slot_id: DeliverySlotId | None = None  # the slot the resident chose, if any
+    rider_id: AccountId | None = None  # our team's rider who has it
+    rider_accepted_at: dt.datetime | None = None
+    # what the resident tells our rider at the door (确认码); never shown to riders
+    handover_code: str = attrs.field(default="", repr=False)
     version: int = 1
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
@@ -153,9 +283,15 @@ class Shipment:
         express: bool,
         cold_chain: bool,
         now: dt.datetime,
+        handover_code: str,
+        slot_id: DeliverySlotId | None = None,
     ) -> Shipment:
         if window_end <= window_start:
             raise InvalidInput("a delivery window ends after it starts", field="window")
+        if len(handover_code) != HANDOVER_CODE_DIGITS or not handover_code.isdigit():
+            raise InvalidInput(
+                f"a handover code is {HANDOVER_CODE_DIGITS} digits", field="handover_code"
+            )
         return cls(
             id=order_id,
             community_id=community_id,
@@ -166,7 +302,89 @@ class Shipment:
             cold_chain=cold_chain,
             created_at=now,
             timeline=[TrackingEvent(now, DeliveryStatus.CREATED, source="shequ")],
+            slot_id=slot_id,
+            handover_code=handover_code,
         )
+
+    # ------------------------------------------------------------ our own riders
+
+    def assign_rider(self, rider_id: AccountId | None, *, now: dt.datetime, by: str) -> bool:
+        """Our team's delivery goes to ``rider_id`` (``None``: back to the team's queue),
+        until the goods are picked up. ``False`` when it is theirs already."""
+        self._check_team("assign a rider to")
+        self._check(DeliveryStatus.ASSIGNED, "assign")
+        if rider_id == self.rider_id:
+            return False
+        self.rider_id, self.rider_accepted_at = rider_id, None
+        note = f"rider {rider_id}" if rider_id else "back in the team's queue"
+        self._note(now, note, by)
+        self.events.append(
+            RiderAssigned(occurred_at=now, order_id=self.id, rider_id=rider_id, by=by)
+        )
+        return True
+
+    def accept(self, rider_id: AccountId, *, now: dt.datetime) -> None:
+        """A rider takes the delivery on: one assigned to them, or one nobody has."""
+        self._check_team("accept")
+        self._check(DeliveryStatus.ASSIGNED, "accept")
+        if self.rider_id not in (None, rider_id):
+            raise Forbidden(f"the delivery of order {self.id} is another rider's")
+        if self.rider_accepted_at is not None:
+            return
+        self.assign_rider(rider_id, now=now, by="rider")
+        self.rider_accepted_at = now
+        self._note(now, "accepted by its rider", "rider")
+
+    def decline(self, rider_id: AccountId, *, now: dt.datetime, reason: str) -> None:
+        """The rider cannot take it after all: back in the team's queue, with why."""
+        self._check_rider(rider_id, accepted=False)
+        self._check(DeliveryStatus.ASSIGNED, "decline")
+        why = clean_text(reason, "reason", max_len=300)
+        self.assign_rider(None, now=now, by="rider")
+        self._note(now, f"declined: {why}", "rider")
+
+    def ride(
+        self,
+        rider_id: AccountId,
+        status: DeliveryStatus,
+        *,
+        now: dt.datetime,
+        note: str = "",
+        code: str = "",
+    ) -> bool:
+        """A step the rider reports: picked up, out for delivery, delivered (with the
+        code the resident gives at the door), failed (with a reason), returned."""
+        self._check_rider(rider_id, accepted=True)
+        proof = ""
+        if status is DeliveryStatus.DELIVERED and status is not self.status:
+            if not (self.handover_code and secrets.compare_digest(code, self.handover_code)):
+                raise DeliveryCodeInvalid("that is not the resident's handover code")
+            proof = "the resident's handover code"
+        return self.advance(status, now=now, source="rider", note=note, proof=proof)
+
+    def _check_team(self, doing: str) -> None:
+        if self.courier != TEAM:
+            raise IllegalTransition(
+                f"cannot {doing} the delivery of order {self.id}: it is with "
+                f"{self.courier or 'no courier yet'}, not our own team",
+                status=self.status.value,
+                action="rider",
+            )
+
+    def _check_rider(self, rider_id: AccountId, *, accepted: bool) -> None:
+        self._check_team("act on")
+        if self.rider_id != rider_id:
+            raise Forbidden(f"the delivery of order {self.id} is not yours")
+        if accepted and self.rider_accepted_at is None:
+            raise IllegalTransition(
+                f"accept the delivery of order {self.id} first",
+                status=self.status.value,
+                action="ride",
+            )
+
+    def _note(self, now: dt.datetime, note: str, source: str) -> None:
+        self.timeline = [*self.timeline, TrackingEvent(now, self.status, note, source)]
+        self.version += 1
 
     def not_dispatched(self, reason: str, *, now: dt.datetime) -> None:
         """Every courier was tried and none took it: it waits, saying why."""

@@ -251,28 +251,38 @@ def _photo(uri: str) -> str:
 
 @attrs.frozen
 class Delivery:
-    """How the goods reach the resident: at a pickup point, or to an address."""
+    """How the goods reach the resident: at a pickup point, or to an address, either as
+    soon as possible, in a delivery slot the resident chose (``slot_id``), or express."""
 
     kind: Fulfilment
     pickup_point_id: str | None = None
     address_id: str | None = None
     express: bool = False
+    slot_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        for name, value in (("pickup point", self.pickup_point_id), ("address", self.address_id)):
+        for name, value in (
+            ("pickup point", self.pickup_point_id),
+            ("address", self.address_id),
+            ("delivery slot", self.slot_id),
+        ):
             if value is not None:
                 check_id(value, name)
         if self.kind is Fulfilment.PICKUP:
-            if not self.pickup_point_id or self.address_id or self.express:
+            if not self.pickup_point_id or self.address_id or self.express or self.slot_id:
                 raise InvalidInput(
-                    "a pickup names its pickup point, and no address or express",
+                    "a pickup names its pickup point, and no address, slot or express",
                     field="pickup_point_id",
                 )
         elif not self.address_id or self.pickup_point_id:
             raise InvalidInput("a home delivery names its address", field="address_id")
+        elif self.express and self.slot_id:
+            raise InvalidInput(
+                "an express delivery comes as fast as it can, in no slot", field="slot_id"
+            )
 
-    def __composite_values__(self) -> tuple[Fulfilment, str | None, str | None, bool]:
-        return (self.kind, self.pickup_point_id, self.address_id, self.express)
+    def __composite_values__(self) -> tuple[Fulfilment, str | None, str | None, bool, str | None]:
+        return (self.kind, self.pickup_point_id, self.address_id, self.express, self.slot_id)
 
 
 @attrs.frozen

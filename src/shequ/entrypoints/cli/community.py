@@ -9,13 +9,16 @@ from shequ.application.catalog.communities import (
     CreateCommunityHandler,
     CreateSeller,
     CreateSellerHandler,
+    EditCommunity,
+    EditCommunityHandler,
     ListCommunitiesHandler,
     ListSellersHandler,
 )
 from shequ.application.policy import CONSOLE
 from shequ.domain.catalog import SellerKind
 from shequ.domain.ids import CommunityId
-from shequ.entrypoints.cli.main import emit_json, get, json_option, table
+from shequ.domain.routing import GeoPoint
+from shequ.entrypoints.cli.main import GEO_POINT, emit_json, get, json_option, table
 from shequ.entrypoints.schemas import CommunityOut, SellerOut
 
 __all__ = ["community", "seller"]
@@ -26,21 +29,65 @@ def community() -> None:
     """Communities (小区)."""
 
 
+_LOCATION_HELP = "Its gate, where home deliveries are driven to (WGS-84 degrees)."
+
+
 @community.command("add")
 @click.argument("name")
 @click.option("--city", default="")
 @click.option("--district", default="")
+@click.option("--location", type=GEO_POINT, help=_LOCATION_HELP)
 @json_option
 @click.pass_context
-def add_community(ctx: click.Context, name: str, city: str, district: str, as_json: bool) -> None:
+def add_community(
+    ctx: click.Context,
+    name: str,
+    city: str,
+    district: str,
+    location: GeoPoint | None,
+    as_json: bool,
+) -> None:
     """Create a community."""
     created = get(ctx, CreateCommunityHandler)(
-        CreateCommunity(name=name, city=city, district=district), actor=CONSOLE
+        CreateCommunity(name=name, city=city, district=district, location=location),
+        actor=CONSOLE,
     )
     if as_json:
         emit_json(CommunityOut.of(created))
     else:
         click.echo(f"created community {created.name}: {created.id}")
+
+
+@community.command("edit")
+@click.argument("community_id")
+@click.option("--name")
+@click.option("--city")
+@click.option("--district")
+@click.option("--location", type=GEO_POINT, help=_LOCATION_HELP)
+@json_option
+@click.pass_context
+def edit_community(
+    ctx: click.Context,
+    community_id: str,
+    name: str | None,
+    city: str | None,
+    district: str | None,
+    location: GeoPoint | None,
+    as_json: bool,
+) -> None:
+    """Change a community: what is given changes."""
+    edited = get(ctx, EditCommunityHandler)(
+        EditCommunity(
+            CommunityId(community_id), name=name, city=city, district=district, location=location
+        ),
+        actor=CONSOLE,
+    )
+    if as_json:
+        emit_json(CommunityOut.of(edited))
+    else:
+        where = edited.location
+        at = "" if where is None else f" at {where.latitude},{where.longitude}"
+        click.echo(f"community {edited.name} ({edited.id}){at}")
 
 
 @community.command("list")

@@ -1,5 +1,6 @@
-"""``shequ delivery``: handing packed orders to couriers, tracking them, and playing the
-sandbox courier."""
+"""``shequ delivery``: handing packed orders to couriers, assigning our own riders,
+tracking deliveries, and playing the sandbox courier. Slots and route planning are in
+:mod:`shequ.entrypoints.cli.delivery_days`."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from shequ.application.fulfilment.delivery import (
     TrackDelivery,
     TrackDeliveryHandler,
 )
+from shequ.application.fulfilment.riders import AssignRider, AssignRiderHandler
 from shequ.application.policy import CONSOLE
 from shequ.domain.errors import AdapterError, NotFound
-from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
-from shequ.domain.ids import OrderId
+from shequ.domain.fulfilment.delivery import TEAM, DeliveryStatus, Shipment
+from shequ.domain.ids import AccountId, OrderId
 from shequ.domain.money import Money
 from shequ.entrypoints.cli.main import emit_data, get, json_option, table
 
@@ -39,7 +41,8 @@ REPORTED = (
 
 @click.group()
 def delivery() -> None:
-    """Home delivery (配送): dispatching to couriers, tracking, the sandbox courier."""
+    """Home delivery (配送): slots, dispatching to couriers and our own riders, tracking,
+    the day's route plan, the sandbox courier."""
 
 
 def shipment_data(s: Shipment) -> dict[str, Any]:
@@ -58,6 +61,11 @@ def shipment_data(s: Shipment) -> dict[str, Any]:
         "pending_reason": s.pending_reason,
         "attempts": s.attempts,
         "proof": s.proof,
+        "slot_id": s.slot_id,
+        "rider_id": s.rider_id,
+        "rider_accepted_at": None
+        if s.rider_accepted_at is None
+        else s.rider_accepted_at.isoformat(),
         "timeline": [
             {"at": e.at.isoformat(), "status": e.status.value, "note": e.note, "source": e.source}
             for e in s.timeline
@@ -70,9 +78,12 @@ def _line(s: Shipment) -> str:
         why = f": {s.pending_reason}" if s.pending_reason else ""
         return f"order {s.id}: no courier has it yet{why}"
     fee = Money(s.fee_fen).format()
-    return (
+    line = (
         f"order {s.id}: {s.status.value.replace('_', ' ')} with {s.courier} {s.courier_ref} ({fee})"
     )
+    if s.courier == TEAM:
+        line += f", rider {s.rider_id}" if s.rider_id else ", in the team's queue"
+    return line
 
 
 @delivery.command("dispatch")
@@ -107,6 +118,27 @@ def dispatch(
         click.echo(_line(s))
     taken = sum(s.courier is not None for s in shipments)
     click.echo(f"{taken} of {len(shipments)} waiting delivery(ies) taken by a courier")
+
+
+@delivery.command("assign")
+@click.argument("order_id")
+@click.option("--rider", help="The rider's account id.")
+@click.option("--queue", is_flag=True, help="Back to the team's queue, for any rider.")
+@json_option
+@click.pass_context
+def assign(
+    ctx: click.Context, order_id: str, rider: str | None, queue: bool, as_json: bool
+) -> None:
+    """Give our own team's delivery to one of the community's riders (until picked up)."""
+    if queue == (rider is not None):
+        raise click.UsageError("give --rider ACCOUNT_ID or --queue")
+    shipment = get(ctx, AssignRiderHandler)(
+        AssignRider(OrderId(order_id), AccountId(rider) if rider else None), actor=CONSOLE
+    )
+    if as_json:
+        emit_data(shipment_data(shipment))
+    else:
+        click.echo(_line(shipment))
 
 
 @delivery.command("track")

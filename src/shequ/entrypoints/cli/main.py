@@ -21,13 +21,17 @@ from shequ.domain.errors import (
     DomainError,
     Forbidden,
     InvalidImport,
+    InvalidInput,
     NotFound,
     ShequError,
     Unauthenticated,
 )
+from shequ.domain.routing import GeoPoint
 
 __all__ = [
     "EXIT_CODES",
+    "GEO_POINT",
+    "GeoPointType",
     "ShequGroup",
     "cli",
     "counter",
@@ -55,6 +59,24 @@ EXIT_CODES: tuple[tuple[type[ShequError], int], ...] = (
 )
 INTERNAL_ERROR = 70
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+class GeoPointType(click.ParamType[GeoPoint]):
+    """``LAT,LNG`` in WGS-84 degrees, such as ``30.27,120.15``."""
+
+    name = "LAT,LNG"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, GeoPoint):
+            return value
+        lat, _, lng = str(value).partition(",")
+        try:
+            return GeoPoint(float(lat), float(lng))
+        except (ValueError, InvalidInput):
+            self.fail(f"LAT,LNG in degrees, such as 30.27,120.15; not {value!r}", param, ctx)
+
+
+GEO_POINT = GeoPointType()
 BROKEN_PIPE = 141
 
 
@@ -192,6 +214,7 @@ def _register() -> None:
         community,
         coupons,
         delivery,
+        delivery_days,  # noqa: F401 (adds its commands to the delivery group)
         groupbuy,
         keys,
         orders,

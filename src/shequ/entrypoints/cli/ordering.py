@@ -85,7 +85,14 @@ def at(value: dt.datetime | None) -> str:
 def fulfilment_text(delivery: Delivery) -> str:
     if delivery.kind is Fulfilment.PICKUP:
         return f"pickup at {delivery.pickup_point_id}"
-    return f"delivery to address {delivery.address_id}" + (", express" if delivery.express else "")
+    when = (
+        ", express"
+        if delivery.express
+        else f", slot {delivery.slot_id}"
+        if delivery.slot_id
+        else ""
+    )
+    return f"delivery to address {delivery.address_id}{when}"
 
 
 # ---------------------------------------------------------------- JSON
@@ -102,6 +109,7 @@ def order_data(order: Order, refunds: Iterable[Refund] | None = None) -> dict[st
         "pickup_date": None if order.pickup_date is None else order.pickup_date.isoformat(),
         "address_id": order.delivery.address_id,
         "express": order.delivery.express,
+        "slot_id": order.delivery.slot_id,
         "placed_at": moment(order.placed_at),
         "pay_by": moment(order.expires_at),
         "paid_at": moment(order.paid_at),

@@ -330,6 +330,7 @@ def export(ctx: click.Context, /, file: Path, as_json: bool, **filters: Any) -> 
 @click.option("--pickup-point", help="Collected at this pickup point.")
 @click.option("--address", help="Delivered to this address id of the resident.")
 @click.option("--express", is_flag=True, help="Express delivery (with --address).")
+@click.option("--slot", help="Delivered in this delivery slot (with --address).")
 @click.option("--coupon", "coupons", multiple=True, help="A coupon copy (grant id) to use.")
 @click.option("--no-coupons", is_flag=True, help="Use no coupon.")
 @click.option("--key", required=True, help="Idempotency key: the same key places one order.")
@@ -344,6 +345,7 @@ def place(
     pickup_point: str | None,
     address: str | None,
     express: bool,
+    slot: str | None,
     coupons: tuple[str, ...],
     no_coupons: bool,
     key: str,
@@ -358,14 +360,14 @@ def place(
         raise click.UsageError("give --sku SKU:QTY (one or more) or --from-cart")
     if (pickup_point is None) == (address is None):
         raise click.UsageError("give --pickup-point or --address")
-    if express and address is None:
-        raise click.UsageError("--express is for delivery to an --address")
+    if (express or slot) and address is None:
+        raise click.UsageError("--express and --slot are for delivery to an --address")
     if coupons and no_coupons:
         raise click.UsageError("give --coupon or --no-coupons, not both")
     delivery = (
         Delivery(Fulfilment.PICKUP, pickup_point_id=pickup_point)
         if address is None
-        else Delivery(Fulfilment.DELIVERY, address_id=address, express=express)
+        else Delivery(Fulfilment.DELIVERY, address_id=address, express=express, slot_id=slot)
     )
     grant_ids: tuple[GrantId, ...] | None = None
     if no_coupons or coupons:

@@ -37,7 +37,7 @@ from shequ.domain.fulfilment.pickup import (
 )
 from shequ.domain.ids import AccountId, CommunityId, OrderId, PickupPointId
 from shequ.domain.routing import GeoPoint
-from shequ.entrypoints.cli.main import emit_data, get, json_option, table
+from shequ.entrypoints.cli.main import GEO_POINT, emit_data, get, json_option, table
 from shequ.entrypoints.cli.ordering import at, moment, order_data
 
 __all__ = ["parse_hours", "pickup", "point_data"]
@@ -92,21 +92,6 @@ def parse_hours(specs: Iterable[str], closed_on: Iterable[dt.date] = ()) -> Open
         for day in _days(days):
             weekly.setdefault(day, []).extend(hours)
     return OpeningHours.build(weekly, {day: [] for day in closed_on})
-
-
-def _location(text: str | None, option: str) -> GeoPoint | None:
-    return None if text is None else _geo(text, option)
-
-
-def _geo(text: str, option: str) -> GeoPoint:
-    lat, _, lng = text.partition(",")
-    try:
-        latitude, longitude = float(lat), float(lng)
-    except ValueError:
-        raise click.BadParameter(
-            f"LAT,LNG in degrees, such as 30.27,120.15; not {text!r}", param_hint=option
-        ) from None
-    return GeoPoint(latitude, longitude)
 
 
 def _ranges(hours: Sequence[Hours]) -> list[str]:
@@ -210,7 +195,7 @@ closed_option = click.option(
     help="便利店, 物业, 快递驿站 or 团长家.",
 )
 @click.option("--address", required=True, help="Where it is, up to 200 characters.")
-@click.option("--location", required=True, metavar="LAT,LNG", help="WGS-84 degrees.")
+@click.option("--location", type=GEO_POINT, required=True, help="WGS-84 degrees.")
 @hours_option
 @closed_option
 @click.option("--capacity", type=int, required=True, help="Parcels it takes a day.")
@@ -224,7 +209,7 @@ def add_point(
     name: str,
     kind: str,
     address: str,
-    location: str,
+    location: GeoPoint,
     hours: tuple[str, ...],
     closed_on: tuple[dt.datetime, ...],
     capacity: int,
@@ -241,7 +226,7 @@ def add_point(
             name=name,
             kind=PointKind(kind),
             address=address,
-            location=_geo(location, "--location"),
+            location=location,
             hours=parse_hours(hours, (d.date() for d in closed_on)),
             daily_capacity=capacity,
             operator_id=AccountId(operator) if operator else None,
@@ -258,7 +243,7 @@ def add_point(
 
 @points.command("list")
 @click.option("--community", required=True, help="The community id.")
-@click.option("--near", metavar="LAT,LNG", help="Nearest first from here.")
+@click.option("--near", type=GEO_POINT, help="Nearest first from here.")
 @click.option("--date", "day", type=DATE, help="Say which are open that day. Default: today.")
 @click.option("--all", "include_paused", is_flag=True, help="Paused points too.")
 @json_option
@@ -266,7 +251,7 @@ def add_point(
 def list_points(
     ctx: click.Context,
     community: str,
-    near: str | None,
+    near: GeoPoint | None,
     day: dt.datetime | None,
     include_paused: bool,
     as_json: bool,
@@ -275,7 +260,7 @@ def list_points(
     views = get(ctx, ListPickupPointsHandler)(
         ListPickupPoints(
             CommunityId(community),
-            near=_location(near, "--near"),
+            near=near,
             day=day.date() if day else None,
             include_paused=include_paused,
         ),
@@ -307,7 +292,7 @@ def list_points(
 @click.argument("point_id")
 @click.option("--name", help="Up to 60 characters.")
 @click.option("--address", help="Up to 200 characters.")
-@click.option("--location", metavar="LAT,LNG", help="WGS-84 degrees.")
+@click.option("--location", type=GEO_POINT, help="WGS-84 degrees.")
 @hours_option
 @closed_option
 @click.option("--capacity", type=int, help="Parcels it takes a day.")
@@ -321,7 +306,7 @@ def edit_point(
     point_id: str,
     name: str | None,
     address: str | None,
-    location: str | None,
+    location: GeoPoint | None,
     hours: tuple[str, ...],
     closed_on: tuple[dt.datetime, ...],
     capacity: int | None,
@@ -338,7 +323,7 @@ def edit_point(
             point_id=PickupPointId(point_id),
             name=name,
             address=address,
-            location=_location(location, "--location"),
+            location=location,
             hours=parse_hours(hours, (d.date() for d in closed_on)) if hours else None,
             daily_capacity=capacity,
             operator_id=AccountId(operator) if operator is not None else None,

@@ -20,6 +20,7 @@ from shequ.entrypoints.http.ordering import router as ordering_router
 from shequ.entrypoints.http.payments import router as payments_router
 from shequ.entrypoints.http.pickup import router as pickup_router
 from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
+from shequ.entrypoints.http.riders import router as riders_router
 
 __all__ = ["create_app"]
 
@@ -41,6 +42,7 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(groupbuy_router)
     app.include_router(pickup_router)
     app.include_router(delivery_router)
+    app.include_router(riders_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:

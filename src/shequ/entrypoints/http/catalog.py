@@ -14,6 +14,8 @@ from shequ.application.catalog.communities import (
     CreateCommunityHandler,
     CreateSeller,
     CreateSellerHandler,
+    EditCommunity,
+    EditCommunityHandler,
     ListCommunitiesHandler,
     ListSellersHandler,
 )
@@ -49,6 +51,7 @@ from shequ.domain.money import Money
 from shequ.entrypoints.http.deps import CurrentActor, resolve
 from shequ.entrypoints.http.models import (
     CommunityIn,
+    CommunityPatch,
     OnSaleIn,
     PriceIn,
     ProductIn,
@@ -57,6 +60,7 @@ from shequ.entrypoints.http.models import (
     SkuIn,
     StockIn,
 )
+from shequ.entrypoints.http.pickup_models import location
 from shequ.entrypoints.schemas import CommunityOut, ProductOut, ProductPageOut, SellerOut, SkuOut
 
 __all__ = ["router"]
@@ -74,9 +78,41 @@ def create_community(
     body: CommunityIn,
     create: Annotated[CreateCommunityHandler, Depends(resolve(CreateCommunityHandler))],
 ) -> CommunityOut:
-    return CommunityOut.of(
-        create(CreateCommunity(name=body.name, city=body.city, district=body.district), actor=actor)
+    community = create(
+        CreateCommunity(
+            name=body.name,
+            city=body.city,
+            district=body.district,
+            location=location(body.latitude, body.longitude),
+        ),
+        actor=actor,
     )
+    return CommunityOut.of(community)
+
+
+@router.patch("/communities/{community_id}", tags=["communities"])
+def edit_community(
+    actor: CurrentActor,
+    community_id: str,
+    body: CommunityPatch,
+    edit: Annotated[EditCommunityHandler, Depends(resolve(EditCommunityHandler))],
+) -> CommunityOut:
+    """Change the fields present (platform admins): its name, city, district, or where
+    it is (``latitude`` with ``longitude``), which route planning needs."""
+    for name in sorted(body.model_fields_set):
+        if getattr(body, name) is None:
+            raise InvalidInput(f"{name} cannot be null", field=name)
+    community = edit(
+        EditCommunity(
+            CommunityId(community_id),
+            name=body.name,
+            city=body.city,
+            district=body.district,
+            location=location(body.latitude, body.longitude),
+        ),
+        actor=actor,
+    )
+    return CommunityOut.of(community)
 
 
 @router.get("/communities", tags=["communities"])

@@ -62,6 +62,9 @@ class ShipmentOut(_Out):
     pending_reason: str
     attempts: int
     proof: str
+    slot_id: str | None
+    rider_id: str | None
+    rider_accepted_at: dt.datetime | None
     timeline: list[TrackingEventOut]
 
     @classmethod
@@ -81,6 +84,9 @@ class ShipmentOut(_Out):
             pending_reason=s.pending_reason,
             attempts=s.attempts,
             proof=s.proof,
+            slot_id=s.slot_id,
+            rider_id=s.rider_id,
+            rider_accepted_at=s.rider_accepted_at,
             timeline=[
                 TrackingEventOut(at=e.at, status=e.status.value, note=e.note, source=e.source)
                 for e in s.timeline

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shequ.domain.catalog import FreshFacts, Media, MediaKind, StockReason, StorageMethod
 
 __all__ = [
     "CommunityIn",
+    "CommunityPatch",
     "FreshIn",
     "MediaIn",
     "OnSaleIn",
@@ -28,9 +29,24 @@ class _In(BaseModel):
 
 
 class CommunityIn(_In):
+    """``latitude`` and ``longitude`` (both, or neither): its gate, where home deliveries
+    are driven to."""
+
     name: StrictStr
     city: StrictStr = ""
     district: StrictStr = ""
+    latitude: StrictFloat | StrictInt | None = None
+    longitude: StrictFloat | StrictInt | None = None
+
+
+class CommunityPatch(_In):
+    """The fields present change; nulls are refused."""
+
+    name: StrictStr | None = None
+    city: StrictStr | None = None
+    district: StrictStr | None = None
+    latitude: StrictFloat | StrictInt | None = None
+    longitude: StrictFloat | StrictInt | None = None
 
 
 class SellerIn(_In):

@@ -93,12 +93,14 @@ class ItemIn(_In):
 
 class FulfilmentIn(_In):
     """A pickup names its pickup point; a home delivery names one of the resident's
-    addresses, and may be express."""
+    addresses, and either a delivery slot of the community (``slot_id``), ``express``,
+    or neither (as soon as possible)."""
 
     kind: Fulfilment
     pickup_point_id: StrictStr | None = None
     address_id: StrictStr | None = None
     express: StrictBool = False
+    slot_id: StrictStr | None = None
 
     def to_domain(self) -> Delivery:
         return Delivery(
@@ -106,6 +108,7 @@ class FulfilmentIn(_In):
             pickup_point_id=self.pickup_point_id,
             address_id=self.address_id,
             express=self.express,
+            slot_id=self.slot_id,
         )
 
 
@@ -483,6 +486,7 @@ class DeliveryOut(_Out):
     pickup_point_id: str | None
     address_id: str | None
     express: bool
+    slot_id: str | None
 
 
 class OrderLineOut(_Out):
@@ -557,6 +561,7 @@ class OrderOut(_Out):
                 pickup_point_id=o.delivery.pickup_point_id,
                 address_id=o.delivery.address_id,
                 express=o.delivery.express,
+                slot_id=o.delivery.slot_id,
             ),
             pickup_date=o.pickup_date,
             lines=[

@@ -29,7 +29,13 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
-from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment, TrackingEvent
+from shequ.domain.fulfilment.delivery import (
+    DeliverySlot,
+    DeliveryStatus,
+    Shipment,
+    SlotStatus,
+    TrackingEvent,
+)
 from shequ.domain.fulfilment.pickup import (
     Hours,
     OpeningHours,
@@ -369,6 +375,7 @@ communities = sa.Table(
     sa.Column("district", sa.String(40), nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("location", Location(), nullable=True),
 )
 
 sellers = sa.Table(
@@ -612,6 +619,7 @@ orders = sa.Table(
     _id("group_id", nullable=True, index=True),
     sa.Column("awaiting_group", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    _id("delivery_slot_id", nullable=True, index=True),
     sa.UniqueConstraint("resident_id", "idempotency_key", name="uq_orders_resident_key"),
     sa.CheckConstraint("refunded_fen <= total_fen", name="refunds_within_total"),
     sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
@@ -875,8 +883,33 @@ shipments = sa.Table(
     sa.Column("proof", sa.String(500), nullable=False),
     sa.Column("timeline", Timeline(), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    _id("slot_id", nullable=True),
+    _id("rider_id", sa.ForeignKey("accounts.id"), nullable=True),
+    sa.Column("rider_accepted_at", UTCDateTime(), nullable=True),
+    sa.Column("handover_code", sa.String(6), nullable=False, server_default=""),
     sa.UniqueConstraint("courier", "courier_ref", name="uq_shipments_courier_ref"),
     sa.Index("ix_shipments_status_created_at", "status", "created_at"),
+    sa.Index("ix_shipments_courier_status", "courier", "status"),
+)
+
+delivery_slots = sa.Table(
+    "delivery_slots",
+    metadata,
+    _id(primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("ends_at", UTCDateTime(), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    # kept by the guarded increment of checkout, never by the mapping
+    sa.Column("booked", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", _enum(SlotStatus, "delivery_slot_status"), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("community_id", "starts_at", "ends_at", name="uq_delivery_slots_window"),
+    sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+    sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+    sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    sa.Index("ix_delivery_slots_starts_at", "starts_at"),
 )
 
 _started = False
@@ -988,6 +1021,7 @@ def start_mappers() -> None:
             PickupPoint,
             PickupTicket,
             Shipment,
+            DeliverySlot,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1084,6 +1118,13 @@ def _map_payments() -> None:
 def _map_fulfilment() -> None:
     mapper_registry.map_imperatively(
         Shipment, shipments, version_id_col=shipments.c.version, version_id_generator=False
+    )
+    mapper_registry.map_imperatively(
+        DeliverySlot,
+        delivery_slots,
+        version_id_col=delivery_slots.c.version,
+        version_id_generator=False,
+        exclude_properties=["booked"],
     )
     mapper_registry.map_imperatively(
         PickupPoint,

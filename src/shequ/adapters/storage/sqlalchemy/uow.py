@@ -23,6 +23,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     communities,
     coupon_grants,
     coupons,
+    delivery_slots,
     group_buy_campaigns,
     group_buy_participants,
     group_buys,
@@ -65,6 +66,8 @@ from shequ.domain.errors import (
     ConcurrentUpdate,
     CouponNotFound,
     DeliveryNotFound,
+    DeliverySlotFull,
+    DeliverySlotNotFound,
     GroupBuyNotFound,
     InsufficientStock,
     NotFound,
@@ -78,7 +81,7 @@ from shequ.domain.errors import (
     SkuNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
-from shequ.domain.fulfilment.delivery import DeliveryStatus, Shipment
+from shequ.domain.fulfilment.delivery import TEAM, DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket, TicketStatus
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
 from shequ.domain.identity import Account, Address
@@ -87,6 +90,7 @@ from shequ.domain.ids import (
     CampaignId,
     CommunityId,
     CouponId,
+    DeliverySlotId,
     OrderId,
     PickupPointId,
     ProductId,
@@ -98,6 +102,7 @@ from shequ.domain.ordering import (
     Coupon,
     CouponGrant,
     Delivery,
+    Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
@@ -462,6 +467,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "group_id": order.group_id,
         "awaiting_group": order.awaiting_group,
         "version": order.version,
+        "delivery_slot_id": order.delivery.slot_id,
     }
     row.update({column: getattr(order, name).fen for name, column in _ORDER_MONEY.items()})
     return row
@@ -540,7 +546,11 @@ class _Orders:
                 community_id=row["community_id"],
                 status=row["status"],
                 delivery=Delivery(
-                    row["fulfilment"], row["pickup_point_id"], row["address_id"], row["express"]
+                    row["fulfilment"],
+                    row["pickup_point_id"],
+                    row["address_id"],
+                    row["express"],
+                    row["delivery_slot_id"],
                 ),
                 lines=lines[row["id"]],
                 placed_at=row["placed_at"],
@@ -621,6 +631,19 @@ class _Orders:
             )
         order = (orders.c.placed_at.desc(), orders.c.id.desc())
         return self._load(stmt.order_by(*order).limit(query.limit))
+
+    def to_deliver(
+        self, pickup_date: dt.date, slot_ids: Iterable[DeliverySlotId] = ()
+    ) -> list[Order]:
+        c = orders.c
+        on_its_way = sa.or_(
+            sa.and_(c.fulfilment == Fulfilment.PICKUP, c.pickup_date == pickup_date),
+            c.delivery_slot_id.in_(sorted(set(slot_ids))),
+        )
+        stmt = sa.select(orders).where(
+            c.status.in_([OrderStatus.PAID, OrderStatus.PACKED]), on_its_way
+        )
+        return self._load(stmt.order_by(c.id))
 
     def due_to_expire(self, now: dt.datetime, limit: int, *, grouped: bool = False) -> list[Order]:
         in_group = orders.c.group_id.is_not(None) if grouped else orders.c.group_id.is_(None)
@@ -952,6 +975,69 @@ class _Shipments(_Repository[Shipment]):
         )
         return self._many(stmt)
 
+    def with_team(
+        self, community_ids: Iterable[CommunityId] | None = None, *, open_only: bool = True
+    ) -> list[Shipment]:
+        x = shipments.c
+        stmt = sa.select(Shipment).where(x.courier == TEAM)
+        if community_ids is not None:
+            stmt = stmt.where(x.community_id.in_(list(community_ids)))
+        if open_only:
+            stmt = stmt.where(x.status.in_([s.value for s in _RIDING]))
+        return self._many(stmt.order_by(x.created_at, x.id))
+
+
+_RIDING = (DeliveryStatus.ASSIGNED, DeliveryStatus.PICKED_UP, DeliveryStatus.OUT_FOR_DELIVERY)
+
+
+class _DeliverySlots(_Repository[DeliverySlot]):
+    model, not_found, label = DeliverySlot, DeliverySlotNotFound, "delivery slot"
+
+    def starting_between(
+        self, start: dt.datetime, end: dt.datetime, community_id: CommunityId | None = None
+    ) -> list[DeliverySlot]:
+        d = delivery_slots.c
+        stmt = sa.select(DeliverySlot).where(d.starts_at >= start, d.starts_at < end)
+        if community_id is not None:
+            stmt = stmt.where(d.community_id == community_id)
+        return self._many(stmt.order_by(d.starts_at, d.ends_at, d.id))
+
+    @_translating
+    def reserve(self, slot_id: DeliverySlotId) -> int:
+        d = delivery_slots.c
+        booked = (
+            _connection_of(self._session)
+            .execute(
+                delivery_slots.update()
+                .where(d.id == slot_id, d.booked < d.capacity)
+                .values(booked=d.booked + 1)
+                .returning(d.booked)
+            )
+            .scalar_one_or_none()
+        )
+        if booked is None:
+            raise DeliverySlotFull(f"delivery slot {slot_id} is full", slot_id=slot_id)
+        return int(booked)
+
+    @_translating
+    def release(self, slot_id: DeliverySlotId) -> None:
+        d = delivery_slots.c
+        _connection_of(self._session).execute(
+            delivery_slots.update().where(d.id == slot_id, d.booked > 0).values(booked=d.booked - 1)
+        )
+
+    @_translating
+    def booked(self, slot_ids: Iterable[DeliverySlotId]) -> dict[DeliverySlotId, int]:
+        wanted = sorted(set(slot_ids))
+        if not wanted:
+            return {}
+        d = delivery_slots.c
+        rows = _connection_of(self._session).execute(
+            sa.select(d.id, d.booked).where(d.id.in_(wanted))
+        )
+        found = {DeliverySlotId(row.id): int(row.booked) for row in rows}
+        return {i: found.get(i, 0) for i in wanted}
+
 
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
@@ -1232,6 +1318,7 @@ class SqlUnitOfWork:
     pickup_points: _PickupPoints
     pickup_tickets: _PickupTickets
     shipments: _Shipments
+    delivery_slots: _DeliverySlots
     outbox: _Outbox
     audit: _Audit
 
@@ -1270,6 +1357,7 @@ class SqlUnitOfWork:
         self.pickup_points = _PickupPoints(session)
         self.pickup_tickets = _PickupTickets(session)
         self.shipments = _Shipments(session)
+        self.delivery_slots = _DeliverySlots(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1310,6 +1398,7 @@ class SqlUnitOfWork:
             self.pickup_points,
             self.pickup_tickets,
             self.shipments,
+            self.delivery_slots,
         )
 
     def _touched(self) -> Iterator[Any]:
