@@ -23,7 +23,14 @@ from shequ import (
 )
 from shequ.adapters.clock import FixedClock
 from shequ.adapters.payments import SandboxPaymentGateway
-from shequ.application.fulfilment.pickup import CreatePickupPoint, CreatePickupPointHandler
+from shequ.application.fulfilment.pickup import (
+    ArriveAtPickupPoint,
+    ArriveAtPickupPointHandler,
+    CreatePickupPoint,
+    CreatePickupPointHandler,
+    VerifyPickupCode,
+    VerifyPickupCodeHandler,
+)
 from shequ.application.fulfilment.slots import OpenDeliverySlots, OpenDeliverySlotsHandler
 from shequ.application.identity.accounts import OpenAccount, OpenAccountHandler
 from shequ.application.identity.addresses import AddAddress, AddAddressHandler
@@ -218,6 +225,16 @@ class Shop(Catalog):
                 capacity,
             ),
             actor=CONSOLE,
+        )
+
+    def collect(self, order: Order) -> Order:
+        """A packed pickup order arrives at its point and is handed over for its code."""
+        point = PickupPointId(order.delivery.pickup_point_id or "")
+        [ticket] = self.app.get(ArriveAtPickupPointHandler)(
+            ArriveAtPickupPoint(point, (order.id,)), actor=CONSOLE
+        )
+        return self.app.get(VerifyPickupCodeHandler)(
+            VerifyPickupCode(point, ticket.code), actor=CONSOLE
         )
 
     def packed(self, order: Order) -> Order:

@@ -167,7 +167,7 @@ from shequ.application.ordering.coupons import (
     ListCouponsHandler,
     MyCouponsHandler,
 )
-from shequ.application.ordering.demo import SeedDemoOrdersHandler
+from shequ.application.ordering.demo import DemoFulfilment, SeedDemoOrdersHandler
 from shequ.application.ordering.orders import (
     AdvanceOrderHandler,
     CancelOrderHandler,
@@ -280,6 +280,7 @@ HANDLERS: tuple[type, ...] = (
     ViewCartHandler,
     PlaceOrderHandler,
     SeedDemoOrdersHandler,
+    DemoFulfilment,
     ClaimCouponHandler,
     CreateCouponHandler,
     IssueCouponHandler,

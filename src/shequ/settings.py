@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         default="8.00", pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$", description="yuan, for 加急"
     )
     couriers: Annotated[tuple[Literal["sandbox", "city", "team"], ...], NoDecode] = Field(
-        default=("sandbox",),
+        default=("team", "sandbox"),
         description="the couriers a home delivery is offered to, in order, comma-separated: "
         "`team` (our own riders), `city` (a same-city courier over its signed API), "
         "`sandbox` (in-process)",

@@ -62,18 +62,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def app(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
+def wired_app(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: FixedClock,
+    **more: object,
 ) -> Iterator[injector.Injector]:
-    """The wired application on a fresh, migrated database of the given backend."""
+    """The wired application on a fresh, migrated database of the given backend, with
+    ``more`` settings."""
     if backend == "memory":
-        chosen = settings(storage="memory")
+        chosen = settings(storage="memory", **more)
     else:
         chosen = settings(
             storage="sql",
             database_url=database_url(backend, request, tmp_path),
             media_dir=str(tmp_path / "media"),
+            **more,
         )
     wired = container(chosen, clock)
     wired.get(SchemaMigrations).upgrade()
@@ -82,6 +87,30 @@ def app(
         from shequ.adapters.storage.sqlalchemy import Database
 
         wired.get(Database).engine.dispose()
+
+
+@pytest.fixture
+def app(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
+) -> Iterator[injector.Injector]:
+    """The wired application on a fresh, migrated database of the given backend."""
+    yield from wired_app(backend, request, tmp_path, clock)
+
+
+@pytest.fixture
+def team_app(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
+) -> Iterator[injector.Injector]:
+    """As ``app``, with our own riders first and the sandbox courier behind them, and a
+    warehouse for route planning."""
+    yield from wired_app(
+        backend,
+        request,
+        tmp_path,
+        clock,
+        couriers="team,sandbox",
+        depot_location="30.2741,120.1551",
+    )
 
 
 @pytest.fixture

@@ -663,6 +663,16 @@ class World:
             done = self.operator.post(f"/v1/orders/{order_id}/advance", json={"action": action})
             assert done.status_code == 200, done.text
 
+    def collect(self, order_id: str) -> None:
+        """A packed order arrives at pp-1 and is handed over for its code."""
+        arrived = self.operator.post(
+            "/v1/pickup-points/pp-1/arrivals", json={"order_ids": [order_id]}
+        )
+        assert arrived.status_code == 200, arrived.text
+        code = self.resident.get(f"/v1/orders/{order_id}/pickup-code").json()["code"]
+        verified = self.operator.post("/v1/pickup-points/pp-1/verify", json={"code": code})
+        assert verified.status_code == 200, verified.text
+
     # -- CLI
 
     def run(self, *args: str) -> Result:

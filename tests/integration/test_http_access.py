@@ -33,6 +33,13 @@ from shequ.application.fulfilment.pickup import (
     CreatePickupPoint,
     CreatePickupPointHandler,
 )
+from shequ.application.fulfilment.riders import (
+    AcceptDelivery,
+    AcceptDeliveryHandler,
+    AssignRider,
+    AssignRiderHandler,
+)
+from shequ.application.fulfilment.slots import OpenDeliverySlots, OpenDeliverySlotsHandler
 from shequ.application.groupbuy.campaigns import CreateCampaign, CreateCampaignHandler
 from shequ.application.groupbuy.groups import (
     JoinGroup,
@@ -121,6 +128,10 @@ def campaign_in(w: dict[str, str]) -> dict[str, Any]:
         "reward": {"kind": "commission", "commission_bp": 500},
         "pickup_date": "2026-11-29",
     }
+
+
+def slots_in(w: dict[str, str]) -> dict[str, Any]:
+    return {"date": "2026-11-26", "first": "08:00", "last": "12:00", "capacity": 20}
 
 
 def pickup_point_in(w: dict[str, str]) -> dict[str, Any]:
@@ -288,6 +299,33 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("POST", "/v1/orders/{packed_home}/delivery/dispatch", None, FULFILMENT_STAFF),
     ("GET", "/v1/orders/{shipped}/delivery", None, ORDER_READERS),
     ("POST", "/v1/deliveries/dispatch-waiting", None, {"admin"}),
+    (
+        "PATCH",
+        "/v1/communities/{home}",
+        lambda w: {"latitude": 30.28, "longitude": 120.16},
+        {"admin"},
+    ),
+    ("GET", "/v1/communities/{home}/delivery-slots?date=2026-11-25", None, EVERYONE),
+    ("POST", "/v1/communities/{home}/delivery-slots", slots_in, FULFILMENT_STAFF),
+    ("PATCH", "/v1/delivery-slots/{slot}", lambda w: {"capacity": 30}, FULFILMENT_STAFF),
+    (
+        "POST",
+        "/v1/orders/{shipped}/delivery/rider",
+        lambda w: {"rider_id": w["rider"]},
+        FULFILMENT_STAFF,
+    ),
+    # the resident's handover code: never for riders (admins may do anything)
+    ("GET", "/v1/orders/{shipped}/delivery/code", None, {"resident", "admin"}),
+    # a rider's own work: riders of the community only, not even admins
+    ("GET", "/v1/rider/deliveries", None, {"rider"}),
+    ("POST", "/v1/rider/deliveries/{queued}/accept", None, {"rider"}),
+    ("POST", "/v1/rider/deliveries/{ridden}/decline", lambda w: {"reason": "车坏了"}, {"rider"}),
+    (
+        "POST",
+        "/v1/rider/deliveries/{accepted}/report",
+        lambda w: {"status": "picked_up"},
+        {"rider"},
+    ),
     ("POST", "/v1/auth/sign-out-everywhere", None, EVERYONE),
     ("DELETE", "/v1/me", None, EVERYONE),
     # answers 404 to everyone: nobody may remove an address that is not theirs
@@ -383,7 +421,7 @@ class World:
         self.ids |= self._orders(app, accounts["resident"], home, goods.id)
         self.ids |= self._pickups(app, accounts["leader"], accounts["resident"], home, goods.id)
         self.ids["coupon"] = self._coupons(app, grocer.id)
-        self.ids |= self._deliveries(app, accounts["resident"], home, goods.id)
+        self.ids |= self._deliveries(app, accounts["resident"], accounts["rider"], home, goods.id)
         self.ids |= self._group_buys(app, home, goods.id)
 
     @staticmethod
@@ -491,9 +529,15 @@ class World:
 
     @staticmethod
     def _deliveries(
-        app: injector.Injector, resident: Account, home: CommunityId, goods: SkuId
+        app: injector.Injector,
+        resident: Account,
+        rider: Account,
+        home: CommunityId,
+        goods: SkuId,
     ) -> dict[str, str]:
-        """Two packed orders for the resident's door: one to dispatch, one dispatched."""
+        """Packed orders for the resident's door: one to dispatch, and four our own team
+        took: one of the rider's, one in the team's queue, one assigned to the rider and
+        one the rider accepted. And a delivery slot of the community."""
         actor = Actor.of(resident)
         address = app.get(AddAddressHandler)(
             AddAddress(recipient="张伟", phone="13912345678", detail="3幢2单元501"), actor=actor
@@ -519,9 +563,19 @@ class World:
                 AdvanceOrder(order.id, OrderAction.PACK), actor=CONSOLE
             )
 
-        packed_home, shipped = packed(), packed()
-        app.get(DispatchDeliveryHandler)(DispatchDelivery(shipped.id), actor=CONSOLE)
-        return {"packed_home": packed_home.id, "shipped": shipped.id}
+        packed_home = packed()
+        taken = {}
+        for name in ("shipped", "queued", "ridden", "accepted"):
+            taken[name] = packed().id
+            done = app.get(DispatchDeliveryHandler)(DispatchDelivery(taken[name]), actor=CONSOLE)
+            assert done.courier == "team" and done.rider_id == rider.id
+        app.get(AssignRiderHandler)(AssignRider(taken["queued"], None), actor=CONSOLE)
+        app.get(AcceptDeliveryHandler)(AcceptDelivery(taken["accepted"]), actor=Actor.of(rider))
+        [slot] = app.get(OpenDeliverySlotsHandler)(
+            OpenDeliverySlots(home, dt.date(2026, 11, 25), dt.time(18), dt.time(20), 120, 10),
+            actor=CONSOLE,
+        )
+        return {"packed_home": packed_home.id, "slot": slot.id, "rider": rider.id} | taken
 
     @staticmethod
     def _group_buys(app: injector.Injector, home: CommunityId, goods: SkuId) -> dict[str, str]:
@@ -610,7 +664,12 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, clock: FixedClock) -> tuple[injector.Injector, World]:
     app = container(
-        Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", password_profile="cheap"), clock
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'm.db'}",
+            password_profile="cheap",
+            couriers=("team", "sandbox"),
+        ),
+        clock,
     )
     app.get(SchemaMigrations).upgrade()
     return app, World(app)

@@ -104,6 +104,19 @@ class World:
         found: dict[str, Any] = self.resident.get(f"/v1/orders/{order_id}").json()
         return found
 
+    def collect(self, order_id: str) -> dict[str, Any]:
+        """A packed pickup order arrives at its point and is handed over for its code."""
+        point = self.get(order_id)["delivery"]["pickup_point_id"]
+        arrived = self.operator.post(
+            f"/v1/pickup-points/{point}/arrivals", json={"order_ids": [order_id]}
+        )
+        assert arrived.status_code == 200, arrived.text
+        code = self.resident.get(f"/v1/orders/{order_id}/pickup-code").json()["code"]
+        verified = self.operator.post(f"/v1/pickup-points/{point}/verify", json={"code": code})
+        assert verified.status_code == 200, verified.text
+        collected: dict[str, Any] = verified.json()
+        return collected
+
     def stock(self, sku_id: str) -> int:
         stock: int = self.resident.get(f"/v1/skus/{sku_id}").json()["stock"]
         return stock
@@ -180,7 +193,11 @@ def test_a_pickup_order_goes_from_the_cart_to_completed(w: World) -> None:
     repeated = TestClient(w.api).post("/v1/payments/sandbox/notify", content=body, headers=headers)
     assert repeated.json()["outcome"] == "already_applied"
 
-    done = w.advance(order["id"], "pack", "ready", "pick_up", "complete")
+    w.advance(order["id"], "pack")
+    by_hand = w.operator.post(f"/v1/orders/{order['id']}/advance", json={"action": "ready"})
+    is_problem(by_hand, 409, "illegal-transition")  # only its arrival makes it ready
+    assert w.collect(order["id"])["status"] == "picked_up"
+    done = w.advance(order["id"], "complete")
     assert done["status"] == "completed"
     detail = w.get(order["id"])
     assert [h["status"] for h in detail["history"]] == [
@@ -218,6 +235,7 @@ def test_a_delivery_order_is_dispatched_delivered_and_completed(w: World) -> Non
         "pickup_point_id": None,
         "address_id": address,
         "express": True,
+        "slot_id": None,
     }
     w.pay(order)
     ready = w.operator.post(f"/v1/orders/{order['id']}/advance", json={"action": "pack"})
@@ -235,7 +253,8 @@ def test_a_delivery_order_is_dispatched_delivered_and_completed(w: World) -> Non
 
 def test_a_refund_is_requested_approved_and_shown_on_the_order(w: World) -> None:
     order = w.pay(w.order((w.oranges, 3)))
-    w.advance(order["id"], "pack", "ready", "pick_up")
+    w.advance(order["id"], "pack")
+    w.collect(order["id"])
     asked = w.resident.post(
         f"/v1/orders/{order['id']}/refunds",
         json={

@@ -92,8 +92,12 @@ def test_a_pickup_order_goes_from_checkout_to_completed(shop: Shop, app: injecto
     order = shop.pay(order)
     assert order.status is OrderStatus.PAID
     advance = app.get(AdvanceOrderHandler)
-    for action in (OrderAction.PACK, OrderAction.READY, OrderAction.PICK_UP, OrderAction.COMPLETE):
-        order = advance(AdvanceOrder(order.id, action), actor=CONSOLE)
+    order = advance(AdvanceOrder(order.id, OrderAction.PACK), actor=CONSOLE)
+    for by_hand in (OrderAction.READY, OrderAction.PICK_UP):  # only at the point, by code
+        with pytest.raises(IllegalTransition, match="cannot"):
+            advance(AdvanceOrder(order.id, by_hand), actor=CONSOLE)
+    shop.collect(order)
+    order = advance(AdvanceOrder(order.id, OrderAction.COMPLETE), actor=CONSOLE)
     seen = app.get(GetOrderHandler)(GetOrder(order.id), actor=resident)
     assert seen.status is OrderStatus.COMPLETED
     assert [c.status for c in seen.history] == [
@@ -297,9 +301,8 @@ def test_partial_refunds_add_up_and_never_exceed_what_was_paid(
     sku = shop.sku(shop.product(shop.seller()), price="10.00", stock=9, communities=(here,))
     _, resident = shop.resident(here)
     order = shop.pay(shop.order(resident, here, (sku, 3)))
-    advance = app.get(AdvanceOrderHandler)
-    for action in (OrderAction.PACK, OrderAction.READY, OrderAction.PICK_UP):
-        advance(AdvanceOrder(order.id, action), actor=CONSOLE)
+    pack = AdvanceOrder(order.id, OrderAction.PACK)
+    shop.collect(app.get(AdvanceOrderHandler)(pack, actor=CONSOLE))
     ask, decide = app.get(RequestRefundHandler), app.get(DecideRefundHandler)
     first = ask(RequestRefund(order.id, RefundReason.QUALITY, {sku.id: 1}), actor=resident)
     with pytest.raises(RefundExceedsPaid):
@@ -354,7 +357,13 @@ def test_the_demo_places_orders_at_every_step(app: injector.Injector) -> None:
         OrderStatus.OUT_FOR_DELIVERY,
         OrderStatus.PICKED_UP,
         OrderStatus.PENDING_PAYMENT,
+        OrderStatus.DELIVERED,
     ]
     assert orders[1].discount == Money(800)  # the 满50减8 coupon, chosen by the engine
+    with app.get(UnitOfWork) as uow:  # through the pickup point and our rider, not by hand
+        assert uow.pickup_tickets.find(orders[0].id) is not None
+        brought, delivered = uow.shipments.get(orders[1].id), uow.shipments.get(orders[4].id)
+    assert (brought.courier, brought.status.value) == ("team", "out_for_delivery")
+    assert delivered.proof == "the resident's handover code"
     waiting = app.get(ListRefundsHandler)(ListRefunds(status=RefundStatus.REQUESTED), actor=CONSOLE)
     assert [r.order_id for r in waiting] == [orders[2].id]

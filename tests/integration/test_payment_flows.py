@@ -150,7 +150,8 @@ def test_an_after_sale_refund_of_part_of_an_order_leaves_the_payment_partly_refu
     order = w.order(quantity=3)
     intent = w.start_payment(order)
     side.assert_accepted(w.notify(side.pay(intent)), "paid")
-    w.advance(order["id"], "pack", "ready", "pick_up")
+    w.advance(order["id"], "pack")
+    w.collect(order["id"])
     asked = w.resident.post(
         f"/v1/orders/{order['id']}/refunds",
         json={"reason": "quality", "items": [{"sku_id": w.apples, "quantity": 1}]},

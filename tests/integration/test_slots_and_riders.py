@@ -7,8 +7,6 @@ checked at the door; and the plan of a day built from stored orders passes the c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import injector
 import pytest
@@ -41,9 +39,14 @@ from shequ.application.fulfilment.slots import (
     ListDeliverySlots,
     ListDeliverySlotsHandler,
 )
-from shequ.application.ordering.orders import CancelOrder, CancelOrderHandler
+from shequ.application.ordering.orders import (
+    AdvanceOrder,
+    AdvanceOrderHandler,
+    CancelOrder,
+    CancelOrderHandler,
+)
 from shequ.application.policy import CONSOLE, Policy
-from shequ.application.ports import SchemaMigrations, UnitOfWork
+from shequ.application.ports import UnitOfWork
 from shequ.domain.catalog import FreshFacts, StorageMethod
 from shequ.domain.errors import (
     DeliveryCodeInvalid,
@@ -58,11 +61,10 @@ from shequ.domain.errors import (
 )
 from shequ.domain.fulfilment.delivery import TEAM, DeliveryStatus
 from shequ.domain.identity import Role
-from shequ.domain.ordering import Delivery, Fulfilment, OrderStatus
+from shequ.domain.ordering import Delivery, Fulfilment, OrderAction, OrderStatus
 from shequ.domain.routing import GeoPoint, Vehicle, check_plan
-from tests.integration.conftest import database_url
 from tests.integration.test_concurrency import race
-from tests.support import Shop, container, settings
+from tests.support import Shop
 
 BACKENDS = ["postgres", "sqlite", "memory"]
 S = DeliveryStatus
@@ -71,25 +73,8 @@ VAN = Vehicle("van-1", 100)
 
 
 @pytest.fixture
-def app(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
-) -> Iterator[injector.Injector]:
-    """As the suite's ``app``, with our own team first and the sandbox courier behind it,
-    and a warehouse for route planning."""
-    storage = (
-        {"storage": "memory"}
-        if backend == "memory"
-        else {"storage": "sql", "database_url": database_url(backend, request, tmp_path)}
-    )
-    wired = container(
-        settings(**storage, couriers="team,sandbox", depot_location="30.2741,120.1551"), clock
-    )
-    wired.get(SchemaMigrations).upgrade()
-    yield wired
-    if backend != "memory":
-        from shequ.adapters.storage.sqlalchemy import Database
-
-        wired.get(Database).engine.dispose()
+def app(team_app: injector.Injector) -> injector.Injector:
+    return team_app
 
 
 @pytest.fixture
@@ -286,6 +271,9 @@ def test_a_rider_delivers_with_the_resident_s_code_and_wrong_codes_lock_the_deli
     report = app.get(ReportDeliveryHandler)
     with pytest.raises(IllegalTransition):  # accept first
         report(ReportDelivery(shipment.id, S.PICKED_UP), actor=rider)
+    for by_hand in (OrderAction.DISPATCH, OrderAction.DELIVER):  # the rider moves it
+        with pytest.raises(IllegalTransition, match="carries it"):
+            app.get(AdvanceOrderHandler)(AdvanceOrder(order_id, by_hand), actor=CONSOLE)
     app.get(AcceptDeliveryHandler)(AcceptDelivery(shipment.id), actor=rider)
     with pytest.raises(Forbidden):
         report(ReportDelivery(shipment.id, S.PICKED_UP), actor=other_rider)

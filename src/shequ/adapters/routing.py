@@ -197,17 +197,18 @@ class GreedyRoutePlanner:
 class OrToolsRoutePlanner:
     """Google OR-Tools' vehicle routing solver (``pip install 'shequ[routing]'``).
 
-    The model: arc cost is distance in metres; a ``Load`` dimension holds each vehicle's
-    capacity (every parcel loaded at the depot); a ``Time`` dimension whose transit from a
-    place to the next is its service time plus the drive, with slack for waiting, each
-    stop's cumul (the minute service begins) inside its window and each vehicle's start and
-    end inside its hours; cold stops allowed only on cold-chain vehicles; every stop in a
-    disjunction whose penalty outweighs any distance, so the solver drops a stop only when
-    it cannot fit, never to save kilometres. First solution ``first_solution`` (an OR-Tools
-    ``FirstSolutionStrategy`` name, PATH_CHEAPEST_ARC by default), then guided local search
-    until ``time_limit``. On large days give it time: with 500 stops and 30 s on 2 cores,
-    PATH_CHEAPEST_ARC left stops unplaced that PARALLEL_CHEAPEST_INSERTION placed (see
-    ``bench/README.md``).
+    The model: arc cost is distance in metres (a cold-chain vehicle costs a metre more to
+    use, so that on a tie ordinary vans carry ordinary goods); a ``Load`` dimension holds
+    each vehicle's capacity (every parcel loaded at the depot); a ``Time`` dimension whose
+    transit from a place to the next is its service time plus the drive, with slack for
+    waiting, each stop's cumul (the minute service begins) inside its window and each
+    vehicle's start and end inside its hours; cold stops allowed only on cold-chain
+    vehicles; every stop in a disjunction whose penalty outweighs any distance, so the
+    solver drops a stop only when it cannot fit, never to save kilometres. First solution
+    ``first_solution`` (an OR-Tools ``FirstSolutionStrategy`` name, PATH_CHEAPEST_ARC by
+    default), then guided local search until ``time_limit``. On large days give it time:
+    with 500 stops and 30 s on 2 cores, PATH_CHEAPEST_ARC left stops unplaced that
+    PARALLEL_CHEAPEST_INSERTION placed (see ``bench/README.md``).
     """
 
     solver = "ortools"
@@ -253,6 +254,8 @@ class OrToolsRoutePlanner:
         clock = routing.GetDimensionOrDie("Time")
 
         cold_chain = [k for k, v in enumerate(vehicles) if v.cold_chain]
+        for k in cold_chain:  # a metre's cost: on a tie, ordinary vans carry ordinary goods
+            routing.SetFixedCostOfVehicle(1, k)
         longest = max(max(row) for row in table.metres)
         penalty = (len(table.metres) + 2 * len(vehicles) + 1) * max(1, longest) + 1
         for node, stop in enumerate(candidates, start=1):

@@ -29,8 +29,8 @@ manage group buys   admins (campaigns, settlement, purchase plans); the operator
 manage fulfilment   admins; the operator of a community, for its pickup points,
                     delivery slots and deliveries (a pickup point's own operator
                     also hands orders over at it)
-ride                admins; a rider of a community, for our own team's
-                    deliveries there (a delivery's steps are its own rider's)
+ride                a rider of a community, for our own team's deliveries there
+                    (a delivery's steps are its own rider's: not even admins ride)
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -139,6 +139,8 @@ class Policy:
     ) -> bool:
         if actor.account_id is None and not actor.console:
             return False
+        if permission is Permission.RIDE:  # a rider's own work: not even an admin's
+            return community_id is not None and actor.holds(Role.RIDER, community_id)
         if actor.admin:
             return permission is not Permission.CONSOLE or actor.console
         match permission:
@@ -187,8 +189,6 @@ class Policy:
                 )
             case Permission.OWN_ORDER:
                 return owner is not None and owner == actor.account_id
-            case Permission.RIDE:
-                return community_id is not None and actor.holds(Role.RIDER, community_id)
             case Permission.MANAGE_COUPONS:
                 return seller is not None and self.allows(
                     actor, Permission.MANAGE_PRODUCTS, seller=seller

@@ -26,10 +26,19 @@ from shequ.domain.catalog import (
 from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import AccountId, CommunityId, ProductId, SellerId, SkuId
 from shequ.domain.money import Money
+from shequ.domain.routing import GeoPoint
 
-__all__ = ["DEMO_RESIDENT_PHONE", "DemoAccount", "DemoCatalog", "SeedDemoHandler", "demo_sku_id"]
+__all__ = [
+    "DEMO_RESIDENT_PHONE",
+    "DEMO_RIDER_PHONE",
+    "DemoAccount",
+    "DemoCatalog",
+    "SeedDemoHandler",
+    "demo_sku_id",
+]
 
 DEMO_RESIDENT_PHONE = "13800000004"
+DEMO_RIDER_PHONE = "13800000008"
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-0d1b-4c39-9a53-2f7b0e5d8c41")
 A, C, F = StorageMethod.AMBIENT, StorageMethod.CHILLED, StorageMethod.FROZEN
@@ -178,7 +187,12 @@ class SeedDemoHandler:
                 )
             now = self._clock.now()
             community = Community(
-                id=community_id, name="阳光花园", city="杭州", district="西湖区", created_at=now
+                id=community_id,
+                name="阳光花园",
+                city="杭州",
+                district="西湖区",
+                created_at=now,
+                location=GeoPoint(30.2776, 120.1502),  # its gate
             )
             platform = Seller(
                 id=SellerId(_demo_id("seller", "邻里优选")),
@@ -267,4 +281,5 @@ class SeedDemoHandler:
             (Role.OPERATOR, "13800000002", Membership(Role.OPERATOR, community_id)),
             (Role.MERCHANT, "13800000003", Membership(Role.MERCHANT, community_id, grocer_id)),
             (Role.RESIDENT, DEMO_RESIDENT_PHONE, Membership(Role.RESIDENT, community_id)),
+            (Role.RIDER, DEMO_RIDER_PHONE, Membership(Role.RIDER, community_id)),
         ]

@@ -4,8 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shequ.application.catalog.demo import DEMO_RESIDENT_PHONE, DemoCatalog, demo_sku_id
-from shequ.application.fulfilment.pickup import CreatePickupPoint, CreatePickupPointHandler
+from shequ.application.catalog.demo import (
+    DEMO_RESIDENT_PHONE,
+    DEMO_RIDER_PHONE,
+    DemoCatalog,
+    demo_sku_id,
+)
+from shequ.application.fulfilment.delivery import DispatchDelivery, DispatchDeliveryHandler
+from shequ.application.fulfilment.pickup import (
+    ArriveAtPickupPoint,
+    ArriveAtPickupPointHandler,
+    CreatePickupPoint,
+    CreatePickupPointHandler,
+    VerifyPickupCode,
+    VerifyPickupCodeHandler,
+)
+from shequ.application.fulfilment.queries import GetHandoverCode, GetHandoverCodeHandler
+from shequ.application.fulfilment.riders import (
+    AcceptDelivery,
+    AcceptDeliveryHandler,
+    ReportDelivery,
+    ReportDeliveryHandler,
+)
+from shequ.application.fulfilment.slots import OpenDeliverySlots, OpenDeliverySlotsHandler
 from shequ.application.identity.addresses import AddAddress, AddAddressHandler
 from shequ.application.ordering.checkout import OrderItem, PlaceOrder, PlaceOrderHandler
 from shequ.application.ordering.coupons import (
@@ -21,6 +42,7 @@ from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.errors import AccountNotFound
 from shequ.domain.fulfilment import WEEKDAYS, Hours, OpeningHours, PointKind
+from shequ.domain.fulfilment.delivery import TEAM, DeliveryStatus
 from shequ.domain.ids import CouponId, OrderId, PickupPointId
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
@@ -34,36 +56,64 @@ from shequ.domain.ordering import (
 )
 from shequ.domain.payments import Channel, Payment, PaymentState
 from shequ.domain.routing import GeoPoint
+from shequ.domain.values import CHINA_STANDARD_TIME
 
-__all__ = ["SeedDemoOrdersHandler", "pay_as_recorded"]
+__all__ = ["DemoFulfilment", "SeedDemoOrdersHandler", "pay_as_recorded"]
 
-A = OrderAction
 _PICKUP = Delivery(Fulfilment.PICKUP, pickup_point_id="demo-pp-1")
 # key, items, to the door?, steps after payment (None: left unpaid), refund of one unit
-_ORDERS: list[tuple[str, list[tuple[str, str, int]], bool, list[OrderAction] | None, bool]] = [
+_ORDERS: list[tuple[str, list[tuple[str, str, int]], bool, list[str] | None, bool]] = [
     (
         "demo-1",
         [("赣南脐橙", "5斤/箱", 1), ("西红柿", "1kg/袋", 2)],
         False,
-        [A.PACK, A.READY, A.PICK_UP, A.COMPLETE],
+        ["pack", "arrive", "verify", "complete"],
         False,
     ),
     (
         "demo-2",
-        [("五常大米", "5kg/袋", 1), ("散养土鸡蛋", "30枚/盒", 1)],
+        [("五常大米", "5kg/袋", 1), ("洗洁精", "1.5kg/瓶", 1)],
         True,
-        [A.PACK, A.DISPATCH],
+        ["pack", "dispatch", "picked_up", "out_for_delivery"],
         False,
     ),
-    ("demo-3", [("黑猪五花肉", "500g/盒", 2)], False, [A.PACK, A.READY, A.PICK_UP], True),
+    ("demo-3", [("黑猪五花肉", "500g/盒", 2)], False, ["pack", "arrive", "verify"], True),
     ("demo-4", [("海南香蕉", "1把约2斤", 2)], False, None, False),
+    (
+        "demo-5",
+        [("非转基因大豆油", "5L/桶", 1), ("卷纸", "10卷/提", 1)],
+        True,
+        ["pack", "dispatch", "picked_up", "out_for_delivery", "delivered"],
+        False,
+    ),
 ]
+
+
+class DemoFulfilment:
+    """What fulfils the demo's orders: the handlers of each step."""
+
+    def __init__(
+        self,
+        advance: AdvanceOrderHandler,
+        arrive: ArriveAtPickupPointHandler,
+        verify: VerifyPickupCodeHandler,
+        dispatch: DispatchDeliveryHandler,
+        accept: AcceptDeliveryHandler,
+        report: ReportDeliveryHandler,
+        handover: GetHandoverCodeHandler,
+        open_slots: OpenDeliverySlotsHandler,
+    ) -> None:
+        self.advance, self.arrive, self.verify = advance, arrive, verify
+        self.dispatch, self.accept, self.report = dispatch, accept, report
+        self.handover, self.open_slots = handover, open_slots
 
 
 class SeedDemoOrdersHandler:
     """Run once after the demo catalog is made: a 满减 coupon issued to the demo resident,
-    and four orders of theirs: one completed, one out for delivery, one picked up with a
-    refund request waiting for the operator, one waiting for payment. The paid ones are
+    delivery slots for the coming week, and five orders of theirs: one collected at the
+    pickup point with its code and completed, one our rider is bringing to the door, one
+    collected with a refund request waiting for the operator, one waiting for payment,
+    and one our rider handed over at the door for the resident's code. The paid ones are
     paid through the sandbox as recorded (no provider is asked); everything else goes
     through the use cases."""
 
@@ -73,25 +123,26 @@ class SeedDemoOrdersHandler:
         clock: Clock,
         policy: Policy,
         place: PlaceOrderHandler,
-        advance: AdvanceOrderHandler,
         create_coupon: CreateCouponHandler,
         issue: IssueCouponHandler,
         refund: RequestRefundHandler,
         add_address: AddAddressHandler,
         create_point: CreatePickupPointHandler,
+        steps: DemoFulfilment,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
-        self._place, self._advance, self._refund = place, advance, refund
+        self._place, self._refund = place, refund
         self._create_coupon, self._issue, self._add_address = create_coupon, issue, add_address
-        self._create_point = create_point
+        self._create_point, self._steps = create_point, steps
 
     def __call__(self, demo: DemoCatalog, *, actor: Actor) -> list[Order]:
         self._policy.require(actor, Permission.CONSOLE)
         with self._uow as uow:
             account = uow.accounts.find_by_phone(DEMO_RESIDENT_PHONE)
-        if account is None:
-            raise AccountNotFound("the demo resident is missing: run the demo catalog first")
-        resident = Actor.of(account, client="demo")
+            rider_account = uow.accounts.find_by_phone(DEMO_RIDER_PHONE)
+        if account is None or rider_account is None:
+            raise AccountNotFound("the demo's people are missing: run the demo catalog first")
+        resident, rider = Actor.of(account, client="demo"), Actor.of(rider_account, client="demo")
         now = self._clock.now()
         coupon = self._create_coupon(
             CreateCoupon(
@@ -120,6 +171,18 @@ class SeedDemoOrdersHandler:
             ),
             actor=actor,
         )
+        self._steps.open_slots(
+            OpenDeliverySlots(
+                demo.community.id,
+                day=now.astimezone(CHINA_STANDARD_TIME).date(),
+                first=dt.time(8),
+                last=dt.time(20),
+                minutes=120,
+                capacity=20,
+                days=7,
+            ),
+            actor=actor,
+        )
         address = self._add_address(
             AddAddress(recipient="演示居民", phone=DEMO_RESIDENT_PHONE, detail="3幢2单元501"),
             actor=resident,
@@ -140,8 +203,7 @@ class SeedDemoOrdersHandler:
             )
             if steps is not None:
                 self._mark_paid(order.id)
-                for step in steps:
-                    order = self._advance(AdvanceOrder(order.id, step), actor=actor)
+                order = self._fulfil(order, steps, actor, resident, rider)
             if refund:
                 first = order.lines[0].sku_id
                 self._refund(
@@ -152,6 +214,39 @@ class SeedDemoOrdersHandler:
                 )
             placed.append(order)
         return placed
+
+    def _fulfil(
+        self, order: Order, steps: list[str], console: Actor, resident: Actor, rider: Actor
+    ) -> Order:
+        """Each step as it happens: the point's operator hands the order over for its
+        code; our rider takes the delivery to the door for the resident's code."""
+        s, code = self._steps, ""
+        for step in steps:
+            if step in ("pack", "complete"):
+                order = s.advance(AdvanceOrder(order.id, OrderAction(step)), actor=console)
+            elif step == "arrive":
+                [ticket] = s.arrive(
+                    ArriveAtPickupPoint(PickupPointId(_PICKUP.pickup_point_id or ""), (order.id,)),
+                    actor=console,
+                )
+                code = ticket.code
+            elif step == "verify":
+                order = s.verify(
+                    VerifyPickupCode(PickupPointId(_PICKUP.pickup_point_id or ""), code),
+                    actor=console,
+                )
+            elif step == "dispatch":
+                shipment = s.dispatch(DispatchDelivery(order.id), actor=console)
+                if shipment.courier != TEAM:  # another courier carries it: not ours to play
+                    break
+                s.accept(AcceptDelivery(order.id), actor=rider)
+            else:
+                status = DeliveryStatus(step)
+                if status is DeliveryStatus.DELIVERED:
+                    code = s.handover(GetHandoverCode(order.id), actor=resident).code
+                s.report(ReportDelivery(order.id, status, code=code), actor=rider)
+        with self._uow as uow:
+            return uow.orders.get(order.id)
 
     def _mark_paid(self, order_id: OrderId) -> None:
         pay_as_recorded(self._uow, self._clock.now(), order_id)

@@ -170,12 +170,24 @@ class ListOrdersHandler:
 
 @attrs.frozen
 class AdvanceOrder:
-    """A fulfilment step: ``pack``, ``dispatch``, ``deliver``, ``ready``, ``pick_up``,
-    ``complete``."""
+    """A fulfilment step by hand: ``pack``, ``complete``, and ``dispatch`` and ``deliver``
+    for a home delivery no courier carries (the shop's own hands).
+
+    The steps that hand goods over have their own use cases, which this one does not go
+    around: a pickup order is ready when its batch arrives at the point
+    (:class:`~shequ.application.fulfilment.pickup.ArriveAtPickupPointHandler`) and picked
+    up for its code (:class:`~shequ.application.fulfilment.pickup.VerifyPickupCodeHandler`);
+    a delivery a courier or our rider carries moves with their reports."""
 
     order_id: OrderId
     action: OrderAction
     note: str = ""
+
+
+_HANDED_OVER = {
+    OrderAction.READY: "it is ready when its batch arrives at its point (shequ pickup arrive)",
+    OrderAction.PICK_UP: "it is picked up for its code at its point (shequ pickup verify)",
+}
 
 
 class AdvanceOrderHandler:
@@ -189,11 +201,26 @@ class AdvanceOrderHandler:
                 self._policy.require(
                     actor, Permission.MANAGE_ORDERS, community_id=order.community_id
                 )
+                self._check_by_hand(uow, order, cmd.action)
                 order.advance(cmd.action, now=self._clock.now(), note=cmd.note)
                 uow.commit()
             return order
 
         return retry_on_conflict(attempt)
+
+    @staticmethod
+    def _check_by_hand(uow: UnitOfWork, order: Order, action: OrderAction) -> None:
+        why = _HANDED_OVER.get(action)
+        if why is None and action in (OrderAction.DISPATCH, OrderAction.DELIVER):
+            shipment = uow.shipments.find(order.id)
+            if shipment is not None:
+                why = f"{shipment.courier or 'a courier'} carries it: its reports move it"
+        if why is not None:
+            raise IllegalTransition(
+                f"order {order.id} cannot {action.value.replace('_', ' ')} by hand: {why}",
+                status=order.status.value,
+                action=action.value,
+            )
 
 
 @attrs.frozen
