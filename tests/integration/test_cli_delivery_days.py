@@ -183,8 +183,8 @@ def test_the_day_s_plan_prints_routes_and_writes_csv_and_geojson(
     assert empty.exit_code == 0 and "nothing to deliver that day" in empty.stdout
     bad = run(app, *args, "--vehicle", "van-1")
     assert bad.exit_code == 2 and "ID:CAPACITY" in bad.stderr
-    far = run(app, *args, "--depot", "91,0")
-    assert far.exit_code == 2
+    refused(run(app, *args, "--depot", "91,0"), 65, "invalid-input")
+    assert run(app, *args, "--depot", "north").exit_code == 2
 
 
 def test_a_community_without_a_location_is_reported_and_the_plan_exits_1(

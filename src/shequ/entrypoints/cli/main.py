@@ -21,7 +21,6 @@ from shequ.domain.errors import (
     DomainError,
     Forbidden,
     InvalidImport,
-    InvalidInput,
     NotFound,
     ShequError,
     Unauthenticated,
@@ -71,9 +70,10 @@ class GeoPointType(click.ParamType[GeoPoint]):
             return value
         lat, _, lng = str(value).partition(",")
         try:
-            return GeoPoint(float(lat), float(lng))
-        except (ValueError, InvalidInput):
+            latitude, longitude = float(lat), float(lng)
+        except ValueError:
             self.fail(f"LAT,LNG in degrees, such as 30.27,120.15; not {value!r}", param, ctx)
+        return GeoPoint(latitude, longitude)  # off the globe: invalid input, as in the API
 
 
 GEO_POINT = GeoPointType()
