@@ -15,7 +15,7 @@ from shequ.application.policy import CONSOLE
 
 def secrets_of(app: injector.Injector) -> list[bytes]:
     made = app.get(SeedDemoHandler)(actor=CONSOLE)
-    assert len(made.accounts) == 4
+    assert len(made.accounts) == 5  # admin, operator, merchant, resident, rider
     found = []
     for person in made.accounts:
         found += [
