@@ -46,7 +46,7 @@ from shequ.application.ordering.orders import (
     CancelOrderHandler,
 )
 from shequ.application.policy import CONSOLE, Policy
-from shequ.application.ports import UnitOfWork
+from shequ.application.ports import AuditQuery, UnitOfWork
 from shequ.domain.catalog import FreshFacts, StorageMethod
 from shequ.domain.errors import (
     DeliveryCodeInvalid,
@@ -256,6 +256,9 @@ def test_riders_race_for_a_queued_delivery_and_one_wins(app: injector.Injector, 
     assert [(d.shipment.id, d.address is not None) for d in mine] == [(shipment.id, True)]
     theirs = app.get(MyDeliveriesHandler)(MyDeliveries(), actor=riders[outcomes.index(None) - 1])
     assert theirs == []
+    with app.get(UnitOfWork) as uow:  # the winner read the address twice: both audited
+        reads = uow.audit.search(AuditQuery(actor_id=winner.account_id))
+    assert [(r.action, r.detail["order_id"]) for r in reads] == [("address.read", shipment.id)] * 2
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -272,7 +275,7 @@ def test_a_rider_delivers_with_the_resident_s_code_and_wrong_codes_lock_the_deli
     with pytest.raises(IllegalTransition):  # accept first
         report(ReportDelivery(shipment.id, S.PICKED_UP), actor=rider)
     for by_hand in (OrderAction.DISPATCH, OrderAction.DELIVER):  # the rider moves it
-        with pytest.raises(IllegalTransition, match="carries it"):
+        with pytest.raises(IllegalTransition, match="team carries it"):
             app.get(AdvanceOrderHandler)(AdvanceOrder(order_id, by_hand), actor=CONSOLE)
     app.get(AcceptDeliveryHandler)(AcceptDelivery(shipment.id), actor=rider)
     with pytest.raises(Forbidden):

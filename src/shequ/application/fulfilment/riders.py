@@ -8,13 +8,16 @@ theirs, or one in the queue), or declines it back into the queue; then reports i
 up, out for delivery, and delivered, which needs the handover code the resident gives at
 the door. Wrong codes count against the delivery: after ``MAX_FAILURES`` within
 ``WINDOW`` its codes are locked for ``LOCKOUT``. A rider sees a delivery's address only
-once it is theirs.
+once it is theirs, and each reading is in the audit log (``address.read``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import attrs
 
+from shequ.application.audit import audit
 from shequ.application.fulfilment.delivery import follow
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
@@ -116,8 +119,8 @@ class MyDeliveries:
 
 
 class MyDeliveriesHandler:
-    def __init__(self, uow: UnitOfWork, policy: Policy) -> None:
-        self._uow, self._policy = uow, policy
+    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
 
     def __call__(self, query: MyDeliveries, *, actor: Actor) -> list[RiderDelivery]:
         rider_id = _rider(actor)
@@ -130,10 +133,29 @@ class MyDeliveriesHandler:
             found = []
             for shipment in uow.shipments.with_team(communities):
                 if shipment.rider_id == rider_id:
-                    found.append(RiderDelivery(shipment, uow.addresses.find(shipment.address_id)))
+                    found.append(_with_address(uow, actor, shipment, self._clock.now()))
                 elif shipment.rider_id is None and query.include_queue:
                     found.append(RiderDelivery(shipment, None))
+            uow.commit()  # the audit records of the addresses read
         return found
+
+
+def _with_address(
+    uow: UnitOfWork, actor: Actor, shipment: Shipment, now: dt.datetime
+) -> RiderDelivery:
+    """The delivery with its address, for its rider: the reading is audited."""
+    address = uow.addresses.find(shipment.address_id)
+    if address is not None:
+        audit(
+            uow,
+            actor,
+            "address.read",
+            f"account:{address.account_id}",
+            now,
+            address_id=address.id,
+            order_id=shipment.id,
+        )
+    return RiderDelivery(shipment, address)
 
 
 def _checked(policy: Policy, actor: Actor, shipment: Shipment) -> AccountId:
@@ -158,9 +180,11 @@ class AcceptDeliveryHandler:
             with self._uow as uow:
                 shipment = uow.shipments.get_for_update(cmd.order_id)  # one rider wins it
                 rider_id = _checked(self._policy, actor, shipment)
-                shipment.accept(rider_id, now=self._clock.now())
+                now = self._clock.now()
+                shipment.accept(rider_id, now=now)
+                found = _with_address(uow, actor, shipment, now)
                 uow.commit()
-                return RiderDelivery(shipment, uow.addresses.find(shipment.address_id))
+                return found
 
         return retry_on_conflict(attempt)
 

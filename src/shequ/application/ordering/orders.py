@@ -184,9 +184,15 @@ class AdvanceOrder:
     note: str = ""
 
 
+_BY_HAND = {
+    OrderAction.READY: "made ready",
+    OrderAction.PICK_UP: "picked up",
+    OrderAction.DISPATCH: "dispatched",
+    OrderAction.DELIVER: "delivered",
+}
 _HANDED_OVER = {
-    OrderAction.READY: "it is ready when its batch arrives at its point (shequ pickup arrive)",
-    OrderAction.PICK_UP: "it is picked up for its code at its point (shequ pickup verify)",
+    OrderAction.READY: "its batch's arrival at its point does that (shequ pickup arrive)",
+    OrderAction.PICK_UP: "its resident's code at its point does that (shequ pickup verify)",
 }
 
 
@@ -214,10 +220,10 @@ class AdvanceOrderHandler:
         if why is None and action in (OrderAction.DISPATCH, OrderAction.DELIVER):
             shipment = uow.shipments.find(order.id)
             if shipment is not None:
-                why = f"{shipment.courier or 'a courier'} carries it: its reports move it"
+                why = f"{shipment.courier or 'a courier'} carries it, and its reports do that"
         if why is not None:
             raise IllegalTransition(
-                f"order {order.id} cannot {action.value.replace('_', ' ')} by hand: {why}",
+                f"order {order.id} is not {_BY_HAND[action]} by hand: {why}",
                 status=order.status.value,
                 action=action.value,
             )
