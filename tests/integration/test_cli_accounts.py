@@ -124,14 +124,14 @@ def test_keys_rotate_reseals_everything_and_it_still_opens(
 ) -> None:
     for i in range(5):
         assert run(app, "accounts", "create", "--phone", f"1391234567{i}").exit_code == 0
-    # the demo's 7 accounts (3 are its group buyers) and its resident's address, and these 5
-    assert "k1: 13 record(s)" in run(app, "keys", "status").stdout
+    # the demo's 8 accounts (3 are its group buyers) and its resident's address, and these 5
+    assert "k1: 14 record(s)" in run(app, "keys", "status").stdout
     assert run(app, "keys", "new").stdout.startswith("new current key: k2")
     status = run(app, "keys", "status").stdout
-    assert "current key: k2" in status and "k1: 13 record(s)" in status
+    assert "current key: k2" in status and "k1: 14 record(s)" in status
     rotated = run(app, "keys", "rotate", "--batch", "2")
-    assert rotated.exit_code == 0 and "re-sealed 13 record(s) under key k2" in rotated.stdout
-    assert "k2: 13 record(s)" in run(app, "keys", "status").stdout
+    assert rotated.exit_code == 0 and "re-sealed 14 record(s) under key k2" in rotated.stdout
+    assert "k2: 14 record(s)" in run(app, "keys", "status").stdout
     assert "re-sealed 0 record(s)" in run(app, "keys", "rotate").stdout
     assert app.get(GetAccountHandler)(phone="13912345673", actor=CONSOLE).phone == "13912345673"
     keyfile = json.loads((tmp_path / "cli.keys").read_text())
