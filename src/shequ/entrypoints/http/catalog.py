@@ -59,6 +59,7 @@ from shequ.entrypoints.http.models import (
     SellerIn,
     SkuIn,
     StockIn,
+    refuse_nulls,
 )
 from shequ.entrypoints.http.pickup_models import location
 from shequ.entrypoints.schemas import CommunityOut, ProductOut, ProductPageOut, SellerOut, SkuOut
@@ -99,9 +100,7 @@ def edit_community(
 ) -> CommunityOut:
     """Change the fields present (platform admins): its name, city, district, or where
     it is (``latitude`` with ``longitude``), which route planning needs."""
-    for name in sorted(body.model_fields_set):
-        if getattr(body, name) is None:
-            raise InvalidInput(f"{name} cannot be null", field=name)
+    refuse_nulls(body)
     community = edit(
         EditCommunity(
             CommunityId(community_id),
@@ -231,10 +230,7 @@ def edit_product(
     edit: Annotated[EditProductHandler, Depends(resolve(EditProductHandler))],
     get: Annotated[GetProductHandler, Depends(resolve(GetProductHandler))],
 ) -> ProductOut:
-    given = body.model_fields_set
-    for name in ("name", "category", "brand", "origin", "description", "media"):
-        if name in given and getattr(body, name) is None:
-            raise InvalidInput(f"{name} cannot be null", field=name)
+    refuse_nulls(body, ("name", "category", "brand", "origin", "description", "media"))
     edit(
         EditProduct(
             product_id=ProductId(product_id),
@@ -244,7 +240,9 @@ def edit_product(
             origin=body.origin if body.origin is not None else KEEP,
             description=body.description if body.description is not None else KEEP,
             media=tuple(m.to_domain() for m in body.media) if body.media is not None else KEEP,
-            fresh=(body.fresh.to_domain() if body.fresh else None) if "fresh" in given else KEEP,
+            fresh=(body.fresh.to_domain() if body.fresh else None)
+            if "fresh" in body.model_fields_set
+            else KEEP,
         ),
         actor=actor,
     )

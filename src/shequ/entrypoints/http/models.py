@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shequ.domain.catalog import FreshFacts, Media, MediaKind, StockReason, StorageMethod
+from shequ.domain.errors import InvalidInput
 
 __all__ = [
     "CommunityIn",
@@ -21,11 +23,19 @@ __all__ = [
     "SellerIn",
     "SkuIn",
     "StockIn",
+    "refuse_nulls",
 ]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def refuse_nulls(body: BaseModel, names: Iterable[str] | None = None) -> None:
+    """A patch's fields that are present (of ``names``, when given) may not be null."""
+    for name in sorted(body.model_fields_set):
+        if (names is None or name in names) and getattr(body, name) is None:
+            raise InvalidInput(f"{name} cannot be null", field=name)
 
 
 class CommunityIn(_In):

@@ -26,6 +26,7 @@ from shequ.application.fulfilment.queries import GetPickupCode, GetPickupCodeHan
 from shequ.domain.ids import AccountId, CommunityId, OrderId, PickupPointId
 from shequ.domain.routing import GeoPoint
 from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.models import refuse_nulls
 from shequ.entrypoints.http.ordering_models import OrderOut
 from shequ.entrypoints.http.pickup_models import (
     ArrivalIn,
@@ -104,7 +105,7 @@ def edit_point(
 ) -> PickupPointOut:
     """Change the fields present; ``"active": false`` pauses the point (checkout refuses
     it; orders booked there stay), ``true`` resumes it."""
-    body.check_no_nulls()
+    refuse_nulls(body)
     point = edit(
         EditPickupPoint(
             point_id=PickupPointId(point_id),

@@ -112,11 +112,6 @@ class PickupPointPatch(_In):
     operator_id: StrictStr | None = None
     active: StrictBool | None = None
 
-    def check_no_nulls(self) -> None:
-        for name in sorted(self.model_fields_set):
-            if getattr(self, name) is None:
-                raise InvalidInput(f"{name} cannot be null", field=name)
-
 
 class ArrivalIn(_In):
     order_ids: list[StrictStr] = Field(min_length=1, max_length=1000)
