@@ -210,6 +210,27 @@ from shequ.application.ports import (
     UnitOfWork,
 )
 from shequ.application.routing import RoutePlanner
+from shequ.application.services.bookings import (
+    BookServiceHandler,
+    CancelBookingHandler,
+    FindFreeTimeHandler,
+    ListBookingsHandler,
+    MoveBookingHandler,
+    RemindBookingsHandler,
+    RescheduleBookingHandler,
+    ReviewBookingHandler,
+    ServiceRules,
+)
+from shequ.application.services.directory import (
+    AddOfferingHandler,
+    AddStaffHandler,
+    EditOfferingHandler,
+    EditProviderHandler,
+    EditStaffHandler,
+    GetProviderHandler,
+    RegisterProviderHandler,
+    SearchProvidersHandler,
+)
 from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
 from shequ.domain.ids import CommunityId
 from shequ.domain.money import Money
@@ -239,6 +260,22 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    RegisterProviderHandler,
+    EditProviderHandler,
+    SearchProvidersHandler,
+    GetProviderHandler,
+    AddStaffHandler,
+    EditStaffHandler,
+    AddOfferingHandler,
+    EditOfferingHandler,
+    FindFreeTimeHandler,
+    BookServiceHandler,
+    MoveBookingHandler,
+    CancelBookingHandler,
+    RescheduleBookingHandler,
+    ReviewBookingHandler,
+    ListBookingsHandler,
+    RemindBookingsHandler,
     DispatchDeliveryHandler,
     DispatchWaitingHandler,
     ApplyCourierCallbackHandler,
@@ -502,6 +539,18 @@ class OrderingModule(Module):
     @provider
     def route_planner(self) -> RoutePlanner:
         return default_route_planner()
+
+    @singleton
+    @provider
+    def service_rules(self) -> ServiceRules:
+        s = self._settings
+        return ServiceRules(
+            min_lead=dt.timedelta(minutes=s.service_min_lead_minutes),
+            horizon=dt.timedelta(days=s.service_horizon_days),
+            step=dt.timedelta(minutes=s.service_slot_step_minutes),
+            free_cancel=dt.timedelta(hours=s.service_free_cancel_hours),
+            remind_before=dt.timedelta(hours=s.service_remind_before_hours),
+        )
 
     @singleton
     @provider

@@ -178,6 +178,27 @@ class Settings(BaseSettings):
     delivery_express_minutes: int = Field(
         default=60, ge=10, le=720, description="an express (加急) delivery arrives within"
     )
+    service_min_lead_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="a local service is booked this far ahead at least",
+    )
+    service_horizon_days: int = Field(
+        default=30, ge=1, le=365, description="a local service is booked at most this far ahead"
+    )
+    service_slot_step_minutes: int = Field(
+        default=30, ge=5, le=240, description="the grid free service time is shown on"
+    )
+    service_free_cancel_hours: int = Field(
+        default=24,
+        ge=0,
+        le=30 * 24,
+        description="a resident cancels a booking free until this before it starts",
+    )
+    service_remind_before_hours: int = Field(
+        default=24, ge=1, le=7 * 24, description="a booking's reminder goes out this before it"
+    )
     pickup_remind_after_days: int = Field(
         default=2,
         ge=1,

@@ -31,6 +31,9 @@ manage fulfilment   admins; the operator of a community, for its pickup points,
                     also hands orders over at it)
 ride                a rider of a community, for our own team's deliveries there
                     (a delivery's steps are its own rider's: not even admins ride)
+manage services     admins; the operator of a community, for the local merchants
+                    serving it; a merchant's own staff (a merchant role whose scope
+                    is the merchant), for its staff, offerings and bookings
 console             the operations console (the `shequ` command) only
 ==================  ============================================================
 
@@ -48,6 +51,7 @@ from shequ.domain.catalog import Seller
 from shequ.domain.errors import Forbidden, Unauthenticated
 from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import AccountId, CommunityId
+from shequ.domain.services import ServiceProvider
 
 __all__ = ["CONSOLE", "Actor", "Permission", "Policy"]
 
@@ -101,6 +105,7 @@ class Permission(enum.StrEnum):
     MANAGE_GROUP_BUYS = "manage group buys"
     MANAGE_FULFILMENT = "manage fulfilment"
     RIDE = "ride"
+    MANAGE_SERVICES = "manage services"
     CONSOLE = "console"
 
 
@@ -119,9 +124,16 @@ class Policy:
         seller: Seller | None = None,
         roles: Iterable[Membership] = (),
         owner: AccountId | None = None,
+        provider: ServiceProvider | None = None,
     ) -> None:
         if not self.allows(
-            actor, permission, community_id=community_id, seller=seller, roles=roles, owner=owner
+            actor,
+            permission,
+            community_id=community_id,
+            seller=seller,
+            roles=roles,
+            owner=owner,
+            provider=provider,
         ):
             if actor.account_id is None and not actor.console:
                 raise Unauthenticated("sign in first")
@@ -136,6 +148,7 @@ class Policy:
         seller: Seller | None = None,
         roles: Iterable[Membership] = (),
         owner: AccountId | None = None,
+        provider: ServiceProvider | None = None,
     ) -> bool:
         if actor.account_id is None and not actor.console:
             return False
@@ -189,6 +202,13 @@ class Policy:
                 )
             case Permission.OWN_ORDER:
                 return owner is not None and owner == actor.account_id
+            case Permission.MANAGE_SERVICES:
+                if provider is not None:
+                    return any(
+                        actor.holds(Role.OPERATOR, c) or actor.holds(Role.MERCHANT, c, provider.id)
+                        for c in provider.community_ids
+                    )
+                return community_id is not None and actor.holds(Role.OPERATOR, community_id)
             case Permission.MANAGE_COUPONS:
                 return seller is not None and self.allows(
                     actor, Permission.MANAGE_PRODUCTS, seller=seller

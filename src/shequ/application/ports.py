@@ -21,19 +21,23 @@ from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
+    BookingId,
     CampaignId,
     CommunityId,
     CouponId,
     DeliverySlotId,
     GrantId,
     GroupBuyId,
+    OfferingId,
     OrderId,
     PaymentId,
     PickupPointId,
     ProductId,
+    ProviderId,
     RefundId,
     SellerId,
     SkuId,
+    StaffId,
 )
 from shequ.domain.media import PhotoFacts
 from shequ.domain.money import Money
@@ -48,6 +52,13 @@ from shequ.domain.ordering import (
 )
 from shequ.domain.payments import Channel, Payment, PaymentState, PaymentStatus, RefundState
 from shequ.domain.routing import GeoPoint
+from shequ.domain.services import (
+    ProviderKind,
+    ServiceBooking,
+    ServiceOffering,
+    ServiceProvider,
+    StaffMember,
+)
 
 __all__ = [
     "AccessClaims",
@@ -58,6 +69,7 @@ __all__ = [
     "BillEntry",
     "BillEntryKind",
     "BlobStore",
+    "BookingRepository",
     "CampaignRepository",
     "CartRepository",
     "Clock",
@@ -75,6 +87,7 @@ __all__ = [
     "HealthCheck",
     "ImageInspector",
     "Notifier",
+    "OfferingRepository",
     "OrderQuery",
     "OrderRepository",
     "Outbox",
@@ -92,7 +105,9 @@ __all__ = [
     "PickupTicketRepository",
     "ProductRepository",
     "ProviderPayment",
+    "ProviderQuery",
     "ProviderRefund",
+    "ProviderRepository",
     "RefreshSessionRepository",
     "RefundQuery",
     "RefundRepository",
@@ -103,6 +118,7 @@ __all__ = [
     "SignInCodeRepository",
     "SkuOffer",
     "SkuRepository",
+    "StaffRepository",
     "ThrottleRepository",
     "TokenIssuer",
     "UnitOfWork",
@@ -902,6 +918,98 @@ class ShipmentRepository(Protocol):
 
 
 @attrs.frozen
+class ProviderQuery:
+    """Merchants of a community, of a ``kind`` when given, whose name, description or
+    address holds every word of ``words``; by name."""
+
+    community_id: CommunityId | None = None
+    kind: ProviderKind | None = None
+    words: tuple[str, ...] = ()
+    verified_only: bool = False
+    limit: int = 50
+
+
+class ProviderRepository(Protocol):
+    def add(self, provider: ServiceProvider) -> None: ...
+
+    def get(self, provider_id: ProviderId) -> ServiceProvider:
+        """Raises :class:`ProviderNotFound`."""
+        ...
+
+    def get_for_update(self, provider_id: ProviderId) -> ServiceProvider: ...
+
+    def find(self, provider_id: ProviderId) -> ServiceProvider | None: ...
+
+    def search(self, query: ProviderQuery) -> list[ServiceProvider]: ...
+
+
+class StaffRepository(Protocol):
+    def add(self, staff: StaffMember) -> None: ...
+
+    def get(self, staff_id: StaffId) -> StaffMember:
+        """Raises :class:`StaffNotFound`."""
+        ...
+
+    def get_for_update(self, staff_id: StaffId) -> StaffMember:
+        """Read afresh and locked until the unit of work ends: one booking of a member of
+        staff at a time."""
+        ...
+
+    def find(self, staff_id: StaffId) -> StaffMember | None: ...
+
+    def of_provider(self, provider_id: ProviderId) -> list[StaffMember]: ...
+
+
+class OfferingRepository(Protocol):
+    def add(self, offering: ServiceOffering) -> None: ...
+
+    def get(self, offering_id: OfferingId) -> ServiceOffering:
+        """Raises :class:`OfferingNotFound`."""
+        ...
+
+    def get_for_update(self, offering_id: OfferingId) -> ServiceOffering: ...
+
+    def find(self, offering_id: OfferingId) -> ServiceOffering | None: ...
+
+    def of_provider(self, provider_id: ProviderId) -> list[ServiceOffering]: ...
+
+
+class BookingRepository(Protocol):
+    def add(self, booking: ServiceBooking) -> None: ...
+
+    def get(self, booking_id: BookingId) -> ServiceBooking:
+        """Raises :class:`BookingNotFound`."""
+        ...
+
+    def get_for_update(self, booking_id: BookingId) -> ServiceBooking: ...
+
+    def find(self, booking_id: BookingId) -> ServiceBooking | None: ...
+
+    def find_by_key(
+        self, resident_id: AccountId, idempotency_key: str
+    ) -> ServiceBooking | None: ...
+
+    def busy(self, staff_id: StaffId, start: dt.datetime, end: dt.datetime) -> list[ServiceBooking]:
+        """The bookings that keep the member of staff busy and touch ``[start, end)``."""
+        ...
+
+    def of_resident(self, resident_id: AccountId) -> list[ServiceBooking]:
+        """Newest start first."""
+        ...
+
+    def of_provider(
+        self, provider_id: ProviderId, start: dt.datetime, end: dt.datetime
+    ) -> list[ServiceBooking]:
+        """Bookings starting in ``[start, end)``, by start."""
+        ...
+
+    def to_remind(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[ServiceBooking]:
+        """Requested or confirmed bookings starting in ``[start, end)`` not reminded yet,
+        locked, skipping those another unit of work holds; by start."""
+        ...
+
+
+@attrs.frozen
 class CourierRequest:
     """A delivery as a courier partner needs it: where from, where to, for whom, when.
     ``order_id`` is the partner's idempotency key: dispatching it again names the same
@@ -1039,6 +1147,18 @@ class UnitOfWork(Protocol):
 
     @property
     def delivery_slots(self) -> DeliverySlotRepository: ...
+
+    @property
+    def providers(self) -> ProviderRepository: ...
+
+    @property
+    def staff(self) -> StaffRepository: ...
+
+    @property
+    def offerings(self) -> OfferingRepository: ...
+
+    @property
+    def bookings(self) -> BookingRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

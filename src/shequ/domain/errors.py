@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountNotFound",
     "AdapterError",
+    "BookingNotFound",
     "CampaignNotFound",
     "CampaignNotRunning",
     "CommunityNotFound",
@@ -60,6 +61,7 @@ __all__ = [
     "InvalidPhoto",
     "InvalidQuantity",
     "NotFound",
+    "OfferingNotFound",
     "OrderNotFound",
     "PaymentMismatch",
     "PaymentNotFound",
@@ -73,6 +75,7 @@ __all__ = [
     "PickupPointNotFound",
     "PickupPointUnavailable",
     "ProductNotFound",
+    "ProviderNotFound",
     "RateLimited",
     "RefundExceedsPaid",
     "RefundNotFound",
@@ -82,6 +85,8 @@ __all__ = [
     "ShequError",
     "SkuNotFound",
     "SkuUnavailable",
+    "SlotTaken",
+    "StaffNotFound",
     "StorageUnavailable",
     "Unauthenticated",
 ]
@@ -184,6 +189,13 @@ class DeliverySlotFull(DomainError):
     """The delivery slot has as many orders booked as it holds."""
 
     code = "slot-full"
+
+
+class SlotTaken(DomainError):
+    """A service time a member of staff is no longer free at: booked meanwhile, outside
+    their schedule, on leave, or too soon."""
+
+    code = "slot-taken"
 
 
 class DeliveryCodeInvalid(DomainError):
@@ -335,6 +347,22 @@ class DeliveryNotFound(NotFound):
 
 class DeliverySlotNotFound(NotFound):
     code = "slot-not-found"
+
+
+class ProviderNotFound(NotFound):
+    code = "merchant-not-found"
+
+
+class StaffNotFound(NotFound):
+    code = "staff-not-found"
+
+
+class OfferingNotFound(NotFound):
+    code = "offering-not-found"
+
+
+class BookingNotFound(NotFound):
+    code = "booking-not-found"
 
 
 class CampaignNotFound(NotFound):

@@ -10,6 +10,7 @@ from shequ.domain.errors import InvalidInput
 
 __all__ = [
     "AccountId",
+    "BookingId",
     "CampaignId",
     "CartId",
     "CommunityId",
@@ -17,13 +18,16 @@ __all__ = [
     "DeliverySlotId",
     "GrantId",
     "GroupBuyId",
+    "OfferingId",
     "OrderId",
     "PaymentId",
     "PickupPointId",
     "ProductId",
+    "ProviderId",
     "RefundId",
     "SellerId",
     "SkuId",
+    "StaffId",
     "check_id",
     "new_id",
 ]
@@ -45,6 +49,10 @@ CampaignId = NewType("CampaignId", str)
 GroupBuyId = NewType("GroupBuyId", str)
 PickupPointId = NewType("PickupPointId", str)
 DeliverySlotId = NewType("DeliverySlotId", str)
+ProviderId = NewType("ProviderId", str)
+StaffId = NewType("StaffId", str)
+OfferingId = NewType("OfferingId", str)
+BookingId = NewType("BookingId", str)
 
 
 def new_id() -> str:

@@ -26,6 +26,7 @@ from shequ.application.ports import (
     OrderQuery,
     OutboxMessage,
     PaymentQuery,
+    ProviderQuery,
     RefundQuery,
     SkuOffer,
 )
@@ -35,6 +36,7 @@ from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
     AccountNotFound,
     AdapterError,
+    BookingNotFound,
     CampaignNotFound,
     CommunityNotFound,
     ConcurrentUpdate,
@@ -46,14 +48,17 @@ from shequ.domain.errors import (
     GroupBuyNotFound,
     InsufficientStock,
     NotFound,
+    OfferingNotFound,
     OrderNotFound,
     PaymentNotFound,
     PickupPointFull,
     PickupPointNotFound,
     ProductNotFound,
+    ProviderNotFound,
     RefundNotFound,
     SellerNotFound,
     SkuNotFound,
+    StaffNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.fulfilment.delivery import TEAM, DeliverySlot, DeliveryStatus, Shipment
@@ -68,7 +73,9 @@ from shequ.domain.ids import (
     DeliverySlotId,
     PickupPointId,
     ProductId,
+    ProviderId,
     SkuId,
+    StaffId,
 )
 from shequ.domain.ordering import (
     Cart,
@@ -80,6 +87,13 @@ from shequ.domain.ordering import (
     Refund,
 )
 from shequ.domain.payments import EntryKind, Payment, PaymentStatus
+from shequ.domain.services import (
+    BookingStatus,
+    ServiceBooking,
+    ServiceOffering,
+    ServiceProvider,
+    StaffMember,
+)
 
 __all__ = [
     "InMemoryHealthCheck",
@@ -620,6 +634,71 @@ class _DeliverySlots(_Repository[DeliverySlot]):
         self._pending.clear()
 
 
+class _Providers(_Repository[ServiceProvider]):
+    def search(self, query: ProviderQuery) -> list[ServiceProvider]:
+        found = self._all(
+            lambda p: (
+                (query.community_id is None or p.serves(query.community_id))
+                and query.kind in (None, p.kind)
+                and (p.verified or not query.verified_only)
+                and p.matches(query.words)
+            )
+        )
+        return sorted(found, key=lambda p: (p.name, p.id))[: query.limit]
+
+
+class _Staff(_Repository[StaffMember]):
+    def of_provider(self, provider_id: ProviderId) -> list[StaffMember]:
+        found = self._all(lambda x: x.provider_id == provider_id)
+        return sorted(found, key=lambda x: (x.name, x.id))
+
+
+class _Offerings(_Repository[ServiceOffering]):
+    def of_provider(self, provider_id: ProviderId) -> list[ServiceOffering]:
+        found = self._all(lambda x: x.provider_id == provider_id)
+        return sorted(found, key=lambda x: (x.name, x.id))
+
+
+class _Bookings(_Repository[ServiceBooking]):
+    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> ServiceBooking | None:
+        found = self._all(
+            lambda b: (b.resident_id, b.idempotency_key) == (resident_id, idempotency_key)
+        )
+        return found[0] if found else None
+
+    def busy(self, staff_id: StaffId, start: dt.datetime, end: dt.datetime) -> list[ServiceBooking]:
+        found = self._all(
+            lambda b: (
+                b.staff_id == staff_id
+                and b.status.holds_staff
+                and b.starts_at < end
+                and b.busy_until > start
+            )
+        )
+        return sorted(found, key=lambda b: (b.starts_at, b.id))
+
+    def of_resident(self, resident_id: AccountId) -> list[ServiceBooking]:
+        found = self._all(lambda b: b.resident_id == resident_id)
+        return sorted(found, key=lambda b: (b.starts_at, b.id), reverse=True)
+
+    def of_provider(
+        self, provider_id: ProviderId, start: dt.datetime, end: dt.datetime
+    ) -> list[ServiceBooking]:
+        found = self._all(lambda b: b.provider_id == provider_id and start <= b.starts_at < end)
+        return sorted(found, key=lambda b: (b.starts_at, b.id))
+
+    def to_remind(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[ServiceBooking]:
+        self.hold_lock()
+        found = self._all(
+            lambda b: (
+                b.status in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED)
+                and start <= b.starts_at < end
+                and b.reminded_at is None
+            )
+        )
+        return sorted(found, key=lambda b: (b.starts_at, b.id))[:limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -725,6 +804,10 @@ class InMemoryUnitOfWork:
     pickup_tickets: _PickupTickets
     shipments: _Shipments
     delivery_slots: _DeliverySlots
+    providers: _Providers
+    staff: _Staff
+    offerings: _Offerings
+    bookings: _Bookings
     outbox: _Outbox
     audit: _Audit
 
@@ -768,6 +851,14 @@ class InMemoryUnitOfWork:
         self.delivery_slots = _DeliverySlots(
             self._store, "delivery_slots", DeliverySlotNotFound, "delivery slot", hold
         )
+        self.providers = _Providers(
+            self._store, "service_providers", ProviderNotFound, "merchant", hold
+        )
+        self.staff = _Staff(self._store, "service_staff", StaffNotFound, "member of staff", hold)
+        self.offerings = _Offerings(
+            self._store, "service_offerings", OfferingNotFound, "offering", hold
+        )
+        self.bookings = _Bookings(self._store, "service_bookings", BookingNotFound, "booking", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -804,6 +895,10 @@ class InMemoryUnitOfWork:
             self.pickup_tickets,
             self.shipments,
             self.delivery_slots,
+            self.providers,
+            self.staff,
+            self.offerings,
+            self.bookings,
         )
 
     def __enter__(self) -> Self:
@@ -848,6 +943,11 @@ class InMemoryUnitOfWork:
                 self.delivery_slots,
                 "the community has a slot for that window",
                 lambda x: (x.community_id, x.starts_at, x.ends_at),
+            )
+            self._check_unique(
+                self.bookings,
+                "the idempotency key was used",
+                lambda b: (b.resident_id, b.idempotency_key),
             )
             self.pickup_points.write_days()
             self.delivery_slots.write_booked()

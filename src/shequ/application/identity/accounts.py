@@ -8,9 +8,9 @@ from shequ.application.audit import audit
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, PasswordHasher, UnitOfWork
 from shequ.application.retry import retry_on_conflict
-from shequ.domain.errors import AccountNotFound, Duplicate, InvalidInput
+from shequ.domain.errors import AccountNotFound, Duplicate, InvalidInput, SellerNotFound
 from shequ.domain.identity import Account, Membership, Role, normalise_phone
-from shequ.domain.ids import AccountId, CommunityId, SellerId, new_id
+from shequ.domain.ids import AccountId, CommunityId, ProviderId, SellerId, new_id
 
 __all__ = [
     "ChangeRole",
@@ -55,8 +55,14 @@ class _AccountCase:
     def _check_scope(self, uow: UnitOfWork, membership: Membership) -> None:
         if membership.community_id is not None:
             uow.communities.get(membership.community_id)
-        if membership.role is Role.MERCHANT and membership.scope_id is not None:
-            uow.sellers.get(SellerId(membership.scope_id))
+        scope = membership.scope_id
+        if (  # a merchant works for a seller, or for a local service
+            membership.role is Role.MERCHANT
+            and scope is not None
+            and uow.sellers.find(SellerId(scope)) is None
+            and uow.providers.find(ProviderId(scope)) is None
+        ):
+            raise SellerNotFound(f"no seller or local merchant with id {scope!r}", id=scope)
 
 
 class OpenAccountHandler(_AccountCase):

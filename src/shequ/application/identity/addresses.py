@@ -10,11 +10,26 @@ from shequ.application.policy import Actor
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.domain.errors import InvalidInput, NotFound
 from shequ.domain.identity import Address
-from shequ.domain.ids import CommunityId, new_id
+from shequ.domain.ids import AccountId, CommunityId, new_id
 
-__all__ = ["AddAddress", "AddAddressHandler", "ListMyAddressesHandler", "RemoveAddressHandler"]
+__all__ = [
+    "AddAddress",
+    "AddAddressHandler",
+    "ListMyAddressesHandler",
+    "RemoveAddressHandler",
+    "owned_address",
+]
 
 MAX_ADDRESSES = 20
+
+
+def owned_address(uow: UnitOfWork, owner: AccountId, address_id: str) -> Address:
+    """``owner``'s address with that id; anyone else's, or a removed one, does not exist
+    for them (:class:`NotFound`), so an id tells nothing."""
+    address = uow.addresses.find(address_id)
+    if address is None or address.account_id != owner or address.removed:
+        raise NotFound(f"you have no address with id {address_id!r}", id=address_id)
+    return address
 
 
 @attrs.frozen
@@ -69,9 +84,10 @@ class RemoveAddressHandler:
     def __call__(self, address_id: str, *, actor: Actor) -> None:
         owner = own_account_id(actor)
         with self._uow as uow:
-            address = uow.addresses.find(address_id)
-            if address is None or address.account_id != owner or address.removed:
-                raise NotFound("no such address")  # another's address does not exist for you
+            try:
+                address = owned_address(uow, owner, address_id)
+            except NotFound:
+                raise NotFound("no such address") from None
             address.remove()
             audit(
                 uow,

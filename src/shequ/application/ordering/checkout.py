@@ -11,6 +11,7 @@ import attrs
 from shequ.application.fulfilment.delivery import DeliveryRules
 from shequ.application.fulfilment.pickup import book_pickup
 from shequ.application.fulfilment.slots import book_slot
+from shequ.application.identity.addresses import owned_address
 from shequ.application.ordering.cart import problem_of
 from shequ.application.ordering.rules import (
     OrderingRules,
@@ -27,7 +28,6 @@ from shequ.domain.errors import (
     Duplicate,
     IdempotencyKeyReused,
     InvalidInput,
-    NotFound,
 )
 from shequ.domain.ids import AccountId, CommunityId, GrantId, OrderId, SkuId, new_id
 from shequ.domain.ordering import (
@@ -218,10 +218,7 @@ class PlaceOrderHandler:
 
     @staticmethod
     def _check_address(uow: UnitOfWork, cmd: PlaceOrder) -> None:
-        address_id = cmd.delivery.address_id or ""
-        address = uow.addresses.find(address_id)
-        if address is None or address.account_id != cmd.resident_id or address.removed:
-            raise NotFound(f"you have no address with id {address_id!r}", id=address_id)
+        owned_address(uow, cmd.resident_id, cmd.delivery.address_id or "")
 
 
 def _lines(breakdown: PriceBreakdown, offers: dict[SkuId, SkuOffer]) -> list[OrderLine]:

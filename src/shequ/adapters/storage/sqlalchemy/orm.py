@@ -89,6 +89,17 @@ from shequ.domain.payments import (
     PaymentStatus,
 )
 from shequ.domain.routing import GeoPoint
+from shequ.domain.services import (
+    BookingChange,
+    BookingStatus,
+    PriceKind,
+    ProviderKind,
+    ServiceBooking,
+    ServiceOffering,
+    ServiceProvider,
+    StaffMember,
+    Venue,
+)
 
 __all__ = [
     "ConsentList",
@@ -313,6 +324,24 @@ class Timeline(sa.TypeDecorator[list[TrackingEvent]]):
                 e["source"],
             )
             for e in value or ()
+        ]
+
+
+class BookingHistory(sa.TypeDecorator[list[BookingChange]]):
+    """A service booking's timeline, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[BookingChange] | None, dialect: Dialect) -> Any:
+        return [
+            {"at": c.at.isoformat(), "status": c.status.value, "note": c.note} for c in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            BookingChange(dt.datetime.fromisoformat(c["at"]), BookingStatus(c["status"]), c["note"])
+            for c in value or ()
         ]
 
 
@@ -912,6 +941,96 @@ delivery_slots = sa.Table(
     sa.Index("ix_delivery_slots_starts_at", "starts_at"),
 )
 
+service_providers = sa.Table(
+    "service_providers",
+    metadata,
+    _id(primary_key=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("kind", _enum(ProviderKind, "provider_kind", length=20), nullable=False),
+    sa.Column("community_ids", TextTuple(), nullable=False),
+    sa.Column("contact_phone", sa.String(20), nullable=False),
+    sa.Column("address", sa.String(200), nullable=False),
+    sa.Column("hours", WeeklyHours(), nullable=False),
+    sa.Column("description", sa.String(2000), nullable=False),
+    sa.Column("photos", TextTuple(), nullable=False),
+    sa.Column("verified", sa.Boolean, nullable=False),
+    sa.Column("rating_total", sa.Integer, nullable=False),
+    sa.Column("rating_count", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_service_providers_kind_name", "kind", "name"),
+)
+
+service_staff = sa.Table(
+    "service_staff",
+    metadata,
+    _id(primary_key=True),
+    _id("provider_id", sa.ForeignKey("service_providers.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("schedule", WeeklyHours(), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+service_offerings = sa.Table(
+    "service_offerings",
+    metadata,
+    _id(primary_key=True),
+    _id("provider_id", sa.ForeignKey("service_providers.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("description", sa.String(2000), nullable=False),
+    sa.Column("duration_minutes", sa.Integer, nullable=False),
+    sa.Column("buffer_minutes", sa.Integer, nullable=False),
+    sa.Column("price_kind", _enum(PriceKind, "offering_price_kind"), nullable=False),
+    sa.Column("price_fen", sa.BigInteger, nullable=False),
+    sa.Column("venue", _enum(Venue, "offering_venue"), nullable=False),
+    sa.Column("staff_ids", TextTuple(), nullable=False),
+    sa.Column("late_cancel_fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("auto_confirm", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+    sa.CheckConstraint(
+        "late_cancel_fee_fen >= 0 AND late_cancel_fee_fen <= price_fen", name="fee_within_price"
+    ),
+)
+
+service_bookings = sa.Table(
+    "service_bookings",
+    metadata,
+    _id(primary_key=True),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    _id("provider_id", sa.ForeignKey("service_providers.id"), nullable=False),
+    _id("offering_id", sa.ForeignKey("service_offerings.id"), nullable=False),
+    _id("staff_id", sa.ForeignKey("service_staff.id"), nullable=False),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("ends_at", UTCDateTime(), nullable=False),
+    sa.Column("busy_until", UTCDateTime(), nullable=False),
+    sa.Column("price_fen", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("status", _enum(BookingStatus, "booking_status"), nullable=False),
+    _id("address_id", nullable=True),
+    sa.Column("note", sa.String(500), nullable=False),
+    sa.Column("fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("cancelled_by", sa.String(16), nullable=True),
+    sa.Column("rating", sa.Integer, nullable=True),
+    sa.Column("review_text", sa.String(2000), nullable=False),
+    sa.Column("reminded_at", UTCDateTime(), nullable=True),
+    sa.Column("history", BookingHistory(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("resident_id", "idempotency_key", name="uq_service_bookings_key"),
+    sa.CheckConstraint("ends_at > starts_at AND busy_until >= ends_at", name="times_in_order"),
+    sa.CheckConstraint(
+        "rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_one_to_five"
+    ),
+    sa.CheckConstraint("fee_fen >= 0 AND fee_fen <= price_fen", name="fee_within_price"),
+    sa.Index("ix_service_bookings_staff_id_starts_at", "staff_id", "starts_at"),
+    sa.Index("ix_service_bookings_provider_id_starts_at", "provider_id", "starts_at"),
+    sa.Index("ix_service_bookings_status_starts_at", "status", "starts_at"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -1009,6 +1128,7 @@ def start_mappers() -> None:
         _map_payments()
         _map_groupbuy()
         _map_fulfilment()
+        _map_services()
         aggregates = (
             Product,
             Sku,
@@ -1022,6 +1142,8 @@ def start_mappers() -> None:
             PickupTicket,
             Shipment,
             DeliverySlot,
+            ServiceProvider,
+            ServiceBooking,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1137,6 +1259,41 @@ def _map_fulfilment() -> None:
         pickup_tickets,
         version_id_col=pickup_tickets.c.version,
         version_id_generator=False,
+    )
+
+
+def _map_services() -> None:
+    mapper_registry.map_imperatively(
+        ServiceProvider,
+        service_providers,
+        version_id_col=service_providers.c.version,
+        version_id_generator=False,
+    )
+    mapper_registry.map_imperatively(
+        StaffMember,
+        service_staff,
+        version_id_col=service_staff.c.version,
+        version_id_generator=False,
+    )
+    mapper_registry.map_imperatively(
+        ServiceOffering,
+        service_offerings,
+        version_id_col=service_offerings.c.version,
+        version_id_generator=False,
+        properties={
+            "price": _money(service_offerings.c.price_fen),
+            "late_cancel_fee": _money(service_offerings.c.late_cancel_fee_fen),
+        },
+    )
+    mapper_registry.map_imperatively(
+        ServiceBooking,
+        service_bookings,
+        version_id_col=service_bookings.c.version,
+        version_id_generator=False,
+        properties={
+            "price": _money(service_bookings.c.price_fen),
+            "fee": _money(service_bookings.c.fee_fen),
+        },
     )
 
 

@@ -41,6 +41,10 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     refresh_sessions,
     refunds,
     sellers,
+    service_bookings,
+    service_offerings,
+    service_providers,
+    service_staff,
     shipments,
     sku_listings,
     skus,
@@ -52,6 +56,7 @@ from shequ.application.ports import (
     OrderQuery,
     OutboxMessage,
     PaymentQuery,
+    ProviderQuery,
     RefundQuery,
     SkuOffer,
 )
@@ -61,6 +66,7 @@ from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.errors import (
     AccountNotFound,
     AdapterError,
+    BookingNotFound,
     CampaignNotFound,
     CommunityNotFound,
     ConcurrentUpdate,
@@ -71,14 +77,17 @@ from shequ.domain.errors import (
     GroupBuyNotFound,
     InsufficientStock,
     NotFound,
+    OfferingNotFound,
     OrderNotFound,
     PaymentNotFound,
     PickupPointFull,
     PickupPointNotFound,
     ProductNotFound,
+    ProviderNotFound,
     RefundNotFound,
     SellerNotFound,
     SkuNotFound,
+    StaffNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
 from shequ.domain.fulfilment.delivery import TEAM, DeliverySlot, DeliveryStatus, Shipment
@@ -94,7 +103,9 @@ from shequ.domain.ids import (
     OrderId,
     PickupPointId,
     ProductId,
+    ProviderId,
     SkuId,
+    StaffId,
 )
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
@@ -110,6 +121,13 @@ from shequ.domain.ordering import (
     RefundStatus,
 )
 from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus, PaymentStatus
+from shequ.domain.services import (
+    BookingStatus,
+    ServiceBooking,
+    ServiceOffering,
+    ServiceProvider,
+    StaffMember,
+)
 
 __all__ = ["SqlPersonalDataKeys", "SqlUnitOfWork"]
 
@@ -1039,6 +1057,119 @@ class _DeliverySlots(_Repository[DeliverySlot]):
         return {i: found.get(i, 0) for i in wanted}
 
 
+class _Providers(_Repository[ServiceProvider]):
+    model, not_found, label = ServiceProvider, ProviderNotFound, "merchant"
+
+    def search(self, query: ProviderQuery) -> list[ServiceProvider]:
+        x = service_providers.c
+        stmt = sa.select(ServiceProvider)
+        if query.kind is not None:
+            stmt = stmt.where(x.kind == query.kind)
+        if query.verified_only:
+            stmt = stmt.where(x.verified.is_(True))
+        if query.community_id is not None:  # a JSON array of ids: '["c1", "c2"]'
+            member = '%"' + _like_escaped(query.community_id) + '"%'
+            stmt = stmt.where(sa.cast(x.community_ids, sa.Text).like(member, escape="\\"))
+        for word in query.words:
+            pattern = "%" + _like_escaped(word.casefold()) + "%"
+            stmt = stmt.where(
+                sa.or_(
+                    *(
+                        sa.func.lower(c).like(pattern, escape="\\")
+                        for c in (x.name, x.description, x.address)
+                    )
+                )
+            )
+        found = self._many(stmt.order_by(x.name, x.id).limit(query.limit))
+        return [p for p in found if p.matches(query.words)]  # casefold beyond lower()
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Staff(_Repository[StaffMember]):
+    model, not_found, label = StaffMember, StaffNotFound, "member of staff"
+
+    def of_provider(self, provider_id: ProviderId) -> list[StaffMember]:
+        x = service_staff.c
+        return self._many(
+            sa.select(StaffMember).where(x.provider_id == provider_id).order_by(x.name, x.id)
+        )
+
+
+class _Offerings(_Repository[ServiceOffering]):
+    model, not_found, label = ServiceOffering, OfferingNotFound, "offering"
+
+    def of_provider(self, provider_id: ProviderId) -> list[ServiceOffering]:
+        x = service_offerings.c
+        return self._many(
+            sa.select(ServiceOffering).where(x.provider_id == provider_id).order_by(x.name, x.id)
+        )
+
+
+_HOLDING_STAFF = [s.value for s in BookingStatus if s.holds_staff]
+
+
+class _Bookings(_Repository[ServiceBooking]):
+    model, not_found, label = ServiceBooking, BookingNotFound, "booking"
+
+    def find_by_key(self, resident_id: AccountId, idempotency_key: str) -> ServiceBooking | None:
+        x = service_bookings.c
+        found = self._many(
+            sa.select(ServiceBooking).where(
+                x.resident_id == resident_id, x.idempotency_key == idempotency_key
+            )
+        )
+        return found[0] if found else None
+
+    def busy(self, staff_id: StaffId, start: dt.datetime, end: dt.datetime) -> list[ServiceBooking]:
+        x = service_bookings.c
+        stmt = (
+            sa.select(ServiceBooking)
+            .where(
+                x.staff_id == staff_id,
+                x.status.in_(_HOLDING_STAFF),
+                x.starts_at < end,
+                x.busy_until > start,
+            )
+            .order_by(x.starts_at, x.id)
+            .execution_options(populate_existing=True)
+        )
+        return self._many(stmt)
+
+    def of_resident(self, resident_id: AccountId) -> list[ServiceBooking]:
+        x = service_bookings.c
+        stmt = sa.select(ServiceBooking).where(x.resident_id == resident_id)
+        return self._many(stmt.order_by(x.starts_at.desc(), x.id))
+
+    def of_provider(
+        self, provider_id: ProviderId, start: dt.datetime, end: dt.datetime
+    ) -> list[ServiceBooking]:
+        x = service_bookings.c
+        stmt = sa.select(ServiceBooking).where(
+            x.provider_id == provider_id, x.starts_at >= start, x.starts_at < end
+        )
+        return self._many(stmt.order_by(x.starts_at, x.id))
+
+    def to_remind(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[ServiceBooking]:
+        x = service_bookings.c
+        stmt = (
+            sa.select(ServiceBooking)
+            .where(
+                x.status.in_([BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value]),
+                x.starts_at >= start,
+                x.starts_at < end,
+                x.reminded_at.is_(None),
+            )
+            .order_by(x.starts_at, x.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return self._many(stmt)
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1319,6 +1450,10 @@ class SqlUnitOfWork:
     pickup_tickets: _PickupTickets
     shipments: _Shipments
     delivery_slots: _DeliverySlots
+    providers: _Providers
+    staff: _Staff
+    offerings: _Offerings
+    bookings: _Bookings
     outbox: _Outbox
     audit: _Audit
 
@@ -1358,6 +1493,8 @@ class SqlUnitOfWork:
         self.pickup_tickets = _PickupTickets(session)
         self.shipments = _Shipments(session)
         self.delivery_slots = _DeliverySlots(session)
+        self.providers, self.staff = _Providers(session), _Staff(session)
+        self.offerings, self.bookings = _Offerings(session), _Bookings(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1399,6 +1536,10 @@ class SqlUnitOfWork:
             self.pickup_tickets,
             self.shipments,
             self.delivery_slots,
+            self.providers,
+            self.staff,
+            self.offerings,
+            self.bookings,
         )
 
     def _touched(self) -> Iterator[Any]:
