@@ -57,10 +57,32 @@ from shequ.application.payments.notifications import ConfirmPayment, ConfirmPaym
 from shequ.application.payments.start import StartPayment, StartPaymentHandler
 from shequ.application.policy import CONSOLE, Actor
 from shequ.application.ports import Clock, PaymentGateway, SchemaMigrations, UnitOfWork
+from shequ.application.services.bookings import (
+    BookService,
+    BookServiceHandler,
+    MoveBooking,
+    MoveBookingHandler,
+)
+from shequ.application.services.directory import (
+    AddOffering,
+    AddOfferingHandler,
+    AddStaff,
+    AddStaffHandler,
+    RegisterProvider,
+    RegisterProviderHandler,
+)
 from shequ.domain.fulfilment import PointKind
 from shequ.domain.groupbuy import LeaderReward, PriceTier
 from shequ.domain.identity import Account, Membership, Role
-from shequ.domain.ids import CommunityId, PaymentId, PickupPointId, SellerId, SkuId
+from shequ.domain.ids import (
+    BookingId,
+    CommunityId,
+    PaymentId,
+    PickupPointId,
+    ProviderId,
+    SellerId,
+    SkuId,
+)
 from shequ.domain.money import Money
 from shequ.domain.ordering import (
     CouponKind,
@@ -72,6 +94,8 @@ from shequ.domain.ordering import (
     RefundReason,
 )
 from shequ.domain.routing import GeoPoint
+from shequ.domain.services import BookingStatus, PriceKind, ProviderKind, Venue
+from shequ.domain.values import CHINA_STANDARD_TIME
 from shequ.entrypoints.http import create_app
 from tests.support import EVERY_DAY, add_point, container
 
@@ -132,6 +156,39 @@ def campaign_in(w: dict[str, str]) -> dict[str, Any]:
 
 def slots_in(w: dict[str, str]) -> dict[str, Any]:
     return {"date": "2026-11-26", "first": "08:00", "last": "12:00", "capacity": 20}
+
+
+BOOKING_SIDES = {"resident", "admin", "operator", "merchant"}
+
+
+def merchant_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": "矩阵家政",
+        "kind": "housekeeping",
+        "community_ids": [w["home"]],
+        "contact_phone": "0571-8888 6666",
+        "address": "1幢底商",
+        "hours": {"mon": ["08:00-20:00"]},
+    }
+
+
+def offering_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": "深度保洁",
+        "duration_minutes": 180,
+        "price_kind": "fixed",
+        "price_fen": 30000,
+        "venue": "at_home",
+        "staff_ids": [w["staff"]],
+    }
+
+
+def booking_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "community_id": w["home"],
+        "offering_id": w["offering"],
+        "starts_at": "2026-11-26T17:00:00+08:00",
+    }
 
 
 def pickup_point_in(w: dict[str, str]) -> dict[str, Any]:
@@ -316,6 +373,34 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ),
     # the resident's handover code: never for riders (admins may do anything)
     ("GET", "/v1/orders/{shipped}/delivery/code", None, {"resident", "admin"}),
+    ("POST", "/v1/merchants", merchant_in, {"admin", "operator"}),
+    ("GET", "/v1/merchants?community_id={home}", None, EVERYONE),
+    ("GET", "/v1/merchants/{provider}", None, EVERYONE),
+    ("PATCH", "/v1/merchants/{provider}", lambda w: {"description": "新开业"}, MANAGERS),
+    (
+        "POST",
+        "/v1/merchants/{provider}/staff",
+        lambda w: {"name": "赵师傅", "schedule": {"mon": ["09:00-17:00"]}},
+        MANAGERS,
+    ),
+    ("PATCH", "/v1/staff/{staff}", lambda w: {"active": True}, MANAGERS),
+    ("POST", "/v1/merchants/{provider}/offerings", offering_in, MANAGERS),
+    ("PATCH", "/v1/offerings/{offering}", lambda w: {"active": True}, MANAGERS),
+    ("GET", "/v1/offerings/{offering}/free-time?date=2026-11-26", None, EVERYONE),
+    ("POST", "/v1/bookings", booking_in, BUYERS),
+    ("GET", "/v1/me/bookings", None, EVERYONE),
+    ("GET", "/v1/merchants/{provider}/bookings?date=2026-11-26", None, MANAGERS),
+    ("POST", "/v1/bookings/{booking}/advance", lambda w: {"status": "confirmed"}, MANAGERS),
+    # the resident cancels or moves their own; the merchant's managers theirs
+    ("POST", "/v1/bookings/{booking_to_cancel}/cancel", lambda w: {"reason": "有事"}, BOOKING_SIDES),
+    (
+        "POST",
+        "/v1/bookings/{booking_to_move}/reschedule",
+        lambda w: {"starts_at": "2026-11-26T15:00:00+08:00"},
+        BOOKING_SIDES,
+    ),
+    ("POST", "/v1/bookings/{served}/review", lambda w: {"rating": 5}, {"resident", "admin"}),
+    ("POST", "/v1/services/remind", None, {"admin"}),
     # a rider's own work: riders of the community only, not even admins
     ("GET", "/v1/rider/deliveries", None, {"rider"}),
     ("POST", "/v1/rider/deliveries/{queued}/accept", None, {"rider"}),
@@ -423,6 +508,7 @@ class World:
         self.ids["coupon"] = self._coupons(app, grocer.id)
         self.ids |= self._deliveries(app, accounts["resident"], accounts["rider"], home, goods.id)
         self.ids |= self._group_buys(app, home, goods.id)
+        self.ids |= self._services(app, accounts["resident"], home, grocer.id)
 
     @staticmethod
     def _orders(
@@ -634,6 +720,66 @@ class World:
             "member": neighbours[1].id,
             "invite": invited.invite_code,
             "doomed": doomed.id,
+        }
+
+    @staticmethod
+    def _services(
+        app: injector.Injector, resident: Account, home: CommunityId, grocer: SellerId
+    ) -> dict[str, str]:
+        """The grocer also cuts hair at its shop (the same id, so its staff manage both),
+        and the resident's bookings: one requested, one to cancel, one to move, one
+        completed."""
+        provider = app.get(RegisterProviderHandler)(
+            RegisterProvider(
+                name="老王理发",
+                kind=ProviderKind.BEAUTY,
+                community_ids=(home,),
+                contact_phone="0571-8888 6666",
+                address="3幢底商",
+                hours=EVERY_DAY,
+                provider_id=ProviderId(grocer),
+            ),
+            actor=CONSOLE,
+        )
+        staff = app.get(AddStaffHandler)(AddStaff(provider.id, "王师傅", EVERY_DAY), actor=CONSOLE)
+        haircut = app.get(AddOfferingHandler)(
+            AddOffering(
+                provider.id,
+                "理发",
+                duration_minutes=60,
+                price_kind=PriceKind.FIXED,
+                price=Money(3000),
+                venue=Venue.AT_MERCHANT,
+                staff_ids=(staff.id,),
+            ),
+            actor=CONSOLE,
+        )
+        me = Actor.of(resident)
+
+        def booked(hour: int) -> str:
+            return app.get(BookServiceHandler)(
+                BookService(
+                    resident_id=resident.id,
+                    community_id=home,
+                    offering_id=haircut.id,
+                    starts_at=dt.datetime(2026, 11, 26, hour, tzinfo=CHINA_STANDARD_TIME),
+                    idempotency_key=uuid.uuid4().hex,
+                ),
+                actor=me,
+            ).id
+
+        served = booked(9)
+        move = app.get(MoveBookingHandler)
+        for status in (BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED):
+            move(MoveBooking(BookingId(served), status), actor=CONSOLE)
+        return {
+            "provider": provider.id,
+            "staff": staff.id,
+            "offering": haircut.id,
+            "booking": booked(10),
+            "booking_to_cancel": booked(11),
+            "booking_to_move": booked(12),
+            "served": served,
         }
 
     @staticmethod

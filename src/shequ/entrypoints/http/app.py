@@ -21,6 +21,7 @@ from shequ.entrypoints.http.payments import router as payments_router
 from shequ.entrypoints.http.pickup import router as pickup_router
 from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
 from shequ.entrypoints.http.riders import router as riders_router
+from shequ.entrypoints.http.services import router as services_router
 
 __all__ = ["create_app"]
 
@@ -43,6 +44,7 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(pickup_router)
     app.include_router(delivery_router)
     app.include_router(riders_router)
+    app.include_router(services_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:
