@@ -392,7 +392,12 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("GET", "/v1/merchants/{provider}/bookings?date=2026-11-26", None, MANAGERS),
     ("POST", "/v1/bookings/{booking}/advance", lambda w: {"status": "confirmed"}, MANAGERS),
     # the resident cancels or moves their own; the merchant's managers theirs
-    ("POST", "/v1/bookings/{booking_to_cancel}/cancel", lambda w: {"reason": "有事"}, BOOKING_SIDES),
+    (
+        "POST",
+        "/v1/bookings/{booking_to_cancel}/cancel",
+        lambda w: {"reason": "有事"},
+        BOOKING_SIDES,
+    ),
     (
         "POST",
         "/v1/bookings/{booking_to_move}/reschedule",

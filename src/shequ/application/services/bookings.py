@@ -288,8 +288,12 @@ class MoveBookingHandler:
 
 @attrs.frozen
 class CancelBooking:
+    """``as_merchant``: the merchant's side cancels (free, with a reason), even when the
+    actor could act for the resident too (the console, an admin)."""
+
     booking_id: BookingId
     reason: str = ""
+    as_merchant: bool = False
 
 
 class CancelBookingHandler:
@@ -303,9 +307,10 @@ class CancelBookingHandler:
         def attempt() -> ServiceBooking:
             with self._uow as uow:
                 booking = uow.bookings.get_for_update(cmd.booking_id)
-                if self._policy.allows(actor, Permission.OWN_ORDER, owner=booking.resident_id):
-                    by = "resident"
-                else:
+                by = "resident"
+                if cmd.as_merchant or not self._policy.allows(
+                    actor, Permission.OWN_ORDER, owner=booking.resident_id
+                ):
                     _merchant(self._policy, actor, uow, booking)
                     by = "merchant"
                 booking.cancel(

@@ -221,6 +221,7 @@ def _register() -> None:
         payments,
         pickup,
         refunds,
+        services,
         system,
     )
 
@@ -239,6 +240,7 @@ def _register() -> None:
         payments.payments,
         pickup.pickup,
         refunds.refunds,
+        services.services,
         system.db,
     )
     for group in groups:

@@ -40,7 +40,7 @@ from shequ.domain.routing import GeoPoint
 from shequ.entrypoints.cli.main import GEO_POINT, emit_data, get, json_option, table
 from shequ.entrypoints.cli.ordering import at, moment, order_data
 
-__all__ = ["parse_hours", "pickup", "point_data"]
+__all__ = ["closed_option", "hours_option", "hours_text", "parse_hours", "pickup", "point_data"]
 
 DATE = click.DateTime(["%Y-%m-%d"])
 
@@ -105,7 +105,7 @@ def _hours_data(hours: OpeningHours) -> dict[str, Any]:
     }
 
 
-def _hours_text(hours: OpeningHours) -> str:
+def hours_text(hours: OpeningHours) -> str:
     """``mon-fri 08:00-20:00; sat 09:00-18:00; closed 2026-12-01``: runs of days alike."""
     parts: list[str] = []
     i = 0
@@ -159,7 +159,7 @@ def _ticket_data(t: PickupTicket, *, code: bool) -> dict[str, Any]:
 def _describe(p: PickupPoint) -> None:
     click.echo(f"  {p.kind.value} in community {p.community_id}, {p.status.value}")
     click.echo(f"  {p.address} ({p.location.latitude}, {p.location.longitude})")
-    click.echo(f"  hours: {_hours_text(p.hours)}")
+    click.echo(f"  hours: {hours_text(p.hours)}")
     operator = f", run by {p.operator_id}" if p.operator_id else ""
     click.echo(f"  {p.daily_capacity} parcel(s) a day{operator}")
 
@@ -280,7 +280,7 @@ def list_points(
                 "yes" if v.open_on_day else "no",
                 "" if v.distance_m is None else f"{v.distance_m} m",
                 str(v.point.daily_capacity),
-                _hours_text(v.point.hours),
+                hours_text(v.point.hours),
             ]
             for v in views
         ],
