@@ -221,6 +221,7 @@ from shequ.application.services.bookings import (
     ReviewBookingHandler,
     ServiceRules,
 )
+from shequ.application.services.demo import SeedDemoServicesHandler
 from shequ.application.services.directory import (
     AddOfferingHandler,
     AddStaffHandler,
@@ -260,6 +261,7 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    SeedDemoServicesHandler,
     RegisterProviderHandler,
     EditProviderHandler,
     SearchProvidersHandler,

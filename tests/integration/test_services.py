@@ -301,3 +301,24 @@ def test_the_directory_is_edited_by_its_merchant_and_verified_by_the_operator(
     assert [p.id for p in found.items] == [hk.provider.id]
     with pytest.raises(InvalidInput):
         edit(EditProvider(hk.provider.id, description="长" * 2001), actor=merchant)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_demo_has_merchants_and_a_confirmed_booking(app: injector.Injector) -> None:
+    from shequ.application.catalog.demo import SeedDemoHandler
+    from shequ.application.ordering.demo import SeedDemoOrdersHandler
+    from shequ.application.services.demo import SeedDemoServicesHandler
+
+    made = app.get(SeedDemoHandler)(actor=CONSOLE)
+    app.get(SeedDemoOrdersHandler)(made, actor=CONSOLE)
+    demo = app.get(SeedDemoServicesHandler)(made, actor=CONSOLE)
+    assert demo.booking.status is BookingStatus.CONFIRMED
+    found = app.get(SearchProvidersHandler)(
+        SearchProviders(made.community.id, verified_only=True), actor=CONSOLE
+    )
+    assert [p.name for p in found.items] == ["好阿姨家政"]
+    free = app.get(FindFreeTimeHandler)(
+        FindFreeTime(demo.booking.offering_id, demo.booking.starts_at.date()), actor=CONSOLE
+    )
+    taken = (demo.booking.starts_at, demo.booking.staff_id)
+    assert taken not in {(f.starts_at, f.staff_id) for f in free}

@@ -13,7 +13,9 @@ from shequ.application.groupbuy.demo import DemoGroup, DemoGroupBuys, SeedDemoGr
 from shequ.application.ordering.demo import SeedDemoOrdersHandler
 from shequ.application.policy import CONSOLE
 from shequ.application.ports import SchemaMigrations
+from shequ.application.services.demo import SeedDemoServicesHandler
 from shequ.domain.errors import AdapterError
+from shequ.domain.values import CHINA_STANDARD_TIME
 from shequ.entrypoints.cli.main import get
 from shequ.entrypoints.schemas import CommunityOut, SellerOut
 
@@ -86,6 +88,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     finally:
         notices.setLevel(level)
     groups = get(ctx, SeedDemoGroupBuysHandler)(made, actor=CONSOLE) if made.created else None
+    services = get(ctx, SeedDemoServicesHandler)(made, actor=CONSOLE) if made.created else None
     people = [
         {"role": a.role.value, "phone": a.phone, "password": a.password} for a in made.accounts
     ]
@@ -104,6 +107,16 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                         for o in orders
                     ],
                     "group_buys": None if groups is None else _group_buys_data(groups),
+                    "services": None
+                    if services is None
+                    else {
+                        "merchants": [{"id": m.id, "name": m.name} for m in services.merchants],
+                        "booking": {
+                            "id": services.booking.id,
+                            "status": services.booking.status.value,
+                            "starts_at": services.booking.starts_at.isoformat(),
+                        },
+                    },
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -121,6 +134,14 @@ def demo(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"    {o.id}  {o.status.value:<16} {o.total}")
     if groups is not None:
         _echo_group_buys(groups)
+    if services is not None:
+        names = " and ".join(f"{m.name} ({m.id})" for m in services.merchants)
+        b = services.booking
+        click.echo(f"  local services (本地服务): {names}; the resident's booking:")
+        when = b.starts_at.astimezone(CHINA_STANDARD_TIME)
+        click.echo(
+            f"    {b.id}  {b.status.value} {when:%Y-%m-%d %H:%M} with {b.staff_id}, {b.price}"
+        )
     if made.created:
         click.echo("  accounts (the passwords are shown this once):")
     else:
@@ -134,6 +155,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     click.echo(
         "next: shequ catalog list   ·   shequ orders list   ·   shequ refunds list   ·   "
         "shequ groupbuy campaigns list   ·   shequ delivery track <order>   ·   "
+        "shequ services merchants list --community <id>   ·   "
         "shequ serve, then POST /v1/auth/sign-in"
     )
 
