@@ -78,6 +78,17 @@ from shequ.application.catalog.skus import (
     SetSkuListingHandler,
     SetSkuOnSaleHandler,
 )
+from shequ.application.community.life import (
+    CancelActivityHandler,
+    CreateActivityHandler,
+    GetActivityHandler,
+    JoinActivityHandler,
+    LeaveActivityHandler,
+    ListActivitiesHandler,
+    ListAnnouncementsHandler,
+    PublishAnnouncementHandler,
+    WithdrawAnnouncementHandler,
+)
 from shequ.application.events import EventDispatcher
 from shequ.application.fulfilment.delivery import (
     ApplyCourierCallbackHandler,
@@ -261,6 +272,15 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    PublishAnnouncementHandler,
+    WithdrawAnnouncementHandler,
+    ListAnnouncementsHandler,
+    CreateActivityHandler,
+    GetActivityHandler,
+    ListActivitiesHandler,
+    JoinActivityHandler,
+    LeaveActivityHandler,
+    CancelActivityHandler,
     SeedDemoServicesHandler,
     RegisterProviderHandler,
     EditProviderHandler,

@@ -31,6 +31,8 @@ manage fulfilment   admins; the operator of a community, for its pickup points,
                     also hands orders over at it)
 ride                a rider of a community, for our own team's deliveries there
                     (a delivery's steps are its own rider's: not even admins ride)
+community life      admins; the operator of a community: its announcements and
+                    activities
 manage services     admins; the operator of a community, for the local merchants
                     serving it; a merchant's own staff (a merchant role whose scope
                     is the merchant), for its staff, offerings and bookings
@@ -106,6 +108,7 @@ class Permission(enum.StrEnum):
     MANAGE_FULFILMENT = "manage fulfilment"
     RIDE = "ride"
     MANAGE_SERVICES = "manage services"
+    COMMUNITY_LIFE = "community life"
     CONSOLE = "console"
 
 
@@ -192,6 +195,7 @@ class Policy:
                 | Permission.MANAGE_ORDERS
                 | Permission.MANAGE_GROUP_BUYS
                 | Permission.MANAGE_FULFILMENT
+                | Permission.COMMUNITY_LIFE
             ):
                 return community_id is not None and actor.holds(Role.OPERATOR, community_id)
             case Permission.BUY:

@@ -14,6 +14,7 @@ from shequ.application.catalog.search import ProductHit, ProductQuery
 from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
+from shequ.domain.community import Activity, ActivitySignUp, Announcement
 from shequ.domain.events import DomainEvent
 from shequ.domain.fulfilment.delivery import DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
@@ -21,6 +22,8 @@ from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
+    ActivityId,
+    AnnouncementId,
     BookingId,
     CampaignId,
     CommunityId,
@@ -63,7 +66,9 @@ from shequ.domain.services import (
 __all__ = [
     "AccessClaims",
     "AccountRepository",
+    "ActivityRepository",
     "AddressRepository",
+    "AnnouncementRepository",
     "AuditLog",
     "AuditQuery",
     "BillEntry",
@@ -116,6 +121,7 @@ __all__ = [
     "SellerRepository",
     "ShipmentRepository",
     "SignInCodeRepository",
+    "SignUpRepository",
     "SkuOffer",
     "SkuRepository",
     "StaffRepository",
@@ -1009,6 +1015,56 @@ class BookingRepository(Protocol):
         ...
 
 
+class AnnouncementRepository(Protocol):
+    def add(self, announcement: Announcement) -> None: ...
+
+    def get(self, announcement_id: AnnouncementId) -> Announcement:
+        """Raises :class:`AnnouncementNotFound`."""
+        ...
+
+    def get_for_update(self, announcement_id: AnnouncementId) -> Announcement: ...
+
+    def find(self, announcement_id: AnnouncementId) -> Announcement | None: ...
+
+    def shown_in(
+        self, community_id: CommunityId, now: dt.datetime, limit: int
+    ) -> list[Announcement]:
+        """What the community sees now: pinned first, then the newest published."""
+        ...
+
+
+class ActivityRepository(Protocol):
+    def add(self, activity: Activity) -> None: ...
+
+    def get(self, activity_id: ActivityId) -> Activity:
+        """Raises :class:`ActivityNotFound`."""
+        ...
+
+    def get_for_update(self, activity_id: ActivityId) -> Activity:
+        """Read afresh and locked: sign-ups of one activity are taken one at a time."""
+        ...
+
+    def find(self, activity_id: ActivityId) -> Activity | None: ...
+
+    def in_community(
+        self, community_id: CommunityId, start: dt.datetime, end: dt.datetime
+    ) -> list[Activity]:
+        """Activities starting in ``[start, end)``, by start."""
+        ...
+
+
+class SignUpRepository(Protocol):
+    def add(self, sign_up: ActivitySignUp) -> None: ...
+
+    def of_activity(self, activity_id: ActivityId) -> list[ActivitySignUp]:
+        """Every sign-up of the activity, in the order they came (``seq``)."""
+        ...
+
+    def active(self, activity_id: ActivityId, resident_id: AccountId) -> ActivitySignUp | None:
+        """The resident's confirmed or waitlisted sign-up."""
+        ...
+
+
 @attrs.frozen
 class CourierRequest:
     """A delivery as a courier partner needs it: where from, where to, for whom, when.
@@ -1159,6 +1215,15 @@ class UnitOfWork(Protocol):
 
     @property
     def bookings(self) -> BookingRepository: ...
+
+    @property
+    def announcements(self) -> AnnouncementRepository: ...
+
+    @property
+    def activities(self) -> ActivityRepository: ...
+
+    @property
+    def sign_ups(self) -> SignUpRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AccountNotFound",
+    "ActivityNotFound",
     "AdapterError",
+    "AnnouncementNotFound",
     "BookingNotFound",
     "CampaignNotFound",
     "CampaignNotRunning",
@@ -363,6 +365,14 @@ class OfferingNotFound(NotFound):
 
 class BookingNotFound(NotFound):
     code = "booking-not-found"
+
+
+class AnnouncementNotFound(NotFound):
+    code = "announcement-not-found"
+
+
+class ActivityNotFound(NotFound):
+    code = "activity-not-found"
 
 
 class CampaignNotFound(NotFound):

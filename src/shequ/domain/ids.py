@@ -10,6 +10,8 @@ from shequ.domain.errors import InvalidInput
 
 __all__ = [
     "AccountId",
+    "ActivityId",
+    "AnnouncementId",
     "BookingId",
     "CampaignId",
     "CartId",
@@ -53,6 +55,8 @@ ProviderId = NewType("ProviderId", str)
 StaffId = NewType("StaffId", str)
 OfferingId = NewType("OfferingId", str)
 BookingId = NewType("BookingId", str)
+AnnouncementId = NewType("AnnouncementId", str)
+ActivityId = NewType("ActivityId", str)
 
 
 def new_id() -> str:

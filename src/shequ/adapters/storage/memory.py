@@ -33,9 +33,12 @@ from shequ.application.ports import (
 from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
+from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
 from shequ.domain.errors import (
     AccountNotFound,
+    ActivityNotFound,
     AdapterError,
+    AnnouncementNotFound,
     BookingNotFound,
     CampaignNotFound,
     CommunityNotFound,
@@ -67,6 +70,7 @@ from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, G
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
+    ActivityId,
     CampaignId,
     CommunityId,
     CouponId,
@@ -699,6 +703,39 @@ class _Bookings(_Repository[ServiceBooking]):
         return sorted(found, key=lambda b: (b.starts_at, b.id))[:limit]
 
 
+class _Announcements(_Repository[Announcement]):
+    def shown_in(
+        self, community_id: CommunityId, now: dt.datetime, limit: int
+    ) -> list[Announcement]:
+        found = self._all(lambda a: a.shown(community_id, now))
+        found.sort(key=lambda a: a.id)
+        found.sort(key=lambda a: (a.pinned, a.publish_at), reverse=True)
+        return found[:limit]
+
+
+class _Activities(_Repository[Activity]):
+    def in_community(
+        self, community_id: CommunityId, start: dt.datetime, end: dt.datetime
+    ) -> list[Activity]:
+        found = self._all(lambda a: a.community_id == community_id and start <= a.starts_at < end)
+        return sorted(found, key=lambda a: (a.starts_at, a.id))
+
+
+class _SignUps(_Repository[ActivitySignUp]):
+    def of_activity(self, activity_id: ActivityId) -> list[ActivitySignUp]:
+        found = self._all(lambda x: x.activity_id == activity_id)
+        added = [x for x in self.added.values() if x.activity_id == activity_id]
+        return sorted({x.id: x for x in [*found, *added]}.values(), key=lambda x: x.seq)
+
+    def active(self, activity_id: ActivityId, resident_id: AccountId) -> ActivitySignUp | None:
+        found = [
+            x
+            for x in self.of_activity(activity_id)
+            if x.resident_id == resident_id and x.status is not SignUpStatus.CANCELLED
+        ]
+        return found[0] if found else None
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -808,6 +845,9 @@ class InMemoryUnitOfWork:
     staff: _Staff
     offerings: _Offerings
     bookings: _Bookings
+    announcements: _Announcements
+    activities: _Activities
+    sign_ups: _SignUps
     outbox: _Outbox
     audit: _Audit
 
@@ -859,6 +899,11 @@ class InMemoryUnitOfWork:
             self._store, "service_offerings", OfferingNotFound, "offering", hold
         )
         self.bookings = _Bookings(self._store, "service_bookings", BookingNotFound, "booking", hold)
+        self.announcements = _Announcements(
+            self._store, "announcements", AnnouncementNotFound, "announcement", hold
+        )
+        self.activities = _Activities(self._store, "activities", ActivityNotFound, "activity", hold)
+        self.sign_ups = _SignUps(self._store, "activity_signups", NotFound, "sign-up", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -899,6 +944,9 @@ class InMemoryUnitOfWork:
             self.staff,
             self.offerings,
             self.bookings,
+            self.announcements,
+            self.activities,
+            self.sign_ups,
         )
 
     def __enter__(self) -> Self:
@@ -948,6 +996,15 @@ class InMemoryUnitOfWork:
                 self.bookings,
                 "the idempotency key was used",
                 lambda b: (b.resident_id, b.idempotency_key),
+            )
+            self._check_unique(
+                self.sign_ups,
+                "the resident has signed up",
+                lambda x: (
+                    (x.activity_id, x.resident_id)
+                    if x.status is not SignUpStatus.CANCELLED
+                    else x.id
+                ),
             )
             self.pickup_points.write_days()
             self.delivery_slots.write_booked()

@@ -29,6 +29,7 @@ from shequ.domain.catalog import (
     Sku,
     StorageMethod,
 )
+from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
 from shequ.domain.fulfilment.delivery import (
     DeliverySlot,
     DeliveryStatus,
@@ -1031,6 +1032,71 @@ service_bookings = sa.Table(
     sa.Index("ix_service_bookings_status_starts_at", "status", "starts_at"),
 )
 
+announcements = sa.Table(
+    "announcements",
+    metadata,
+    _id(primary_key=True),
+    _id("author_id", nullable=True),
+    sa.Column("community_ids", TextTuple(), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("body", sa.String(5000), nullable=False),
+    sa.Column("pinned", sa.Boolean, nullable=False),
+    sa.Column("publish_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("withdrawn", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_announcements_publish_at", "publish_at"),
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    _id(primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(5000), nullable=False),
+    sa.Column("place", sa.String(200), nullable=False),
+    sa.Column("starts_at", UTCDateTime(), nullable=False),
+    sa.Column("ends_at", UTCDateTime(), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("signups_close_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    _id("organiser_id", nullable=True),
+    sa.Column("confirmed", sa.Integer, nullable=False),
+    sa.Column("next_seq", sa.Integer, nullable=False),
+    sa.Column("cancelled", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(
+        "confirmed >= 0 AND confirmed <= capacity", name="confirmed_within_capacity"
+    ),
+    sa.Index("ix_activities_community_id_starts_at", "community_id", "starts_at"),
+)
+
+activity_signups = sa.Table(
+    "activity_signups",
+    metadata,
+    _id(primary_key=True),
+    _id("activity_id", sa.ForeignKey("activities.id"), nullable=False),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("status", _enum(SignUpStatus, "signup_status"), nullable=False),
+    sa.Column("signed_up_at", UTCDateTime(), nullable=False),
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("activity_id", "seq", name="uq_activity_signups_seq"),
+    # one live sign-up a resident and activity
+    sa.Index(
+        "uq_activity_signups_live",
+        "activity_id",
+        "resident_id",
+        unique=True,
+        sqlite_where=sa.text("status != 'cancelled'"),
+        postgresql_where=sa.text("status != 'cancelled'"),
+    ),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -1129,6 +1195,7 @@ def start_mappers() -> None:
         _map_groupbuy()
         _map_fulfilment()
         _map_services()
+        _map_community()
         aggregates = (
             Product,
             Sku,
@@ -1144,6 +1211,8 @@ def start_mappers() -> None:
             DeliverySlot,
             ServiceProvider,
             ServiceBooking,
+            Announcement,
+            Activity,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1260,6 +1329,17 @@ def _map_fulfilment() -> None:
         version_id_col=pickup_tickets.c.version,
         version_id_generator=False,
     )
+
+
+def _map_community() -> None:
+    for record, table in (
+        (Announcement, announcements),
+        (Activity, activities),
+        (ActivitySignUp, activity_signups),
+    ):
+        mapper_registry.map_imperatively(
+            record, table, version_id_col=table.c.version, version_id_generator=False
+        )
 
 
 def _map_services() -> None:

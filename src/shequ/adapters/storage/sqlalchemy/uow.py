@@ -17,7 +17,10 @@ from shequ.adapters.storage.sqlalchemy.driver import DriverStatement
 from shequ.adapters.storage.sqlalchemy.errors import translate
 from shequ.adapters.storage.sqlalchemy.orm import (
     accounts,
+    activities,
+    activity_signups,
     addresses,
+    announcements,
     audit_log,
     carts,
     communities,
@@ -63,9 +66,12 @@ from shequ.application.ports import (
 from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
+from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
 from shequ.domain.errors import (
     AccountNotFound,
+    ActivityNotFound,
     AdapterError,
+    AnnouncementNotFound,
     BookingNotFound,
     CampaignNotFound,
     CommunityNotFound,
@@ -96,6 +102,7 @@ from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, G
 from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
+    ActivityId,
     CampaignId,
     CommunityId,
     CouponId,
@@ -1170,6 +1177,66 @@ class _Bookings(_Repository[ServiceBooking]):
         return self._many(stmt)
 
 
+class _Announcements(_Repository[Announcement]):
+    model, not_found, label = Announcement, AnnouncementNotFound, "announcement"
+
+    def shown_in(
+        self, community_id: CommunityId, now: dt.datetime, limit: int
+    ) -> list[Announcement]:
+        x = announcements.c
+        member = '%"' + _like_escaped(community_id) + '"%'
+        stmt = (
+            sa.select(Announcement)
+            .where(
+                sa.cast(x.community_ids, sa.Text).like(member, escape="\\"),
+                x.withdrawn.is_(False),
+                x.publish_at <= now,
+                sa.or_(x.expires_at.is_(None), x.expires_at > now),
+            )
+            .order_by(x.pinned.desc(), x.publish_at.desc(), x.id)
+            .limit(limit)
+        )
+        return [a for a in self._many(stmt) if a.shown(community_id, now)]
+
+
+class _Activities(_Repository[Activity]):
+    model, not_found, label = Activity, ActivityNotFound, "activity"
+
+    def in_community(
+        self, community_id: CommunityId, start: dt.datetime, end: dt.datetime
+    ) -> list[Activity]:
+        x = activities.c
+        stmt = sa.select(Activity).where(
+            x.community_id == community_id, x.starts_at >= start, x.starts_at < end
+        )
+        return self._many(stmt.order_by(x.starts_at, x.id))
+
+
+class _SignUps(_Repository[ActivitySignUp]):
+    model, not_found, label = ActivitySignUp, NotFound, "sign-up"
+
+    def of_activity(self, activity_id: ActivityId) -> list[ActivitySignUp]:
+        x = activity_signups.c
+        stmt = (
+            sa.select(ActivitySignUp)
+            .where(x.activity_id == activity_id)
+            .order_by(x.seq)
+            .execution_options(populate_existing=True)
+        )
+        return self._many(stmt)
+
+    def active(self, activity_id: ActivityId, resident_id: AccountId) -> ActivitySignUp | None:
+        x = activity_signups.c
+        found = self._many(
+            sa.select(ActivitySignUp).where(
+                x.activity_id == activity_id,
+                x.resident_id == resident_id,
+                x.status != SignUpStatus.CANCELLED.value,
+            )
+        )
+        return found[0] if found else None
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1454,6 +1521,9 @@ class SqlUnitOfWork:
     staff: _Staff
     offerings: _Offerings
     bookings: _Bookings
+    announcements: _Announcements
+    activities: _Activities
+    sign_ups: _SignUps
     outbox: _Outbox
     audit: _Audit
 
@@ -1495,6 +1565,8 @@ class SqlUnitOfWork:
         self.delivery_slots = _DeliverySlots(session)
         self.providers, self.staff = _Providers(session), _Staff(session)
         self.offerings, self.bookings = _Offerings(session), _Bookings(session)
+        self.announcements, self.activities = _Announcements(session), _Activities(session)
+        self.sign_ups = _SignUps(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1540,6 +1612,9 @@ class SqlUnitOfWork:
             self.staff,
             self.offerings,
             self.bookings,
+            self.announcements,
+            self.activities,
+            self.sign_ups,
         )
 
     def _touched(self) -> Iterator[Any]:

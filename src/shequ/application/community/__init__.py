@@ -1,0 +1,1 @@
+"""Community life use cases: announcements (公告) and activities (活动) with sign-ups."""
