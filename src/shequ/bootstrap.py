@@ -78,6 +78,7 @@ from shequ.application.catalog.skus import (
     SetSkuListingHandler,
     SetSkuOnSaleHandler,
 )
+from shequ.application.community.demo import SeedDemoCommunityLifeHandler
 from shequ.application.community.life import (
     CancelActivityHandler,
     CreateActivityHandler,
@@ -272,6 +273,7 @@ __all__ = [
 ]
 
 HANDLERS: tuple[type, ...] = (
+    SeedDemoCommunityLifeHandler,
     PublishAnnouncementHandler,
     WithdrawAnnouncementHandler,
     ListAnnouncementsHandler,

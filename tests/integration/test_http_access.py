@@ -26,6 +26,14 @@ from shequ.application.catalog.communities import (
     CreateSeller,
     CreateSellerHandler,
 )
+from shequ.application.community.life import (
+    CreateActivity,
+    CreateActivityHandler,
+    JoinActivity,
+    JoinActivityHandler,
+    PublishAnnouncement,
+    PublishAnnouncementHandler,
+)
 from shequ.application.fulfilment.delivery import DispatchDelivery, DispatchDeliveryHandler
 from shequ.application.fulfilment.pickup import (
     ArriveAtPickupPoint,
@@ -75,6 +83,7 @@ from shequ.domain.fulfilment import PointKind
 from shequ.domain.groupbuy import LeaderReward, PriceTier
 from shequ.domain.identity import Account, Membership, Role
 from shequ.domain.ids import (
+    ActivityId,
     BookingId,
     CommunityId,
     PaymentId,
@@ -159,6 +168,22 @@ def slots_in(w: dict[str, str]) -> dict[str, Any]:
 
 
 BOOKING_SIDES = {"resident", "admin", "operator", "merchant"}
+COMMUNITY_STAFF = {"admin", "operator"}  # its notice board and its activities
+
+
+def announcement_in(w: dict[str, str]) -> dict[str, Any]:
+    return {"community_ids": [w["home"]], "title": "停水通知", "body": "周六上午停水"}
+
+
+def activity_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "community_id": w["home"],
+        "title": "亲子手工",
+        "place": "会所",
+        "starts_at": "2026-11-28T09:30:00+08:00",
+        "ends_at": "2026-11-28T11:30:00+08:00",
+        "capacity": 20,
+    }
 
 
 def merchant_in(w: dict[str, str]) -> dict[str, Any]:
@@ -406,6 +431,15 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ),
     ("POST", "/v1/bookings/{served}/review", lambda w: {"rating": 5}, {"resident", "admin"}),
     ("POST", "/v1/services/remind", None, {"admin"}),
+    ("POST", "/v1/announcements", announcement_in, COMMUNITY_STAFF),
+    ("GET", "/v1/communities/{home}/announcements", None, EVERYONE),
+    ("POST", "/v1/announcements/{announcement}/withdraw", None, COMMUNITY_STAFF),
+    ("POST", "/v1/activities", activity_in, COMMUNITY_STAFF),
+    ("GET", "/v1/communities/{home}/activities", None, EVERYONE),
+    ("GET", "/v1/activities/{activity}", None, EVERYONE),
+    ("POST", "/v1/activities/{activity}/sign-ups", None, BUYERS),
+    ("DELETE", "/v1/activities/{joined}/sign-ups/mine", None, {"resident"}),
+    ("POST", "/v1/activities/{activity}/cancel", lambda w: {"reason": "下雨"}, COMMUNITY_STAFF),
     # a rider's own work: riders of the community only, not even admins
     ("GET", "/v1/rider/deliveries", None, {"rider"}),
     ("POST", "/v1/rider/deliveries/{queued}/accept", None, {"rider"}),
@@ -424,7 +458,10 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
 
 
 # What the roles not allowed get where it is not 403 forbidden.
-REFUSED: dict[tuple[str, str], tuple[int, str]] = {}
+REFUSED: dict[tuple[str, str], tuple[int, str]] = {
+    # leaving is for oneself: whoever did not join has nothing to give back
+    ("DELETE", "/v1/activities/{joined}/sign-ups/mine"): (404, "not-found"),
+}
 
 
 def last(method: str, path: str) -> int:
@@ -514,6 +551,7 @@ class World:
         self.ids |= self._deliveries(app, accounts["resident"], accounts["rider"], home, goods.id)
         self.ids |= self._group_buys(app, home, goods.id)
         self.ids |= self._services(app, accounts["resident"], home, grocer.id)
+        self.ids |= self._community_life(app, accounts["resident"], home)
 
     @staticmethod
     def _orders(
@@ -786,6 +824,28 @@ class World:
             "booking_to_move": booked(12),
             "served": served,
         }
+
+    @staticmethod
+    def _community_life(
+        app: injector.Injector, resident: Account, home: CommunityId
+    ) -> dict[str, str]:
+        """An announcement, an activity to sign up for, and one the resident joined."""
+        notice = app.get(PublishAnnouncementHandler)(
+            PublishAnnouncement((home,), "物业通知", "电梯年检"), actor=CONSOLE
+        )
+
+        def organised(title: str) -> str:
+            starts = dt.datetime(2026, 11, 28, 9, 30, tzinfo=CHINA_STANDARD_TIME)
+            return app.get(CreateActivityHandler)(
+                CreateActivity(home, title, "会所", starts, starts + dt.timedelta(hours=2), 30),
+                actor=CONSOLE,
+            ).id
+
+        joined = organised("读书会")
+        app.get(JoinActivityHandler)(
+            JoinActivity(ActivityId(joined), resident.id), actor=Actor.of(resident)
+        )
+        return {"announcement": notice.id, "activity": organised("亲子手工"), "joined": joined}
 
     @staticmethod
     def _coupons(app: injector.Injector, grocer: SellerId) -> str:

@@ -212,6 +212,7 @@ def _register() -> None:
         cart,
         catalog,
         community,
+        community_life,  # noqa: F401 (adds its commands to the community group)
         coupons,
         delivery,
         delivery_days,  # noqa: F401 (adds its commands to the delivery group)

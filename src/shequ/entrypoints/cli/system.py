@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from shequ.application.catalog.demo import SeedDemoHandler
+from shequ.application.community.demo import SeedDemoCommunityLifeHandler
 from shequ.application.groupbuy.demo import DemoGroup, DemoGroupBuys, SeedDemoGroupBuysHandler
 from shequ.application.ordering.demo import SeedDemoOrdersHandler
 from shequ.application.policy import CONSOLE
@@ -89,6 +90,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         notices.setLevel(level)
     groups = get(ctx, SeedDemoGroupBuysHandler)(made, actor=CONSOLE) if made.created else None
     services = get(ctx, SeedDemoServicesHandler)(made, actor=CONSOLE) if made.created else None
+    life = get(ctx, SeedDemoCommunityLifeHandler)(made, actor=CONSOLE) if made.created else None
     people = [
         {"role": a.role.value, "phone": a.phone, "password": a.password} for a in made.accounts
     ]
@@ -107,6 +109,9 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                         for o in orders
                     ],
                     "group_buys": None if groups is None else _group_buys_data(groups),
+                    "community_life": None
+                    if life is None
+                    else {"notice_id": life.notice.id, "activity_id": life.activity.id},
                     "services": None
                     if services is None
                     else {
@@ -141,6 +146,14 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         when = b.starts_at.astimezone(CHINA_STANDARD_TIME)
         click.echo(
             f"    {b.id}  {b.status.value} {when:%Y-%m-%d %H:%M} with {b.staff_id}, {b.price}"
+        )
+    if life is not None:
+        a = life.activity
+        starts = a.starts_at.astimezone(CHINA_STANDARD_TIME)
+        click.echo(f"  notice board (pinned): {life.notice.title}")
+        click.echo(
+            f"  activity {a.title} {starts:%Y-%m-%d %H:%M} ({a.id}): "
+            f"{a.confirmed} of {a.capacity} places taken, by the demo resident's household"
         )
     if made.created:
         click.echo("  accounts (the passwords are shown this once):")

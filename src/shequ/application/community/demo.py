@@ -1,0 +1,84 @@
+"""Demo community life: a pinned notice of the property office, and an activity this
+Saturday that the demo resident signed up for."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from shequ.application.catalog.demo import DEMO_RESIDENT_PHONE, DemoCatalog
+from shequ.application.community.life import (
+    CreateActivity,
+    CreateActivityHandler,
+    JoinActivity,
+    JoinActivityHandler,
+    PublishAnnouncement,
+    PublishAnnouncementHandler,
+)
+from shequ.application.policy import Actor, Permission, Policy
+from shequ.application.ports import Clock, UnitOfWork
+from shequ.domain.community import Activity, Announcement
+from shequ.domain.errors import AccountNotFound
+from shequ.domain.values import CHINA_STANDARD_TIME
+
+__all__ = ["DemoCommunityLife", "SeedDemoCommunityLifeHandler"]
+
+
+@attrs.frozen
+class DemoCommunityLife:
+    notice: Announcement
+    activity: Activity
+
+
+class SeedDemoCommunityLifeHandler:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        policy: Policy,
+        publish: PublishAnnouncementHandler,
+        create: CreateActivityHandler,
+        join: JoinActivityHandler,
+    ) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
+        self._publish, self._create, self._join = publish, create, join
+
+    def __call__(self, demo: DemoCatalog, *, actor: Actor) -> DemoCommunityLife:
+        self._policy.require(actor, Permission.CONSOLE)
+        with self._uow as uow:
+            account = uow.accounts.find_by_phone(DEMO_RESIDENT_PHONE)
+        if account is None:
+            raise AccountNotFound("the demo resident is missing: run the demo catalog first")
+        here = demo.community.id
+        notice = self._publish(
+            PublishAnnouncement(
+                (here,),
+                "关于小区二次供水水箱清洗的通知",
+                "本周六 8:00-12:00 清洗二次供水水箱，届时3、5幢停水，请提前储水。"
+                "——阳光花园物业服务中心",
+                pinned=True,
+            ),
+            actor=actor,
+        )
+        today = self._clock.now().astimezone(CHINA_STANDARD_TIME).date()
+        saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
+        starts = dt.datetime.combine(saturday, dt.time(9, 30), tzinfo=CHINA_STANDARD_TIME)
+        activity = self._create(
+            CreateActivity(
+                here,
+                "周末亲子手工：做一盏兔子灯",
+                "会所二楼活动室",
+                starts,
+                starts + dt.timedelta(hours=2),
+                capacity=12,
+                description="材料由社区提供，每户限两人。",
+            ),
+            actor=actor,
+        )
+        self._join(
+            JoinActivity(activity.id, account.id, people=2), actor=Actor.of(account, client="demo")
+        )
+        with self._uow as uow:
+            activity = uow.activities.get(activity.id)
+        return DemoCommunityLife(notice, activity)
