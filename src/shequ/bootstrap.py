@@ -18,6 +18,7 @@ import datetime as dt
 import inspect
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from injector import Binder, Injector, Module, Provider, ProviderOf, provider, singleton
@@ -77,6 +78,15 @@ from shequ.application.catalog.skus import (
     GetSkuHandler,
     SetSkuListingHandler,
     SetSkuOnSaleHandler,
+)
+from shequ.application.community.complaints import (
+    ComplaintRules,
+    FileComplaintHandler,
+    GetComplaintHandler,
+    ListComplaintsHandler,
+    MoveComplaintHandler,
+    RateComplaintHandler,
+    ReplyToComplaintHandler,
 )
 from shequ.application.community.demo import SeedDemoCommunityLifeHandler
 from shequ.application.community.life import (
@@ -244,6 +254,7 @@ from shequ.application.services.directory import (
     RegisterProviderHandler,
     SearchProvidersHandler,
 )
+from shequ.domain.complaints import ComplaintCategory
 from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
 from shequ.domain.ids import CommunityId
 from shequ.domain.money import Money
@@ -283,6 +294,12 @@ HANDLERS: tuple[type, ...] = (
     JoinActivityHandler,
     LeaveActivityHandler,
     CancelActivityHandler,
+    FileComplaintHandler,
+    GetComplaintHandler,
+    ListComplaintsHandler,
+    ReplyToComplaintHandler,
+    MoveComplaintHandler,
+    RateComplaintHandler,
     SeedDemoServicesHandler,
     RegisterProviderHandler,
     EditProviderHandler,
@@ -578,6 +595,11 @@ class OrderingModule(Module):
 
     @singleton
     @provider
+    def complaint_rules(self) -> ComplaintRules:
+        return complaint_rules(self._settings)
+
+    @singleton
+    @provider
     def pickup_rules(self) -> PickupRules:
         s = self._settings
         return PickupRules(s.pickup_remind_after_days, s.pickup_return_after_days)
@@ -809,6 +831,16 @@ def _rider_count(units: ProviderOf[UnitOfWork]) -> Callable[[CommunityId], int]:
             return len(riders_of(uow, community_id))
 
     return count
+
+
+def complaint_rules(settings: Settings) -> ComplaintRules:
+    """How soon each category of complaint must be answered, as configured."""
+    hours = dict(spec.split(":") for spec in settings.complaint_respond_hours.split(","))
+    return ComplaintRules(
+        MappingProxyType(
+            {ComplaintCategory(name): dt.timedelta(hours=int(h)) for name, h in hours.items()}
+        )
+    )
 
 
 def route_plan_rules(settings: Settings) -> RoutePlanRules:

@@ -12,6 +12,9 @@ __all__ = ["PaymentProvider", "Settings"]
 PaymentProvider = Literal["sandbox", "wechat", "alipay", "stripe"]
 
 
+_CATEGORY = "(product_quality|delivery|service|pickup_point|platform|suggestion)"
+
+
 class Settings(BaseSettings):
     """How shequ is wired. Every field reads ``SHEQU_<NAME>`` from the environment."""
 
@@ -199,6 +202,12 @@ class Settings(BaseSettings):
     service_remind_before_hours: int = Field(
         default=24, ge=1, le=7 * 24, description="a booking's reminder goes out this before it"
     )
+    complaint_respond_hours: str = Field(
+        default="product_quality:24,delivery:4,service:24,pickup_point:12,platform:48,suggestion:72",
+        pattern=rf"^{_CATEGORY}:[0-9]{{1,3}}(,{_CATEGORY}:[0-9]{{1,3}})*$",
+        description="hours a complaint of each category must be answered within, "
+        "`CATEGORY:HOURS`, comma-separated (categories left out keep their default)",
+    )
     pickup_remind_after_days: int = Field(
         default=2,
         ge=1,
@@ -226,6 +235,14 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("name at least one payment provider")
         return tuple(dict.fromkeys(value))
+
+    @field_validator("complaint_respond_hours")
+    @classmethod
+    def _hours_within_a_month(cls, value: str) -> str:
+        for spec in value.split(","):
+            if not 1 <= int(spec.split(":")[1]) <= 720:
+                raise ValueError(f"{spec}: answer within 1 to 720 hours")
+        return value
 
     @field_validator("free_delivery_from", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.community import Activity, ActivitySignUp, Announcement
+from shequ.domain.complaints import Complaint, ComplaintStatus
 from shequ.domain.events import DomainEvent
 from shequ.domain.fulfilment.delivery import DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
@@ -27,6 +28,7 @@ from shequ.domain.ids import (
     BookingId,
     CampaignId,
     CommunityId,
+    ComplaintId,
     CouponId,
     DeliverySlotId,
     GrantId,
@@ -80,6 +82,8 @@ __all__ = [
     "Clock",
     "CommissionRepository",
     "CommunityRepository",
+    "ComplaintQuery",
+    "ComplaintRepository",
     "CouponGrantRepository",
     "CouponRepository",
     "Courier",
@@ -1066,6 +1070,32 @@ class SignUpRepository(Protocol):
 
 
 @attrs.frozen
+class ComplaintQuery:
+    """Tickets of a resident or of a community, of a status, or only the ``overdue`` ones
+    at ``now``; oldest first."""
+
+    resident_id: AccountId | None = None
+    community_id: CommunityId | None = None
+    status: ComplaintStatus | None = None
+    overdue_at: dt.datetime | None = None
+    limit: int = 100
+
+
+class ComplaintRepository(Protocol):
+    def add(self, complaint: Complaint) -> None: ...
+
+    def get(self, complaint_id: ComplaintId) -> Complaint:
+        """Raises :class:`ComplaintNotFound`."""
+        ...
+
+    def get_for_update(self, complaint_id: ComplaintId) -> Complaint: ...
+
+    def find(self, complaint_id: ComplaintId) -> Complaint | None: ...
+
+    def search(self, query: ComplaintQuery) -> list[Complaint]: ...
+
+
+@attrs.frozen
 class CourierRequest:
     """A delivery as a courier partner needs it: where from, where to, for whom, when.
     ``order_id`` is the partner's idempotency key: dispatching it again names the same
@@ -1224,6 +1254,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sign_ups(self) -> SignUpRepository: ...
+
+    @property
+    def complaints(self) -> ComplaintRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

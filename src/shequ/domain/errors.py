@@ -29,6 +29,7 @@ __all__ = [
     "CampaignNotFound",
     "CampaignNotRunning",
     "CommunityNotFound",
+    "ComplaintNotFound",
     "ConcurrentUpdate",
     "Conflict",
     "CouponBelowThreshold",
@@ -373,6 +374,10 @@ class AnnouncementNotFound(NotFound):
 
 class ActivityNotFound(NotFound):
     code = "activity-not-found"
+
+
+class ComplaintNotFound(NotFound):
+    code = "complaint-not-found"
 
 
 class CampaignNotFound(NotFound):

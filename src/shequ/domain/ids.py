@@ -16,6 +16,7 @@ __all__ = [
     "CampaignId",
     "CartId",
     "CommunityId",
+    "ComplaintId",
     "CouponId",
     "DeliverySlotId",
     "GrantId",
@@ -57,6 +58,7 @@ OfferingId = NewType("OfferingId", str)
 BookingId = NewType("BookingId", str)
 AnnouncementId = NewType("AnnouncementId", str)
 ActivityId = NewType("ActivityId", str)
+ComplaintId = NewType("ComplaintId", str)
 
 
 def new_id() -> str:

@@ -22,6 +22,7 @@ import attrs
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
 from shequ.application.ports import (
     AuditQuery,
+    ComplaintQuery,
     EventPublisher,
     OrderQuery,
     OutboxMessage,
@@ -34,6 +35,7 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
+from shequ.domain.complaints import Complaint
 from shequ.domain.errors import (
     AccountNotFound,
     ActivityNotFound,
@@ -42,6 +44,7 @@ from shequ.domain.errors import (
     BookingNotFound,
     CampaignNotFound,
     CommunityNotFound,
+    ComplaintNotFound,
     ConcurrentUpdate,
     CouponNotFound,
     DeliveryNotFound,
@@ -736,6 +739,19 @@ class _SignUps(_Repository[ActivitySignUp]):
         return found[0] if found else None
 
 
+class _Complaints(_Repository[Complaint]):
+    def search(self, query: ComplaintQuery) -> list[Complaint]:
+        found = self._all(
+            lambda c: (
+                query.resident_id in (None, c.resident_id)
+                and query.community_id in (None, c.community_id)
+                and query.status in (None, c.status)
+                and (query.overdue_at is None or c.overdue(query.overdue_at))
+            )
+        )
+        return sorted(found, key=lambda c: (c.created_at, c.id))[: query.limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -848,6 +864,7 @@ class InMemoryUnitOfWork:
     announcements: _Announcements
     activities: _Activities
     sign_ups: _SignUps
+    complaints: _Complaints
     outbox: _Outbox
     audit: _Audit
 
@@ -904,6 +921,9 @@ class InMemoryUnitOfWork:
         )
         self.activities = _Activities(self._store, "activities", ActivityNotFound, "activity", hold)
         self.sign_ups = _SignUps(self._store, "activity_signups", NotFound, "sign-up", hold)
+        self.complaints = _Complaints(
+            self._store, "complaints", ComplaintNotFound, "complaint", hold
+        )
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -947,6 +967,7 @@ class InMemoryUnitOfWork:
             self.announcements,
             self.activities,
             self.sign_ups,
+            self.complaints,
         )
 
     def __enter__(self) -> Self:

@@ -30,6 +30,7 @@ from shequ.domain.catalog import (
     StorageMethod,
 )
 from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
+from shequ.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus, Reply
 from shequ.domain.fulfilment.delivery import (
     DeliverySlot,
     DeliveryStatus,
@@ -343,6 +344,25 @@ class BookingHistory(sa.TypeDecorator[list[BookingChange]]):
         return [
             BookingChange(dt.datetime.fromisoformat(c["at"]), BookingStatus(c["status"]), c["note"])
             for c in value or ()
+        ]
+
+
+class ReplyList(sa.TypeDecorator[list[Reply]]):
+    """A ticket's replies, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Reply] | None, dialect: Dialect) -> Any:
+        return [
+            {"at": r.at.isoformat(), "author_id": r.author_id, "staff": r.staff, "text": r.text}
+            for r in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            Reply(dt.datetime.fromisoformat(r["at"]), r["author_id"], r["staff"], r["text"])
+            for r in value or ()
         ]
 
 
@@ -1097,6 +1117,33 @@ activity_signups = sa.Table(
     ),
 )
 
+complaints = sa.Table(
+    "complaints",
+    metadata,
+    _id(primary_key=True),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("category", _enum(ComplaintCategory, "complaint_category"), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("body", sa.String(5000), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("respond_by", UTCDateTime(), nullable=False),
+    _id("order_id", sa.ForeignKey("orders.id"), nullable=True),
+    _id("booking_id", sa.ForeignKey("service_bookings.id"), nullable=True),
+    sa.Column("status", _enum(ComplaintStatus, "complaint_status"), nullable=False),
+    sa.Column("first_response_at", UTCDateTime(), nullable=True),
+    sa.Column("resolution", sa.String(2000), nullable=False),
+    sa.Column("satisfaction", sa.Integer, nullable=True),
+    sa.Column("replies", ReplyList(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(
+        "satisfaction IS NULL OR (satisfaction >= 1 AND satisfaction <= 5)",
+        name="satisfaction_one_to_five",
+    ),
+    sa.Index("ix_complaints_community_id_status", "community_id", "status"),
+    sa.Index("ix_complaints_respond_by", "respond_by"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -1196,6 +1243,9 @@ def start_mappers() -> None:
         _map_fulfilment()
         _map_services()
         _map_community()
+        mapper_registry.map_imperatively(
+            Complaint, complaints, version_id_col=complaints.c.version, version_id_generator=False
+        )
         aggregates = (
             Product,
             Sku,
@@ -1213,6 +1263,7 @@ def start_mappers() -> None:
             ServiceBooking,
             Announcement,
             Activity,
+            Complaint,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)

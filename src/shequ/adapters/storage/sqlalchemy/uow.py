@@ -24,6 +24,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     audit_log,
     carts,
     communities,
+    complaints,
     coupon_grants,
     coupons,
     delivery_slots,
@@ -55,6 +56,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
 from shequ.application.ports import (
     AuditQuery,
+    ComplaintQuery,
     EventPublisher,
     OrderQuery,
     OutboxMessage,
@@ -67,6 +69,7 @@ from shequ.domain.audit import AuditRecord
 from shequ.domain.auth import RefreshSession, SignInCode, Throttle
 from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
+from shequ.domain.complaints import Complaint, ComplaintStatus
 from shequ.domain.errors import (
     AccountNotFound,
     ActivityNotFound,
@@ -75,6 +78,7 @@ from shequ.domain.errors import (
     BookingNotFound,
     CampaignNotFound,
     CommunityNotFound,
+    ComplaintNotFound,
     ConcurrentUpdate,
     CouponNotFound,
     DeliveryNotFound,
@@ -1237,6 +1241,28 @@ class _SignUps(_Repository[ActivitySignUp]):
         return found[0] if found else None
 
 
+class _Complaints(_Repository[Complaint]):
+    model, not_found, label = Complaint, ComplaintNotFound, "complaint"
+
+    def search(self, query: ComplaintQuery) -> list[Complaint]:
+        x = complaints.c
+        stmt = sa.select(Complaint)
+        for column, value in (
+            (x.resident_id, query.resident_id),
+            (x.community_id, query.community_id),
+            (x.status, query.status),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.overdue_at is not None:
+            stmt = stmt.where(
+                x.first_response_at.is_(None),
+                x.respond_by < query.overdue_at,
+                x.status.not_in([ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED]),
+            )
+        return self._many(stmt.order_by(x.created_at, x.id).limit(query.limit))
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1524,6 +1550,7 @@ class SqlUnitOfWork:
     announcements: _Announcements
     activities: _Activities
     sign_ups: _SignUps
+    complaints: _Complaints
     outbox: _Outbox
     audit: _Audit
 
@@ -1566,7 +1593,7 @@ class SqlUnitOfWork:
         self.providers, self.staff = _Providers(session), _Staff(session)
         self.offerings, self.bookings = _Offerings(session), _Bookings(session)
         self.announcements, self.activities = _Announcements(session), _Activities(session)
-        self.sign_ups = _SignUps(session)
+        self.sign_ups, self.complaints = _SignUps(session), _Complaints(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1615,6 +1642,7 @@ class SqlUnitOfWork:
             self.announcements,
             self.activities,
             self.sign_ups,
+            self.complaints,
         )
 
     def _touched(self) -> Iterator[Any]:
