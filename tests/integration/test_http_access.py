@@ -26,6 +26,12 @@ from shequ.application.catalog.communities import (
     CreateSeller,
     CreateSellerHandler,
 )
+from shequ.application.community.complaints import (
+    FileComplaint,
+    FileComplaintHandler,
+    MoveComplaint,
+    MoveComplaintHandler,
+)
 from shequ.application.community.life import (
     CreateActivity,
     CreateActivityHandler,
@@ -79,6 +85,7 @@ from shequ.application.services.directory import (
     RegisterProvider,
     RegisterProviderHandler,
 )
+from shequ.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus
 from shequ.domain.fulfilment import PointKind
 from shequ.domain.groupbuy import LeaderReward, PriceTier
 from shequ.domain.identity import Account, Membership, Role
@@ -169,6 +176,7 @@ def slots_in(w: dict[str, str]) -> dict[str, Any]:
 
 BOOKING_SIDES = {"resident", "admin", "operator", "merchant"}
 COMMUNITY_STAFF = {"admin", "operator"}  # its notice board and its activities
+COMPLAINT_SIDES = COMMUNITY_STAFF | {"resident"}  # the resident who filed it, and the staff
 
 
 def announcement_in(w: dict[str, str]) -> dict[str, Any]:
@@ -183,6 +191,15 @@ def activity_in(w: dict[str, str]) -> dict[str, Any]:
         "starts_at": "2026-11-28T09:30:00+08:00",
         "ends_at": "2026-11-28T11:30:00+08:00",
         "capacity": 20,
+    }
+
+
+def complaint_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "category": "platform",
+        "title": "App 卡顿",
+        "body": "下单页很慢",
+        "community_id": w["home"],
     }
 
 
@@ -440,6 +457,18 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("POST", "/v1/activities/{activity}/sign-ups", None, BUYERS),
     ("DELETE", "/v1/activities/{joined}/sign-ups/mine", None, {"resident"}),
     ("POST", "/v1/activities/{activity}/cancel", lambda w: {"reason": "下雨"}, COMMUNITY_STAFF),
+    ("POST", "/v1/complaints", complaint_in, BUYERS),
+    ("GET", "/v1/me/complaints", None, EVERYONE),
+    ("GET", "/v1/communities/{home}/complaints?overdue=true", None, COMMUNITY_STAFF),
+    ("GET", "/v1/complaints/{complaint}", None, COMPLAINT_SIDES),
+    ("POST", "/v1/complaints/{complaint}/replies", lambda w: {"text": "在处理"}, COMPLAINT_SIDES),
+    (
+        "POST",
+        "/v1/complaints/{complaint}/status",
+        lambda w: {"status": "resolved", "note": "已处理"},
+        COMMUNITY_STAFF,
+    ),
+    ("POST", "/v1/complaints/{resolved}/rating", lambda w: {"satisfaction": 4}, BUYERS),
     # a rider's own work: riders of the community only, not even admins
     ("GET", "/v1/rider/deliveries", None, {"rider"}),
     ("POST", "/v1/rider/deliveries/{queued}/accept", None, {"rider"}),
@@ -829,7 +858,8 @@ class World:
     def _community_life(
         app: injector.Injector, resident: Account, home: CommunityId
     ) -> dict[str, str]:
-        """An announcement, an activity to sign up for, and one the resident joined."""
+        """An announcement, an activity to sign up for, one the resident joined, and the
+        resident's complaints: one open, one resolved."""
         notice = app.get(PublishAnnouncementHandler)(
             PublishAnnouncement((home,), "物业通知", "电梯年检"), actor=CONSOLE
         )
@@ -845,7 +875,24 @@ class World:
         app.get(JoinActivityHandler)(
             JoinActivity(ActivityId(joined), resident.id), actor=Actor.of(resident)
         )
-        return {"announcement": notice.id, "activity": organised("亲子手工"), "joined": joined}
+        file = app.get(FileComplaintHandler)
+
+        def filed(title: str) -> Complaint:
+            return file(
+                FileComplaint(resident.id, ComplaintCategory.PICKUP_POINT, title, "x", home),
+                actor=Actor.of(resident),
+            )
+
+        resolved = app.get(MoveComplaintHandler)(
+            MoveComplaint(filed("柜子坏了").id, ComplaintStatus.RESOLVED, "已修好"), actor=CONSOLE
+        )
+        return {
+            "announcement": notice.id,
+            "activity": organised("亲子手工"),
+            "joined": joined,
+            "complaint": filed("自提点没人").id,
+            "resolved": resolved.id,
+        }
 
     @staticmethod
     def _coupons(app: injector.Injector, grocer: SellerId) -> str:

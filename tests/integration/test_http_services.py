@@ -30,6 +30,7 @@ class World:
 
     def __init__(self, app: injector.Injector, clock: FixedClock) -> None:
         self.app, self.api = app, create_app(app)
+        self.refresh_tokens: dict[int, str] = {}
         shop = Shop(app, clock)
         self.here = shop.community().id
         self.operator = self.client(Membership(Role.OPERATOR, self.here))
@@ -84,7 +85,18 @@ class World:
         signed = client.post("/v1/auth/sign-in", json={"phone": phone, "password": PASSWORD})
         assert signed.status_code == 200, signed.text
         client.headers["Authorization"] = f"Bearer {signed.json()['access_token']}"
+        self.refresh_tokens[id(client)] = signed.json()["refresh_token"]
         return client
+
+    def renew(self, *clients: TestClient) -> None:
+        """New access tokens for clients whose tokens expired as the clock moved on."""
+        for client in clients:
+            renewed = client.post(
+                "/v1/auth/refresh", json={"refresh_token": self.refresh_tokens[id(client)]}
+            )
+            assert renewed.status_code == 200, renewed.text
+            client.headers["Authorization"] = f"Bearer {renewed.json()['access_token']}"
+            self.refresh_tokens[id(client)] = renewed.json()["refresh_token"]
 
     def book(self, starts_at: str, **more: Any) -> Any:
         return self.resident.post(

@@ -14,6 +14,7 @@ from shequ.domain.errors import ShequError
 from shequ.entrypoints.http.auth import router as auth_router
 from shequ.entrypoints.http.catalog import router as catalog_router
 from shequ.entrypoints.http.community import router as community_router
+from shequ.entrypoints.http.complaints import router as complaints_router
 from shequ.entrypoints.http.delivery import router as delivery_router
 from shequ.entrypoints.http.deps import resolve
 from shequ.entrypoints.http.groupbuy import router as groupbuy_router
@@ -47,6 +48,7 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(riders_router)
     app.include_router(services_router)
     app.include_router(community_router)
+    app.include_router(complaints_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:
