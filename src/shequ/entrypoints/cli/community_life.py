@@ -29,7 +29,7 @@ from shequ.domain.community import Activity, ActivitySignUp, Announcement
 from shequ.domain.ids import ActivityId, AnnouncementId, CommunityId
 from shequ.domain.values import CHINA_STANDARD_TIME
 from shequ.entrypoints.cli.community import community
-from shequ.entrypoints.cli.main import emit_data, get, json_option, table
+from shequ.entrypoints.cli.main import emit_data, get, json_option, printable, table
 
 __all__ = ["activities", "activity_data", "announcement_data"]
 
@@ -243,7 +243,8 @@ def show_activity(ctx: click.Context, activity_id: str, as_json: bool) -> None:
         return
     a = view.activity
     click.echo(
-        f"{a.title} at {a.place}, {_local(a.starts_at)}: {a.confirmed} of {a.capacity} taken"
+        printable(f"{a.title} at {a.place}")
+        + f", {_local(a.starts_at)}: {a.confirmed} of {a.capacity} taken"
     )
     table(
         ["#", "RESIDENT", "PEOPLE", "STATUS"],

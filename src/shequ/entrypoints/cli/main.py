@@ -39,6 +39,7 @@ __all__ = [
     "exit_code_for",
     "get",
     "json_option",
+    "printable",
     "progress",
     "report",
     "table",
@@ -163,13 +164,14 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _clean(text: str) -> str:
+def printable(text: str) -> str:
+    """User text made safe for a terminal: control characters (escape sequences) as ``?``."""
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """Columns aligned for the terminal, counting CJK characters as two cells."""
-    cells = [[_clean(str(c)) for c in row] for row in [headers, *rows]]
+    cells = [[printable(str(c)) for c in row] for row in [headers, *rows]]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         click.echo(
@@ -213,6 +215,7 @@ def _register() -> None:
         catalog,
         community,
         community_life,  # noqa: F401 (adds its commands to the community group)
+        complaints,
         coupons,
         delivery,
         delivery_days,  # noqa: F401 (adds its commands to the delivery group)
@@ -233,6 +236,7 @@ def _register() -> None:
         catalog.catalog,
         community.community,
         community.seller,
+        complaints.complaints,
         coupons.coupons,
         delivery.delivery,
         groupbuy.groupbuy,
