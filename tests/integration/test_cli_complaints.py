@@ -65,3 +65,14 @@ def data_exit_1(app: injector.Injector, *args: str) -> object:
     result = run(app, *args, "--json")
     assert result.exit_code == 1, result.output
     return json.loads(result.stdout)
+
+
+def test_the_demo_has_an_answered_complaint_about_a_delivered_order(
+    app: injector.Injector,
+) -> None:
+    made = data(app, "demo")
+    ticket = data(app, "complaints", "show", made["community_life"]["complaint_id"])
+    order = data(app, "orders", "show", ticket["order_id"])
+    assert (ticket["status"], order["status"]) == ("in_progress", "delivered")
+    assert [r["staff"] for r in ticket["replies"]] == [True]
+    assert ticket["community_id"] == made["community"]["id"]

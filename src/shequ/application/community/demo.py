@@ -1,5 +1,6 @@
-"""Demo community life: a pinned notice of the property office, and an activity this
-Saturday that the demo resident signed up for."""
+"""Demo community life: a pinned notice of the property office, an activity this
+Saturday that the demo resident signed up for, and the resident's complaint about their
+delivered order, answered by the office."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import datetime as dt
 import attrs
 
 from shequ.application.catalog.demo import DEMO_RESIDENT_PHONE, DemoCatalog
+from shequ.application.community.complaints import (
+    FileComplaint,
+    FileComplaintHandler,
+    ReplyToComplaint,
+    ReplyToComplaintHandler,
+)
 from shequ.application.community.life import (
     CreateActivity,
     CreateActivityHandler,
@@ -17,9 +24,11 @@ from shequ.application.community.life import (
     PublishAnnouncementHandler,
 )
 from shequ.application.policy import Actor, Permission, Policy
-from shequ.application.ports import Clock, UnitOfWork
+from shequ.application.ports import Clock, OrderQuery, UnitOfWork
 from shequ.domain.community import Activity, Announcement
+from shequ.domain.complaints import Complaint, ComplaintCategory
 from shequ.domain.errors import AccountNotFound
+from shequ.domain.ordering import OrderStatus
 from shequ.domain.values import CHINA_STANDARD_TIME
 
 __all__ = ["DemoCommunityLife", "SeedDemoCommunityLifeHandler"]
@@ -29,6 +38,7 @@ __all__ = ["DemoCommunityLife", "SeedDemoCommunityLifeHandler"]
 class DemoCommunityLife:
     notice: Announcement
     activity: Activity
+    complaint: Complaint | None  # about the resident's delivered order, when there is one
 
 
 class SeedDemoCommunityLifeHandler:
@@ -40,9 +50,12 @@ class SeedDemoCommunityLifeHandler:
         publish: PublishAnnouncementHandler,
         create: CreateActivityHandler,
         join: JoinActivityHandler,
+        complain: FileComplaintHandler,
+        reply: ReplyToComplaintHandler,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
         self._publish, self._create, self._join = publish, create, join
+        self._complain, self._reply = complain, reply
 
     def __call__(self, demo: DemoCatalog, *, actor: Actor) -> DemoCommunityLife:
         self._policy.require(actor, Permission.CONSOLE)
@@ -76,9 +89,27 @@ class SeedDemoCommunityLifeHandler:
             ),
             actor=actor,
         )
-        self._join(
-            JoinActivity(activity.id, account.id, people=2), actor=Actor.of(account, client="demo")
-        )
+        resident = Actor.of(account, client="demo")
+        self._join(JoinActivity(activity.id, account.id, people=2), actor=resident)
         with self._uow as uow:
             activity = uow.activities.get(activity.id)
-        return DemoCommunityLife(notice, activity)
+            delivered = uow.orders.search(
+                OrderQuery(resident_id=account.id, status=OrderStatus.DELIVERED, limit=1)
+            )
+        complaint = None
+        if delivered:
+            filed = self._complain(
+                FileComplaint(
+                    account.id,
+                    ComplaintCategory.PRODUCT_QUALITY,
+                    "送到的大豆油桶漏油了",
+                    "今天送到的大豆油桶盖没拧紧，油漏出来弄脏了同袋的卷纸。",
+                    order_id=delivered[0].id,
+                ),
+                actor=resident,
+            )
+            complaint = self._reply(
+                ReplyToComplaint(filed.id, "非常抱歉！已为您登记换货，明天随单送到，卷纸一并补发。"),
+                actor=actor,
+            )
+        return DemoCommunityLife(notice, activity, complaint)

@@ -111,7 +111,11 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                     "group_buys": None if groups is None else _group_buys_data(groups),
                     "community_life": None
                     if life is None
-                    else {"notice_id": life.notice.id, "activity_id": life.activity.id},
+                    else {
+                        "notice_id": life.notice.id,
+                        "activity_id": life.activity.id,
+                        "complaint_id": None if life.complaint is None else life.complaint.id,
+                    },
                     "services": None
                     if services is None
                     else {
@@ -155,6 +159,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
             f"  activity {a.title} {starts:%Y-%m-%d %H:%M} ({a.id}): "
             f"{a.confirmed} of {a.capacity} places taken, by the demo resident's household"
         )
+        if (c := life.complaint) is not None:
+            click.echo(f"  complaint {c.title} ({c.id}): {c.status.value}, answered by the office")
     if made.created:
         click.echo("  accounts (the passwords are shown this once):")
     else:
@@ -168,7 +174,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     click.echo(
         "next: shequ catalog list   ·   shequ orders list   ·   shequ refunds list   ·   "
         "shequ groupbuy campaigns list   ·   shequ delivery track <order>   ·   "
-        "shequ services merchants list --community <id>   ·   "
+        "shequ services merchants list --community <id>   ·   shequ complaints overdue   ·   "
         "shequ serve, then POST /v1/auth/sign-in"
     )
 
