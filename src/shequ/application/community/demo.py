@@ -109,7 +109,7 @@ class SeedDemoCommunityLifeHandler:
                 actor=resident,
             )
             complaint = self._reply(
-                ReplyToComplaint(filed.id, "非常抱歉！已为您登记换货，明天随单送到，卷纸一并补发。"),
+                ReplyToComplaint(filed.id, "非常抱歉！已登记换货，明天随单送到，卷纸一并补发。"),
                 actor=actor,
             )
         return DemoCommunityLife(notice, activity, complaint)
