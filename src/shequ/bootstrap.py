@@ -40,6 +40,7 @@ from shequ.adapters.routing import default_route_planner
 from shequ.adapters.security import Argon2PasswordHasher, FieldCipher, Keyring
 from shequ.adapters.security.cipher import KeyFile
 from shequ.adapters.security.tokens import JwtTokenIssuer
+from shequ.adapters.sensitive_words import load_sensitive_words
 from shequ.adapters.storage.memory import (
     InMemoryHealthCheck,
     InMemoryPersonalDataKeys,
@@ -89,6 +90,21 @@ from shequ.application.community.complaints import (
     ReplyToComplaintHandler,
 )
 from shequ.application.community.demo import SeedDemoCommunityLifeHandler
+from shequ.application.community.forum import (
+    ArchiveBoardHandler,
+    CommentOnPostHandler,
+    DeleteContentHandler,
+    ForumRules,
+    GetPostHandler,
+    LikePostHandler,
+    ListBoardsHandler,
+    ListPostsHandler,
+    ModerateContentHandler,
+    ModerationQueueHandler,
+    OpenBoardHandler,
+    ReportContentHandler,
+    WritePostHandler,
+)
 from shequ.application.community.life import (
     CancelActivityHandler,
     CreateActivityHandler,
@@ -300,6 +316,18 @@ HANDLERS: tuple[type, ...] = (
     ReplyToComplaintHandler,
     MoveComplaintHandler,
     RateComplaintHandler,
+    OpenBoardHandler,
+    ArchiveBoardHandler,
+    ListBoardsHandler,
+    WritePostHandler,
+    ListPostsHandler,
+    GetPostHandler,
+    CommentOnPostHandler,
+    LikePostHandler,
+    ReportContentHandler,
+    ModerateContentHandler,
+    DeleteContentHandler,
+    ModerationQueueHandler,
     SeedDemoServicesHandler,
     RegisterProviderHandler,
     EditProviderHandler,
@@ -597,6 +625,12 @@ class OrderingModule(Module):
     @provider
     def complaint_rules(self) -> ComplaintRules:
         return complaint_rules(self._settings)
+
+    @singleton
+    @provider
+    def forum_rules(self) -> ForumRules:
+        s = self._settings
+        return ForumRules(load_sensitive_words(s.forum_sensitive_words), s.forum_report_threshold)
 
     @singleton
     @provider

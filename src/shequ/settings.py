@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["PaymentProvider", "Settings"]
@@ -207,6 +207,14 @@ class Settings(BaseSettings):
         pattern=rf"^{_CATEGORY}:[0-9]{{1,3}}(,{_CATEGORY}:[0-9]{{1,3}})*$",
         description="hours a complaint of each category must be answered within, "
         "`CATEGORY:HOURS`, comma-separated (categories left out keep their default)",
+    )
+    forum_sensitive_words: FilePath | None = Field(
+        default=None,
+        description="a UTF-8 file of words (one a line, `#` for comments) that hold a forum "
+        "post or comment for review, added to the built-in list",
+    )
+    forum_report_threshold: int = Field(
+        default=3, ge=1, le=100, description="open reports that hold a forum post for review"
     )
     pickup_remind_after_days: int = Field(
         default=2,

@@ -109,10 +109,11 @@ class Permission(enum.StrEnum):
     RIDE = "ride"
     MANAGE_SERVICES = "manage services"
     COMMUNITY_LIFE = "community life"
+    MODERATE = "moderate the forum"
     CONSOLE = "console"
 
 
-_DELEGABLE = frozenset({Role.RESIDENT, Role.LEADER, Role.MERCHANT, Role.RIDER})
+_DELEGABLE = frozenset({Role.RESIDENT, Role.LEADER, Role.MERCHANT, Role.RIDER, Role.MODERATOR})
 
 
 class Policy:
@@ -198,6 +199,11 @@ class Policy:
                 | Permission.COMMUNITY_LIFE
             ):
                 return community_id is not None and actor.holds(Role.OPERATOR, community_id)
+            case Permission.MODERATE:
+                return community_id is not None and (
+                    actor.holds(Role.OPERATOR, community_id)
+                    or actor.holds(Role.MODERATOR, community_id)
+                )
             case Permission.BUY:
                 return (
                     community_id is not None

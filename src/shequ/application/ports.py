@@ -17,6 +17,7 @@ from shequ.domain.catalog import Community, Product, Seller, Sku
 from shequ.domain.community import Activity, ActivitySignUp, Announcement
 from shequ.domain.complaints import Complaint, ComplaintStatus
 from shequ.domain.events import DomainEvent
+from shequ.domain.forum import Board, Comment, ContentKind, ForumReport, Post, PostLike
 from shequ.domain.fulfilment.delivery import DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign
@@ -25,8 +26,10 @@ from shequ.domain.ids import (
     AccountId,
     ActivityId,
     AnnouncementId,
+    BoardId,
     BookingId,
     CampaignId,
+    CommentId,
     CommunityId,
     ComplaintId,
     CouponId,
@@ -37,6 +40,7 @@ from shequ.domain.ids import (
     OrderId,
     PaymentId,
     PickupPointId,
+    PostId,
     ProductId,
     ProviderId,
     RefundId,
@@ -76,10 +80,12 @@ __all__ = [
     "BillEntry",
     "BillEntryKind",
     "BlobStore",
+    "BoardRepository",
     "BookingRepository",
     "CampaignRepository",
     "CartRepository",
     "Clock",
+    "CommentRepository",
     "CommissionRepository",
     "CommunityRepository",
     "ComplaintQuery",
@@ -92,9 +98,11 @@ __all__ = [
     "CourierUpdate",
     "DeliverySlotRepository",
     "EventPublisher",
+    "ForumReportRepository",
     "GroupBuyRepository",
     "HealthCheck",
     "ImageInspector",
+    "LikeRepository",
     "Notifier",
     "OfferingRepository",
     "OrderQuery",
@@ -112,6 +120,7 @@ __all__ = [
     "PickupNotice",
     "PickupPointRepository",
     "PickupTicketRepository",
+    "PostRepository",
     "ProductRepository",
     "ProviderPayment",
     "ProviderQuery",
@@ -1095,6 +1104,87 @@ class ComplaintRepository(Protocol):
     def search(self, query: ComplaintQuery) -> list[Complaint]: ...
 
 
+class BoardRepository(Protocol):
+    def add(self, board: Board) -> None: ...
+
+    def get(self, board_id: BoardId) -> Board:
+        """Raises :class:`BoardNotFound`."""
+        ...
+
+    def get_for_update(self, board_id: BoardId) -> Board: ...
+
+    def of_community(self, community_id: CommunityId) -> list[Board]:
+        """Oldest first."""
+        ...
+
+
+class PostRepository(Protocol):
+    def add(self, post: Post) -> None: ...
+
+    def get(self, post_id: PostId) -> Post:
+        """Raises :class:`PostNotFound`."""
+        ...
+
+    def get_for_update(self, post_id: PostId) -> Post: ...
+
+    def in_board(
+        self,
+        board_id: BoardId,
+        *,
+        reader_id: AccountId | None,
+        after: tuple[dt.datetime, PostId] | None,
+        limit: int,
+    ) -> list[Post]:
+        """The board's published posts, and the reader's own held or hidden ones, the most
+        recently active first, strictly after ``after`` (the previous page's last
+        ``(last_activity_at, id)``)."""
+        ...
+
+    def to_review(self, community_id: CommunityId, limit: int) -> list[Post]:
+        """Held posts and published ones with open reports, oldest first."""
+        ...
+
+
+class CommentRepository(Protocol):
+    def add(self, comment: Comment) -> None: ...
+
+    def get(self, comment_id: CommentId) -> Comment:
+        """Raises :class:`CommentNotFound`."""
+        ...
+
+    def get_for_update(self, comment_id: CommentId) -> Comment: ...
+
+    def of_post(self, post_id: PostId) -> list[Comment]:
+        """Every comment of the post, oldest first."""
+        ...
+
+    def to_review(self, community_id: CommunityId, limit: int) -> list[Comment]:
+        """Held comments and published ones with open reports, oldest first."""
+        ...
+
+
+class LikeRepository(Protocol):
+    def add(self, like: PostLike) -> None: ...
+
+    def find_of(self, post_id: PostId, account_id: AccountId) -> PostLike | None: ...
+
+    def liked_by(self, account_id: AccountId, post_ids: Sequence[PostId]) -> set[PostId]:
+        """Which of the posts the account likes now."""
+        ...
+
+
+class ForumReportRepository(Protocol):
+    def add(self, report: ForumReport) -> None: ...
+
+    def find_by(
+        self, reporter_id: AccountId, kind: ContentKind, content_id: str
+    ) -> ForumReport | None: ...
+
+    def open_on(self, kind: ContentKind, content_id: str) -> list[ForumReport]:
+        """The open reports of a post or comment, oldest first."""
+        ...
+
+
 @attrs.frozen
 class CourierRequest:
     """A delivery as a courier partner needs it: where from, where to, for whom, when.
@@ -1257,6 +1347,21 @@ class UnitOfWork(Protocol):
 
     @property
     def complaints(self) -> ComplaintRepository: ...
+
+    @property
+    def boards(self) -> BoardRepository: ...
+
+    @property
+    def posts(self) -> PostRepository: ...
+
+    @property
+    def comments(self) -> CommentRepository: ...
+
+    @property
+    def likes(self) -> LikeRepository: ...
+
+    @property
+    def forum_reports(self) -> ForumReportRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

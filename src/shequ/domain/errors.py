@@ -25,9 +25,11 @@ __all__ = [
     "ActivityNotFound",
     "AdapterError",
     "AnnouncementNotFound",
+    "BoardNotFound",
     "BookingNotFound",
     "CampaignNotFound",
     "CampaignNotRunning",
+    "CommentNotFound",
     "CommunityNotFound",
     "ComplaintNotFound",
     "ConcurrentUpdate",
@@ -77,6 +79,7 @@ __all__ = [
     "PickupPointFull",
     "PickupPointNotFound",
     "PickupPointUnavailable",
+    "PostNotFound",
     "ProductNotFound",
     "ProviderNotFound",
     "RateLimited",
@@ -378,6 +381,18 @@ class ActivityNotFound(NotFound):
 
 class ComplaintNotFound(NotFound):
     code = "complaint-not-found"
+
+
+class BoardNotFound(NotFound):
+    code = "board-not-found"
+
+
+class PostNotFound(NotFound):
+    code = "post-not-found"
+
+
+class CommentNotFound(NotFound):
+    code = "comment-not-found"
 
 
 class CampaignNotFound(NotFound):

@@ -66,6 +66,7 @@ class Role(enum.StrEnum):
     MERCHANT = "merchant"  # a merchant or one of its staff
     SUPPLIER = "supplier"
     RIDER = "rider"
+    MODERATOR = "moderator"  # 版主: moderates a community's forum
     OPERATOR = "operator"  # runs one community for the platform
     ADMIN = "admin"  # platform-wide
 

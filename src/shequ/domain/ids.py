@@ -12,9 +12,11 @@ __all__ = [
     "AccountId",
     "ActivityId",
     "AnnouncementId",
+    "BoardId",
     "BookingId",
     "CampaignId",
     "CartId",
+    "CommentId",
     "CommunityId",
     "ComplaintId",
     "CouponId",
@@ -25,9 +27,11 @@ __all__ = [
     "OrderId",
     "PaymentId",
     "PickupPointId",
+    "PostId",
     "ProductId",
     "ProviderId",
     "RefundId",
+    "ReportId",
     "SellerId",
     "SkuId",
     "StaffId",
@@ -59,6 +63,10 @@ BookingId = NewType("BookingId", str)
 AnnouncementId = NewType("AnnouncementId", str)
 ActivityId = NewType("ActivityId", str)
 ComplaintId = NewType("ComplaintId", str)
+BoardId = NewType("BoardId", str)
+PostId = NewType("PostId", str)
+CommentId = NewType("CommentId", str)
+ReportId = NewType("ReportId", str)
 
 
 def new_id() -> str:

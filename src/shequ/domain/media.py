@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import attrs
 
-from shequ.domain.errors import InvalidPhoto
+from shequ.domain.errors import InvalidInput, InvalidPhoto
+from shequ.domain.values import clean_text
 
-__all__ = ["MAX_PHOTO_BYTES", "MAX_PIXELS", "PHOTO_FORMATS", "PhotoFacts"]
+__all__ = ["MAX_PHOTOS", "MAX_PHOTO_BYTES", "MAX_PIXELS", "PHOTO_FORMATS", "PhotoFacts", "photos"]
 
 MAX_PHOTO_BYTES: Final = 5 * 1024 * 1024
 MAX_SIDE: Final = 8000
 MIN_SIDE: Final = 32
 MAX_PIXELS: Final = 40_000_000  # a decompression bomb stays out
 PHOTO_FORMATS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+MAX_PHOTOS: Final = 9
+
+
+def photos(values: Sequence[str]) -> tuple[str, ...]:
+    """The addresses of up to nine uploaded photos (``POST /v1/uploads/photos``)."""
+    found = tuple(clean_text(v, "photo", max_len=300) for v in values)
+    if len(found) > MAX_PHOTOS:
+        raise InvalidInput(f"at most {MAX_PHOTOS} photos", field="photos")
+    return found
 
 
 @attrs.frozen

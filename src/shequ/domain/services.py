@@ -39,6 +39,7 @@ from shequ.domain.ids import (
     StaffId,
     check_id,
 )
+from shequ.domain.media import photos as _photos
 from shequ.domain.money import Money
 from shequ.domain.values import CHINA_STANDARD_TIME, clean_text, utc_time
 
@@ -276,13 +277,6 @@ def _phone(value: str) -> str:
     if not all(c.isdigit() or c in "+- " for c in cleaned) or sum(c.isdigit() for c in cleaned) < 5:
         raise InvalidInput("a contact phone is digits, with +, - or spaces", field="contact_phone")
     return cleaned
-
-
-def _photos(values: Sequence[str]) -> tuple[str, ...]:
-    found = tuple(clean_text(v, "photo", max_len=300) for v in values)
-    if len(found) > 9:
-        raise InvalidInput("at most 9 photos", field="photos")
-    return found
 
 
 def _rating(rating: int) -> int:

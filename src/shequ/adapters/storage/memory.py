@@ -41,8 +41,10 @@ from shequ.domain.errors import (
     ActivityNotFound,
     AdapterError,
     AnnouncementNotFound,
+    BoardNotFound,
     BookingNotFound,
     CampaignNotFound,
+    CommentNotFound,
     CommunityNotFound,
     ComplaintNotFound,
     ConcurrentUpdate,
@@ -59,6 +61,7 @@ from shequ.domain.errors import (
     PaymentNotFound,
     PickupPointFull,
     PickupPointNotFound,
+    PostNotFound,
     ProductNotFound,
     ProviderNotFound,
     RefundNotFound,
@@ -67,6 +70,16 @@ from shequ.domain.errors import (
     StaffNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.forum import (
+    Board,
+    Comment,
+    ContentKind,
+    ContentStatus,
+    ForumReport,
+    Post,
+    PostLike,
+    ReportStatus,
+)
 from shequ.domain.fulfilment.delivery import TEAM, DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
@@ -74,11 +87,13 @@ from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
     ActivityId,
+    BoardId,
     CampaignId,
     CommunityId,
     CouponId,
     DeliverySlotId,
     PickupPointId,
+    PostId,
     ProductId,
     ProviderId,
     SkuId,
@@ -752,6 +767,84 @@ class _Complaints(_Repository[Complaint]):
         return sorted(found, key=lambda c: (c.created_at, c.id))[: query.limit]
 
 
+class _Boards(_Repository[Board]):
+    def of_community(self, community_id: CommunityId) -> list[Board]:
+        found = self._all(lambda b: b.community_id == community_id)
+        return sorted(found, key=lambda b: (b.created_at, b.id))
+
+
+def _to_review(x: Post | Comment) -> bool:
+    return x.status is ContentStatus.HELD or (
+        x.status is ContentStatus.PUBLISHED and x.open_reports > 0
+    )
+
+
+class _Posts(_Repository[Post]):
+    def in_board(
+        self,
+        board_id: BoardId,
+        *,
+        reader_id: AccountId | None,
+        after: tuple[dt.datetime, PostId] | None,
+        limit: int,
+    ) -> list[Post]:
+        def shown(p: Post) -> bool:
+            return (
+                p.board_id == board_id
+                and p.status is not ContentStatus.DELETED
+                and (p.status is ContentStatus.PUBLISHED or p.author_id == reader_id)
+                and (after is None or (p.last_activity_at, p.id) < after)
+            )
+
+        found = self._all(shown)
+        found.sort(key=lambda p: (p.last_activity_at, p.id), reverse=True)
+        return found[:limit]
+
+    def to_review(self, community_id: CommunityId, limit: int) -> list[Post]:
+        found = self._all(lambda p: p.community_id == community_id and _to_review(p))
+        return sorted(found, key=lambda p: (p.created_at, p.id))[:limit]
+
+
+class _Comments(_Repository[Comment]):
+    def of_post(self, post_id: PostId) -> list[Comment]:
+        found = self._all(lambda c: c.post_id == post_id)
+        added = [c for c in self.added.values() if c.post_id == post_id]
+        return sorted(
+            {c.id: c for c in [*found, *added]}.values(), key=lambda c: (c.created_at, c.id)
+        )
+
+    def to_review(self, community_id: CommunityId, limit: int) -> list[Comment]:
+        found = self._all(lambda c: c.community_id == community_id and _to_review(c))
+        return sorted(found, key=lambda c: (c.created_at, c.id))[:limit]
+
+
+class _Likes(_Repository[PostLike]):
+    def find_of(self, post_id: PostId, account_id: AccountId) -> PostLike | None:
+        found = self._all(lambda x: x.post_id == post_id and x.account_id == account_id)
+        return found[0] if found else None
+
+    def liked_by(self, account_id: AccountId, post_ids: Sequence[PostId]) -> set[PostId]:
+        wanted = set(post_ids)
+        found = self._all(lambda x: x.account_id == account_id and x.liked and x.post_id in wanted)
+        return {x.post_id for x in found}
+
+
+class _ForumReports(_Repository[ForumReport]):
+    def find_by(
+        self, reporter_id: AccountId, kind: ContentKind, content_id: str
+    ) -> ForumReport | None:
+        found = self._all(
+            lambda r: (r.reporter_id, r.kind, r.content_id) == (reporter_id, kind, content_id)
+        )
+        return found[0] if found else None
+
+    def open_on(self, kind: ContentKind, content_id: str) -> list[ForumReport]:
+        found = self._all(
+            lambda r: (r.kind, r.content_id, r.status) == (kind, content_id, ReportStatus.OPEN)
+        )
+        return sorted(found, key=lambda r: (r.created_at, r.id))
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -865,6 +958,11 @@ class InMemoryUnitOfWork:
     activities: _Activities
     sign_ups: _SignUps
     complaints: _Complaints
+    boards: _Boards
+    posts: _Posts
+    comments: _Comments
+    likes: _Likes
+    forum_reports: _ForumReports
     outbox: _Outbox
     audit: _Audit
 
@@ -924,6 +1022,11 @@ class InMemoryUnitOfWork:
         self.complaints = _Complaints(
             self._store, "complaints", ComplaintNotFound, "complaint", hold
         )
+        self.boards = _Boards(self._store, "forum_boards", BoardNotFound, "board", hold)
+        self.posts = _Posts(self._store, "forum_posts", PostNotFound, "post", hold)
+        self.comments = _Comments(self._store, "forum_comments", CommentNotFound, "comment", hold)
+        self.likes = _Likes(self._store, "forum_likes", NotFound, "like", hold)
+        self.forum_reports = _ForumReports(self._store, "forum_reports", NotFound, "report", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -968,6 +1071,11 @@ class InMemoryUnitOfWork:
             self.activities,
             self.sign_ups,
             self.complaints,
+            self.boards,
+            self.posts,
+            self.comments,
+            self.likes,
+            self.forum_reports,
         )
 
     def __enter__(self) -> Self:
@@ -1026,6 +1134,14 @@ class InMemoryUnitOfWork:
                     if x.status is not SignUpStatus.CANCELLED
                     else x.id
                 ),
+            )
+            self._check_unique(
+                self.likes, "the resident likes the post", lambda x: (x.post_id, x.account_id)
+            )
+            self._check_unique(
+                self.forum_reports,
+                "the resident has reported it",
+                lambda r: (r.kind, r.content_id, r.reporter_id),
             )
             self.pickup_points.write_days()
             self.delivery_slots.write_booked()

@@ -31,6 +31,18 @@ from shequ.domain.catalog import (
 )
 from shequ.domain.community import Activity, ActivitySignUp, Announcement, SignUpStatus
 from shequ.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus, Reply
+from shequ.domain.forum import (
+    Board,
+    Comment,
+    ContentKind,
+    ContentStatus,
+    ForumReport,
+    Moderation,
+    Post,
+    PostLike,
+    ReportReason,
+    ReportStatus,
+)
 from shequ.domain.fulfilment.delivery import (
     DeliverySlot,
     DeliveryStatus,
@@ -363,6 +375,35 @@ class ReplyList(sa.TypeDecorator[list[Reply]]):
         return [
             Reply(dt.datetime.fromisoformat(r["at"]), r["author_id"], r["staff"], r["text"])
             for r in value or ()
+        ]
+
+
+class ModerationLog(sa.TypeDecorator[list[Moderation]]):
+    """A post's or comment's moderation steps, as a JSON array."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Moderation] | None, dialect: Dialect) -> Any:
+        return [
+            {
+                "at": m.at.isoformat(),
+                "status": m.status.value,
+                "reason": m.reason,
+                "moderator_id": m.moderator_id,
+            }
+            for m in value or ()
+        ]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return [
+            Moderation(
+                dt.datetime.fromisoformat(m["at"]),
+                ContentStatus(m["status"]),
+                m["reason"],
+                m["moderator_id"],
+            )
+            for m in value or ()
         ]
 
 
@@ -1144,6 +1185,94 @@ complaints = sa.Table(
     sa.Index("ix_complaints_respond_by", "respond_by"),
 )
 
+forum_boards = sa.Table(
+    "forum_boards",
+    metadata,
+    _id(primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def _moderated() -> list[sa.Column[Any]]:
+    """The columns posts and comments share."""
+    return [
+        _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+        _id("author_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("status", _enum(ContentStatus, "content_status"), nullable=False),
+        sa.Column("held_for", sa.String(400), nullable=False),
+        sa.Column("open_reports", sa.Integer, nullable=False),
+        sa.Column("history", ModerationLog(), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    ]
+
+
+forum_posts = sa.Table(
+    "forum_posts",
+    metadata,
+    _id(primary_key=True),
+    _id("board_id", sa.ForeignKey("forum_boards.id"), nullable=False),
+    *_moderated(),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("photos", TextTuple(), nullable=False),
+    sa.Column("comments", sa.Integer, nullable=False),
+    sa.Column("likes", sa.Integer, nullable=False),
+    sa.Column("last_activity_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("comments >= 0 AND likes >= 0", name="counts_not_negative"),
+    sa.Index("ix_forum_posts_board_id_last_activity_at", "board_id", "last_activity_at"),
+    sa.Index("ix_forum_posts_review", "community_id", "status", "open_reports"),
+)
+
+forum_comments = sa.Table(
+    "forum_comments",
+    metadata,
+    _id(primary_key=True),
+    _id("post_id", sa.ForeignKey("forum_posts.id"), nullable=False),
+    *_moderated(),
+    sa.Column("body", sa.String(2000), nullable=False),
+    sa.Index("ix_forum_comments_post_id_created_at", "post_id", "created_at"),
+    sa.Index("ix_forum_comments_review", "community_id", "status", "open_reports"),
+)
+
+forum_likes = sa.Table(
+    "forum_likes",
+    metadata,
+    _id(primary_key=True),
+    _id("post_id", sa.ForeignKey("forum_posts.id"), nullable=False),
+    _id("account_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("liked", sa.Boolean, nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("post_id", "account_id", name="uq_forum_likes_post_account"),
+)
+
+forum_reports = sa.Table(
+    "forum_reports",
+    metadata,
+    _id(primary_key=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("kind", _enum(ContentKind, "content_kind"), nullable=False),
+    _id("content_id", nullable=False),
+    _id("post_id", sa.ForeignKey("forum_posts.id"), nullable=False),
+    _id("reporter_id", sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("reason", _enum(ReportReason, "report_reason"), nullable=False),
+    sa.Column("note", sa.String(500), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("status", _enum(ReportStatus, "report_status"), nullable=False),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint(
+        "kind", "content_id", "reporter_id", name="uq_forum_reports_one_per_reporter"
+    ),
+    sa.Index("ix_forum_reports_content", "kind", "content_id", "status"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -1243,9 +1372,6 @@ def start_mappers() -> None:
         _map_fulfilment()
         _map_services()
         _map_community()
-        mapper_registry.map_imperatively(
-            Complaint, complaints, version_id_col=complaints.c.version, version_id_generator=False
-        )
         aggregates = (
             Product,
             Sku,
@@ -1264,6 +1390,11 @@ def start_mappers() -> None:
             Announcement,
             Activity,
             Complaint,
+            Board,
+            Post,
+            Comment,
+            PostLike,
+            ForumReport,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1387,6 +1518,12 @@ def _map_community() -> None:
         (Announcement, announcements),
         (Activity, activities),
         (ActivitySignUp, activity_signups),
+        (Complaint, complaints),
+        (Board, forum_boards),
+        (Post, forum_posts),
+        (Comment, forum_comments),
+        (PostLike, forum_likes),
+        (ForumReport, forum_reports),
     ):
         mapper_registry.map_imperatively(
             record, table, version_id_col=table.c.version, version_id_generator=False

@@ -28,6 +28,11 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     coupon_grants,
     coupons,
     delivery_slots,
+    forum_boards,
+    forum_comments,
+    forum_likes,
+    forum_posts,
+    forum_reports,
     group_buy_campaigns,
     group_buy_participants,
     group_buys,
@@ -75,8 +80,10 @@ from shequ.domain.errors import (
     ActivityNotFound,
     AdapterError,
     AnnouncementNotFound,
+    BoardNotFound,
     BookingNotFound,
     CampaignNotFound,
+    CommentNotFound,
     CommunityNotFound,
     ComplaintNotFound,
     ConcurrentUpdate,
@@ -92,6 +99,7 @@ from shequ.domain.errors import (
     PaymentNotFound,
     PickupPointFull,
     PickupPointNotFound,
+    PostNotFound,
     ProductNotFound,
     ProviderNotFound,
     RefundNotFound,
@@ -100,6 +108,16 @@ from shequ.domain.errors import (
     StaffNotFound,
 )
 from shequ.domain.events import DomainEvent, event_payload
+from shequ.domain.forum import (
+    Board,
+    Comment,
+    ContentKind,
+    ContentStatus,
+    ForumReport,
+    Post,
+    PostLike,
+    ReportStatus,
+)
 from shequ.domain.fulfilment.delivery import TEAM, DeliverySlot, DeliveryStatus, Shipment
 from shequ.domain.fulfilment.pickup import PickupPoint, PickupTicket, TicketStatus
 from shequ.domain.groupbuy import CommissionEntry, GroupBuy, GroupBuyCampaign, GroupStatus
@@ -107,12 +125,14 @@ from shequ.domain.identity import Account, Address
 from shequ.domain.ids import (
     AccountId,
     ActivityId,
+    BoardId,
     CampaignId,
     CommunityId,
     CouponId,
     DeliverySlotId,
     OrderId,
     PickupPointId,
+    PostId,
     ProductId,
     ProviderId,
     SkuId,
@@ -1263,6 +1283,113 @@ class _Complaints(_Repository[Complaint]):
         return self._many(stmt.order_by(x.created_at, x.id).limit(query.limit))
 
 
+class _Boards(_Repository[Board]):
+    model, not_found, label = Board, BoardNotFound, "board"
+
+    def of_community(self, community_id: CommunityId) -> list[Board]:
+        x = forum_boards.c
+        return self._many(
+            sa.select(Board).where(x.community_id == community_id).order_by(x.created_at, x.id)
+        )
+
+
+def _to_review(x: Any, community_id: CommunityId) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        x.community_id == community_id,
+        sa.or_(
+            x.status == ContentStatus.HELD,
+            sa.and_(x.status == ContentStatus.PUBLISHED, x.open_reports > 0),
+        ),
+    )
+
+
+class _Posts(_Repository[Post]):
+    model, not_found, label = Post, PostNotFound, "post"
+
+    def in_board(
+        self,
+        board_id: BoardId,
+        *,
+        reader_id: AccountId | None,
+        after: tuple[dt.datetime, PostId] | None,
+        limit: int,
+    ) -> list[Post]:
+        x = forum_posts.c
+        shown = x.status == ContentStatus.PUBLISHED
+        if reader_id is not None:
+            mine = sa.and_(x.author_id == reader_id, x.status != ContentStatus.DELETED)
+            shown = sa.or_(shown, mine)
+        stmt = sa.select(Post).where(x.board_id == board_id, shown)
+        if after is not None:
+            at, post_id = after
+            stmt = stmt.where(
+                sa.or_(x.last_activity_at < at, sa.and_(x.last_activity_at == at, x.id < post_id))
+            )
+        return self._many(stmt.order_by(x.last_activity_at.desc(), x.id.desc()).limit(limit))
+
+    def to_review(self, community_id: CommunityId, limit: int) -> list[Post]:
+        x = forum_posts.c
+        stmt = sa.select(Post).where(_to_review(x, community_id))
+        return self._many(stmt.order_by(x.created_at, x.id).limit(limit))
+
+
+class _Comments(_Repository[Comment]):
+    model, not_found, label = Comment, CommentNotFound, "comment"
+
+    def of_post(self, post_id: PostId) -> list[Comment]:
+        x = forum_comments.c
+        return self._many(
+            sa.select(Comment).where(x.post_id == post_id).order_by(x.created_at, x.id)
+        )
+
+    def to_review(self, community_id: CommunityId, limit: int) -> list[Comment]:
+        x = forum_comments.c
+        stmt = sa.select(Comment).where(_to_review(x, community_id))
+        return self._many(stmt.order_by(x.created_at, x.id).limit(limit))
+
+
+class _Likes(_Repository[PostLike]):
+    model, not_found, label = PostLike, NotFound, "like"
+
+    def find_of(self, post_id: PostId, account_id: AccountId) -> PostLike | None:
+        x = forum_likes.c
+        found = self._many(
+            sa.select(PostLike).where(x.post_id == post_id, x.account_id == account_id)
+        )
+        return found[0] if found else None
+
+    def liked_by(self, account_id: AccountId, post_ids: Sequence[PostId]) -> set[PostId]:
+        if not post_ids:
+            return set()
+        x = forum_likes.c
+        stmt = sa.select(PostLike).where(
+            x.account_id == account_id, x.liked.is_(True), x.post_id.in_(list(post_ids))
+        )
+        return {like.post_id for like in self._many(stmt)}
+
+
+class _ForumReports(_Repository[ForumReport]):
+    model, not_found, label = ForumReport, NotFound, "report"
+
+    def find_by(
+        self, reporter_id: AccountId, kind: ContentKind, content_id: str
+    ) -> ForumReport | None:
+        x = forum_reports.c
+        found = self._many(
+            sa.select(ForumReport).where(
+                x.reporter_id == reporter_id, x.kind == kind, x.content_id == content_id
+            )
+        )
+        return found[0] if found else None
+
+    def open_on(self, kind: ContentKind, content_id: str) -> list[ForumReport]:
+        x = forum_reports.c
+        stmt = sa.select(ForumReport).where(
+            x.kind == kind, x.content_id == content_id, x.status == ReportStatus.OPEN
+        )
+        return self._many(stmt.order_by(x.created_at, x.id))
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1551,6 +1678,11 @@ class SqlUnitOfWork:
     activities: _Activities
     sign_ups: _SignUps
     complaints: _Complaints
+    boards: _Boards
+    posts: _Posts
+    comments: _Comments
+    likes: _Likes
+    forum_reports: _ForumReports
     outbox: _Outbox
     audit: _Audit
 
@@ -1594,6 +1726,12 @@ class SqlUnitOfWork:
         self.offerings, self.bookings = _Offerings(session), _Bookings(session)
         self.announcements, self.activities = _Announcements(session), _Activities(session)
         self.sign_ups, self.complaints = _SignUps(session), _Complaints(session)
+        self.boards, self.posts, self.comments = (
+            _Boards(session),
+            _Posts(session),
+            _Comments(session),
+        )
+        self.likes, self.forum_reports = _Likes(session), _ForumReports(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1643,6 +1781,11 @@ class SqlUnitOfWork:
             self.activities,
             self.sign_ups,
             self.complaints,
+            self.boards,
+            self.posts,
+            self.comments,
+            self.likes,
+            self.forum_reports,
         )
 
     def _touched(self) -> Iterator[Any]:
