@@ -44,6 +44,7 @@ from shequ.domain.errors import (
     Duplicate,
     Forbidden,
     IllegalTransition,
+    InvalidCursor,
     InvalidInput,
     PostNotFound,
 )
@@ -281,3 +282,24 @@ def test_refusals_change_nothing(app: injector.Injector, shop: Shop) -> None:
     )
     boards = app.get(ListBoardsHandler)(ListBoards(here.id), actor=reader)
     assert [(b.name, b.archived) for b in boards] == [("邻里互助", True)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_a_board_pages_by_latest_activity(app: injector.Injector, shop: Shop) -> None:
+    here = shop.community()
+    _, author = shop.resident(here)
+    where = board(app, here)
+    posts = [post(app, where, author, title=f"第{i}帖") for i in range(5)]
+    comment(app, posts[0], author, "顶")  # the oldest comes back to the top
+    pages, cursor = [], None
+    listing = app.get(ListPostsHandler)
+    while True:
+        page = listing(ListPosts(where.id, cursor, limit=2), actor=author)
+        pages.append([p.title for p in page.posts])
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == [["第0帖", "第4帖"], ["第3帖", "第2帖"], ["第1帖"]]
+    other = board(app, here, "二手闲置")
+    with pytest.raises(InvalidCursor):  # a cursor of another board
+        listing(ListPosts(other.id, cursor), actor=author)

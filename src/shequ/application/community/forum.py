@@ -12,10 +12,17 @@ import datetime as dt
 
 import attrs
 
+from shequ.application.cursors import open_cursor, seal_cursor
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, UnitOfWork
 from shequ.application.retry import retry_on_conflict
-from shequ.domain.errors import CommentNotFound, Duplicate, InvalidInput, PostNotFound
+from shequ.domain.errors import (
+    CommentNotFound,
+    Duplicate,
+    InvalidCursor,
+    InvalidInput,
+    PostNotFound,
+)
 from shequ.domain.forum import (
     Board,
     Comment,
@@ -208,14 +215,30 @@ class BoardPage:
     board: Board
     posts: tuple[Post, ...]
     liked: frozenset[PostId]
-    next_after: tuple[dt.datetime, PostId] | None
+    next_cursor: str | None
 
 
 @attrs.frozen
 class ListPosts:
+    """A page of a board; pass the previous page's ``next_cursor`` as ``cursor``."""
+
     board_id: BoardId
-    after: tuple[dt.datetime, PostId] | None = None
+    cursor: str | None = None
     limit: int = 20
+
+
+def _after(cursor: str | None, board_id: BoardId) -> tuple[dt.datetime, PostId] | None:
+    if not cursor:
+        return None
+    position = open_cursor(cursor, board_id)
+    try:
+        at = dt.datetime.fromisoformat(position[0])
+        post_id = PostId(str(position[1]))
+    except (ValueError, TypeError, IndexError) as e:
+        raise InvalidCursor("the page cursor is not valid for this board") from e
+    if at.tzinfo is None:
+        raise InvalidCursor("the page cursor is not valid for this board")
+    return at, post_id
 
 
 class ListPostsHandler:
@@ -229,10 +252,11 @@ class ListPostsHandler:
         self._policy.require(actor, Permission.BROWSE)
         if type(query.limit) is not int or not 1 <= query.limit <= 100:
             raise InvalidInput("page size must be 1 to 100", field="limit")
+        after = _after(query.cursor, query.board_id)
         with self._uow as uow:
             board = uow.boards.get(query.board_id)
             posts = uow.posts.in_board(
-                board.id, reader_id=actor.account_id, after=query.after, limit=query.limit + 1
+                board.id, reader_id=actor.account_id, after=after, limit=query.limit + 1
             )
             shown = posts[: query.limit]
             liked = (
@@ -240,9 +264,11 @@ class ListPostsHandler:
                 if actor.account_id is not None
                 else set()
             )
-        last = shown[-1] if len(posts) > query.limit else None
-        next_after = None if last is None else (last.last_activity_at, last.id)
-        return BoardPage(board, tuple(shown), frozenset(liked), next_after)
+        next_cursor = None
+        if len(posts) > query.limit:
+            last = shown[-1]
+            next_cursor = seal_cursor([last.last_activity_at.isoformat(), last.id], board.id)
+        return BoardPage(board, tuple(shown), frozenset(liked), next_cursor)
 
 
 @attrs.frozen
