@@ -32,6 +32,14 @@ from shequ.application.community.complaints import (
     MoveComplaint,
     MoveComplaintHandler,
 )
+from shequ.application.community.forum import (
+    CommentOnPost,
+    CommentOnPostHandler,
+    OpenBoard,
+    OpenBoardHandler,
+    WritePost,
+    WritePostHandler,
+)
 from shequ.application.community.life import (
     CreateActivity,
     CreateActivityHandler,
@@ -86,6 +94,7 @@ from shequ.application.services.directory import (
     RegisterProviderHandler,
 )
 from shequ.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus
+from shequ.domain.forum import Post
 from shequ.domain.fulfilment import PointKind
 from shequ.domain.groupbuy import LeaderReward, PriceTier
 from shequ.domain.identity import Account, Membership, Role
@@ -469,6 +478,38 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
         COMMUNITY_STAFF,
     ),
     ("POST", "/v1/complaints/{resolved}/rating", lambda w: {"satisfaction": 4}, BUYERS),
+    (
+        "POST",
+        "/v1/communities/{home}/boards",
+        lambda w: {"name": f"版块{uuid.uuid4().hex[:6]}"},
+        COMMUNITY_STAFF,
+    ),
+    ("GET", "/v1/communities/{home}/boards", None, EVERYONE),
+    ("POST", "/v1/boards/{old_board}/archive", None, COMMUNITY_STAFF),
+    ("GET", "/v1/boards/{board}/posts", None, EVERYONE),
+    ("POST", "/v1/boards/{board}/posts", lambda w: {"title": "求助", "body": "谁有梯子"}, BUYERS),
+    ("GET", "/v1/posts/{post}", None, EVERYONE),
+    ("POST", "/v1/posts/{post}/comments", lambda w: {"body": "我有"}, BUYERS),
+    ("PUT", "/v1/posts/{post}/like", None, BUYERS),
+    ("DELETE", "/v1/posts/{post}/like", None, BUYERS),
+    ("POST", "/v1/posts/{post}/reports", lambda w: {"reason": "spam"}, BUYERS),
+    ("POST", "/v1/comments/{comment}/reports", lambda w: {"reason": "abuse"}, BUYERS),
+    ("GET", "/v1/communities/{home}/moderation", None, COMMUNITY_STAFF),
+    (
+        "POST",
+        "/v1/posts/{spam_post}/moderation",
+        lambda w: {"hide": True, "reason": "广告"},
+        COMMUNITY_STAFF,
+    ),
+    (
+        "POST",
+        "/v1/comments/{spam_comment}/moderation",
+        lambda w: {"hide": True, "reason": "广告"},
+        COMMUNITY_STAFF,
+    ),
+    # one's own: admins may do anything
+    ("DELETE", "/v1/posts/{own_post}", None, {"resident", "admin"}),
+    ("DELETE", "/v1/comments/{own_comment}", None, {"resident", "admin"}),
     # a rider's own work: riders of the community only, not even admins
     ("GET", "/v1/rider/deliveries", None, {"rider"}),
     ("POST", "/v1/rider/deliveries/{queued}/accept", None, {"rider"}),
@@ -892,6 +933,47 @@ class World:
             "joined": joined,
             "complaint": filed("自提点没人").id,
             "resolved": resolved.id,
+        } | World._forum(app, resident, home)
+
+    @staticmethod
+    def _forum(app: injector.Injector, resident: Account, home: CommunityId) -> dict[str, str]:
+        """Two boards (one to archive); a neighbour's post and comment, and another of each
+        to hide; the resident's own post and comment."""
+        neighbour = app.get(OpenAccountHandler)(
+            OpenAccount(
+                phone="13799990000",
+                password=PASSWORD,
+                memberships=(Membership(Role.RESIDENT, home),),
+            ),
+            actor=CONSOLE,
+        )
+        board = app.get(OpenBoardHandler)(OpenBoard(home, "邻里互助"), actor=CONSOLE)
+        old = app.get(OpenBoardHandler)(OpenBoard(home, "旧版块"), actor=CONSOLE)
+
+        def posted(who: Account, title: str) -> Post:
+            return app.get(WritePostHandler)(
+                WritePost(board.id, who.id, title, "正文"), actor=Actor.of(who)
+            )
+
+        def commented(who: Account, on: Post) -> str:
+            return app.get(CommentOnPostHandler)(
+                CommentOnPost(on.id, who.id, "评论"), actor=Actor.of(who)
+            ).id
+
+        theirs, spam, mine = (
+            posted(neighbour, "借梯子"),
+            posted(neighbour, "x"),
+            posted(resident, "y"),
+        )
+        return {
+            "board": board.id,
+            "old_board": old.id,
+            "post": theirs.id,
+            "comment": commented(neighbour, theirs),
+            "spam_post": spam.id,
+            "spam_comment": commented(neighbour, theirs),
+            "own_post": mine.id,
+            "own_comment": commented(resident, theirs),
         }
 
     @staticmethod

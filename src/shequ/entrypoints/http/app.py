@@ -17,6 +17,7 @@ from shequ.entrypoints.http.community import router as community_router
 from shequ.entrypoints.http.complaints import router as complaints_router
 from shequ.entrypoints.http.delivery import router as delivery_router
 from shequ.entrypoints.http.deps import resolve
+from shequ.entrypoints.http.forum import router as forum_router
 from shequ.entrypoints.http.groupbuy import router as groupbuy_router
 from shequ.entrypoints.http.ordering import router as ordering_router
 from shequ.entrypoints.http.payments import router as payments_router
@@ -49,6 +50,7 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(services_router)
     app.include_router(community_router)
     app.include_router(complaints_router)
+    app.include_router(forum_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:
