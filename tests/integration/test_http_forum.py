@@ -59,7 +59,12 @@ def test_a_board_from_a_post_to_its_moderation(w: World) -> None:
     kept = moderator.post(
         f"/v1/comments/{answered.json()['id']}/moderation", json={"hide": False, "reason": "正常"}
     )
-    is_problem(kept, 409, "illegal-transition")  # published: nothing to restore
+    assert kept.json()["comment"]["status"] == "published", kept.text  # the report dismissed
+    assert moderator.get(f"/v1/communities/{w.here}/moderation").json() == []
+    again = moderator.post(
+        f"/v1/comments/{answered.json()['id']}/moderation", json={"hide": False, "reason": "正常"}
+    )
+    is_problem(again, 409, "illegal-transition")  # published, unreported: nothing to restore
     is_problem(
         w.resident.post(f"/v1/posts/{held['id']}/moderation", json={"hide": True, "reason": "x"}),
         403,

@@ -7,6 +7,7 @@ or enough residents reported it), ``hidden`` by a moderator, or ``deleted`` by i
     published ──(reports reach the threshold)──→ held
     published, held ──(a moderator hides it)──→ hidden
     held, hidden ──(a moderator restores it)──→ published
+    published with open reports ──(a moderator keeps it)──→ published
     any but deleted ──(its author deletes it)──→ deleted
 
 Only published text is shown to readers; its author and the moderators see the rest. Text
@@ -268,11 +269,13 @@ class _Content:
         )
 
     def restore(self, reason: str, *, moderator_id: AccountId | None, now: dt.datetime) -> None:
-        """A moderator publishes what was held or hidden; the reports on it are dismissed."""
+        """A moderator publishes what was held or hidden, or keeps published what was
+        reported; the reports on it are dismissed."""
         said = clean_text(reason, "reason", max_len=300)
+        reported = (ContentStatus.PUBLISHED,) if self.open_reports else ()
         self._step(
             ContentStatus.PUBLISHED,
-            (ContentStatus.HELD, ContentStatus.HIDDEN),
+            (ContentStatus.HELD, ContentStatus.HIDDEN, *reported),
             action="restored",
             reason=said,
             moderator_id=moderator_id,

@@ -219,6 +219,7 @@ def _register() -> None:
         coupons,
         delivery,
         delivery_days,  # noqa: F401 (adds its commands to the delivery group)
+        forum,
         groupbuy,
         keys,
         orders,
@@ -239,6 +240,7 @@ def _register() -> None:
         complaints.complaints,
         coupons.coupons,
         delivery.delivery,
+        forum.forum,
         groupbuy.groupbuy,
         keys.keys,
         orders.orders,
