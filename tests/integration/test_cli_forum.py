@@ -80,3 +80,11 @@ def test_boards_and_the_moderation_queue_from_the_console(
     assert run(app, "forum", "boards", "archive", board["id"]).exit_code == 0
     listed = data(app, "forum", "boards", "list", "--community", here.id)
     assert [(b["name"], b["archived"]) for b in listed] == [("闲聊", True)]
+
+
+def test_the_demo_has_a_post_a_neighbour_answered_and_liked(app: injector.Injector) -> None:
+    made = data(app, "demo")
+    post = data(app, "forum", "show", made["community_life"]["post_id"])
+    assert (post["status"], post["comments"], post["likes"]) == ("published", 1, 1)
+    boards = data(app, "forum", "boards", "list", "--community", made["community"]["id"])
+    assert [b["id"] for b in boards] == [post["board_id"]]

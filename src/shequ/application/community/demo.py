@@ -1,6 +1,7 @@
 """Demo community life: a pinned notice of the property office, an activity this
-Saturday that the demo resident signed up for, and the resident's complaint about their
-delivered order, answered by the office."""
+Saturday that the demo resident signed up for, the resident's complaint about their
+delivered order, answered by the office, and a forum board with the resident's post,
+which a neighbour answered and liked."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from shequ.application.community.complaints import (
     ReplyToComplaint,
     ReplyToComplaintHandler,
 )
+from shequ.application.community.forum import (
+    CommentOnPost,
+    CommentOnPostHandler,
+    LikePost,
+    LikePostHandler,
+    OpenBoard,
+    OpenBoardHandler,
+    WritePost,
+    WritePostHandler,
+)
 from shequ.application.community.life import (
     CreateActivity,
     CreateActivityHandler,
@@ -28,10 +39,14 @@ from shequ.application.ports import Clock, OrderQuery, UnitOfWork
 from shequ.domain.community import Activity, Announcement
 from shequ.domain.complaints import Complaint, ComplaintCategory
 from shequ.domain.errors import AccountNotFound
+from shequ.domain.forum import Post
+from shequ.domain.identity import Account
 from shequ.domain.ordering import OrderStatus
 from shequ.domain.values import CHINA_STANDARD_TIME
 
 __all__ = ["DemoCommunityLife", "SeedDemoCommunityLifeHandler"]
+
+DEMO_NEIGHBOUR_PHONE = "13800000005"  # a neighbour of the demo's group buy
 
 
 @attrs.frozen
@@ -39,6 +54,7 @@ class DemoCommunityLife:
     notice: Announcement
     activity: Activity
     complaint: Complaint | None  # about the resident's delivered order, when there is one
+    post: Post
 
 
 class SeedDemoCommunityLifeHandler:
@@ -52,10 +68,15 @@ class SeedDemoCommunityLifeHandler:
         join: JoinActivityHandler,
         complain: FileComplaintHandler,
         reply: ReplyToComplaintHandler,
+        open_board: OpenBoardHandler,
+        write: WritePostHandler,
+        comment: CommentOnPostHandler,
+        like: LikePostHandler,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
         self._publish, self._create, self._join = publish, create, join
         self._complain, self._reply = complain, reply
+        self._open_board, self._write, self._comment, self._like = open_board, write, comment, like
 
     def __call__(self, demo: DemoCatalog, *, actor: Actor) -> DemoCommunityLife:
         self._policy.require(actor, Permission.CONSOLE)
@@ -112,4 +133,30 @@ class SeedDemoCommunityLifeHandler:
                 ReplyToComplaint(filed.id, "非常抱歉！已登记换货，明天随单送到，卷纸一并补发。"),
                 actor=actor,
             )
-        return DemoCommunityLife(notice, activity, complaint)
+        return DemoCommunityLife(notice, activity, complaint, self._forum(demo, account, actor))
+
+    def _forum(self, demo: DemoCatalog, account: Account, actor: Actor) -> Post:
+        board = self._open_board(
+            OpenBoard(demo.community.id, "邻里互助", "借东西、问路、找搭子，邻居们互相帮一把。"),
+            actor=actor,
+        )
+        post = self._write(
+            WritePost(
+                board.id,
+                account.id,
+                "谁家有电钻借用一下？",
+                "想在客厅挂幅画，周六上午用一小时，用完马上还，谢谢邻居们！",
+            ),
+            actor=Actor.of(account, client="demo"),
+        )
+        with self._uow as uow:
+            neighbour = uow.accounts.find_by_phone(DEMO_NEIGHBOUR_PHONE)
+        if neighbour is not None:
+            helper = Actor.of(neighbour, client="demo")
+            self._comment(
+                CommentOnPost(post.id, neighbour.id, "我家有，5幢2单元，周六上午在家，来拿就行。"),
+                actor=helper,
+            )
+            self._like(LikePost(post.id, neighbour.id), actor=helper)
+        with self._uow as uow:
+            return uow.posts.get(post.id)

@@ -115,6 +115,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                         "notice_id": life.notice.id,
                         "activity_id": life.activity.id,
                         "complaint_id": None if life.complaint is None else life.complaint.id,
+                        "post_id": life.post.id,
                     },
                     "services": None
                     if services is None
@@ -159,6 +160,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
             f"  activity {a.title} {starts:%Y-%m-%d %H:%M} ({a.id}): "
             f"{a.confirmed} of {a.capacity} places taken, by the demo resident's household"
         )
+        p = life.post
+        click.echo(f"  forum post {p.title} ({p.id}): {p.comments} comment(s), {p.likes} like(s)")
         if (c := life.complaint) is not None:
             click.echo(f"  complaint {c.title} ({c.id}): {c.status.value}, answered by the office")
     if made.created:
