@@ -247,6 +247,11 @@ from shequ.application.ports import (
     TokenIssuer,
     UnitOfWork,
 )
+from shequ.application.reviews import (
+    AnswerReviewHandler,
+    ListReviewsHandler,
+    ReviewProductHandler,
+)
 from shequ.application.routing import RoutePlanner
 from shequ.application.services.bookings import (
     BookServiceHandler,
@@ -328,6 +333,9 @@ HANDLERS: tuple[type, ...] = (
     ModerateContentHandler,
     DeleteContentHandler,
     ModerationQueueHandler,
+    ReviewProductHandler,
+    AnswerReviewHandler,
+    ListReviewsHandler,
     SeedDemoServicesHandler,
     RegisterProviderHandler,
     EditProviderHandler,

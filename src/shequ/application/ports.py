@@ -44,6 +44,7 @@ from shequ.domain.ids import (
     ProductId,
     ProviderId,
     RefundId,
+    ReviewId,
     SellerId,
     SkuId,
     StaffId,
@@ -60,6 +61,7 @@ from shequ.domain.ordering import (
     RefundStatus,
 )
 from shequ.domain.payments import Channel, Payment, PaymentState, PaymentStatus, RefundState
+from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.routing import GeoPoint
 from shequ.domain.services import (
     ProviderKind,
@@ -129,6 +131,7 @@ __all__ = [
     "RefreshSessionRepository",
     "RefundQuery",
     "RefundRepository",
+    "ReviewRepository",
     "SchemaMigrations",
     "SecretDigest",
     "SellerRepository",
@@ -194,6 +197,8 @@ class ProductRepository(Protocol):
     def get(self, product_id: ProductId) -> Product:
         """Raises :class:`ProductNotFound`."""
         ...
+
+    def get_for_update(self, product_id: ProductId) -> Product: ...
 
     def find(self, product_id: ProductId) -> Product | None: ...
 
@@ -1185,6 +1190,32 @@ class ForumReportRepository(Protocol):
         ...
 
 
+class ReviewRepository(Protocol):
+    def add(self, review: Review) -> None: ...
+
+    def get(self, review_id: ReviewId) -> Review:
+        """Raises :class:`ReviewNotFound`."""
+        ...
+
+    def get_for_update(self, review_id: ReviewId) -> Review: ...
+
+    def find_for_line(self, order_id: OrderId, sku_id: SkuId) -> Review | None: ...
+
+    def find_for_booking(self, booking_id: BookingId) -> Review | None: ...
+
+    def of_subject(
+        self,
+        subject: ReviewSubject,
+        subject_id: str,
+        *,
+        after: tuple[dt.datetime, ReviewId] | None,
+        limit: int,
+    ) -> list[Review]:
+        """A product's or a merchant's reviews, newest first, strictly after ``after``
+        (the previous page's last ``(created_at, id)``)."""
+        ...
+
+
 @attrs.frozen
 class CourierRequest:
     """A delivery as a courier partner needs it: where from, where to, for whom, when.
@@ -1362,6 +1393,9 @@ class UnitOfWork(Protocol):
 
     @property
     def forum_reports(self) -> ForumReportRepository: ...
+
+    @property
+    def reviews(self) -> ReviewRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

@@ -18,6 +18,7 @@ from shequ.domain.errors import InsufficientStock, InvalidAmount, InvalidInput
 from shequ.domain.events import DomainEvent
 from shequ.domain.ids import CommunityId, ProductId, SellerId, SkuId, check_id
 from shequ.domain.money import Money
+from shequ.domain.reviews import average_tenths, checked_rating
 from shequ.domain.routing import GeoPoint
 from shequ.domain.values import CHINA_STANDARD_TIME, clean_text, utc_time
 
@@ -308,8 +309,22 @@ class Product:
     description: str = ""
     media: tuple[Media, ...] = ()
     fresh: FreshFacts | None = None
+    rating_total: int = 0  # of its reviews' ratings
+    rating_count: int = 0
     version: int = 1
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
+
+    @property
+    def rating_tenths(self) -> int | None:
+        """The average rating of its reviews in tenths (46 for 4.6), rounded half up;
+        ``None`` before the first review."""
+        return average_tenths(self.rating_total, self.rating_count)
+
+    def rated(self, rating: int) -> None:
+        """A review's rating joins the average."""
+        self.rating_total += checked_rating(rating)
+        self.rating_count += 1
+        self.version += 1
 
     @classmethod
     def create(

@@ -85,6 +85,7 @@ __all__ = [
     "RateLimited",
     "RefundExceedsPaid",
     "RefundNotFound",
+    "ReviewNotFound",
     "RoutingUnavailable",
     "SchemaOutOfDate",
     "SellerNotFound",
@@ -393,6 +394,10 @@ class PostNotFound(NotFound):
 
 class CommentNotFound(NotFound):
     code = "comment-not-found"
+
+
+class ReviewNotFound(NotFound):
+    code = "review-not-found"
 
 
 class CampaignNotFound(NotFound):

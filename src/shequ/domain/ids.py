@@ -32,6 +32,7 @@ __all__ = [
     "ProviderId",
     "RefundId",
     "ReportId",
+    "ReviewId",
     "SellerId",
     "SkuId",
     "StaffId",
@@ -67,6 +68,7 @@ BoardId = NewType("BoardId", str)
 PostId = NewType("PostId", str)
 CommentId = NewType("CommentId", str)
 ReportId = NewType("ReportId", str)
+ReviewId = NewType("ReviewId", str)
 
 
 def new_id() -> str:

@@ -41,6 +41,7 @@ from shequ.domain.ids import (
 )
 from shequ.domain.media import photos as _photos
 from shequ.domain.money import Money
+from shequ.domain.reviews import MAX_RATING, average_tenths, checked_rating
 from shequ.domain.values import CHINA_STANDARD_TIME, clean_text, utc_time
 
 __all__ = [
@@ -63,8 +64,6 @@ __all__ = [
     "fits",
     "free_starts",
 ]
-
-MAX_RATING: Final = 5
 
 
 class ProviderKind(enum.StrEnum):
@@ -226,13 +225,11 @@ class ServiceProvider:
     @property
     def rating_tenths(self) -> int | None:
         """The average rating in tenths (46 for 4.6), rounded half up; ``None`` unrated."""
-        if not self.rating_count:
-            return None
-        return (20 * self.rating_total + self.rating_count) // (2 * self.rating_count)
+        return average_tenths(self.rating_total, self.rating_count)
 
     def rated(self, rating: int) -> None:
         """A review's rating joins the average."""
-        self.rating_total += _rating(rating)
+        self.rating_total += checked_rating(rating)
         self.rating_count += 1
         self.version += 1
 
@@ -277,12 +274,6 @@ def _phone(value: str) -> str:
     if not all(c.isdigit() or c in "+- " for c in cleaned) or sum(c.isdigit() for c in cleaned) < 5:
         raise InvalidInput("a contact phone is digits, with +, - or spaces", field="contact_phone")
     return cleaned
-
-
-def _rating(rating: int) -> int:
-    if type(rating) is not int or not 1 <= rating <= MAX_RATING:
-        raise InvalidInput(f"a rating is a whole number from 1 to {MAX_RATING}", field="rating")
-    return rating
 
 
 @attrs.define(slots=False, eq=False)
@@ -681,7 +672,7 @@ class ServiceBooking:
     def reviewed(self, rating: int, text: str, *, now: dt.datetime) -> None:
         """The resident's rating (1 to 5) and words, once, after it was completed."""
         self._check(BookingStatus.REVIEWED)
-        self.rating = _rating(rating)
+        self.rating = checked_rating(rating)
         self.review_text = clean_text(text, "review", max_len=2000, required=False)
         self._step(BookingStatus.REVIEWED, now, "")
 

@@ -65,6 +65,7 @@ from shequ.domain.errors import (
     ProductNotFound,
     ProviderNotFound,
     RefundNotFound,
+    ReviewNotFound,
     SellerNotFound,
     SkuNotFound,
     StaffNotFound,
@@ -88,14 +89,17 @@ from shequ.domain.ids import (
     AccountId,
     ActivityId,
     BoardId,
+    BookingId,
     CampaignId,
     CommunityId,
     CouponId,
     DeliverySlotId,
+    OrderId,
     PickupPointId,
     PostId,
     ProductId,
     ProviderId,
+    ReviewId,
     SkuId,
     StaffId,
 )
@@ -109,6 +113,7 @@ from shequ.domain.ordering import (
     Refund,
 )
 from shequ.domain.payments import EntryKind, Payment, PaymentStatus
+from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.services import (
     BookingStatus,
     ServiceBooking,
@@ -845,6 +850,33 @@ class _ForumReports(_Repository[ForumReport]):
         return sorted(found, key=lambda r: (r.created_at, r.id))
 
 
+class _Reviews(_Repository[Review]):
+    def find_for_line(self, order_id: OrderId, sku_id: SkuId) -> Review | None:
+        found = self._all(lambda r: (r.order_id, r.sku_id) == (order_id, sku_id))
+        return found[0] if found else None
+
+    def find_for_booking(self, booking_id: BookingId) -> Review | None:
+        found = self._all(lambda r: r.booking_id == booking_id)
+        return found[0] if found else None
+
+    def of_subject(
+        self,
+        subject: ReviewSubject,
+        subject_id: str,
+        *,
+        after: tuple[dt.datetime, ReviewId] | None,
+        limit: int,
+    ) -> list[Review]:
+        found = self._all(
+            lambda r: (
+                (r.subject, r.subject_id) == (subject, subject_id)
+                and (after is None or (r.created_at, r.id) < after)
+            )
+        )
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return found[:limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -963,6 +995,7 @@ class InMemoryUnitOfWork:
     comments: _Comments
     likes: _Likes
     forum_reports: _ForumReports
+    reviews: _Reviews
     outbox: _Outbox
     audit: _Audit
 
@@ -1027,6 +1060,7 @@ class InMemoryUnitOfWork:
         self.comments = _Comments(self._store, "forum_comments", CommentNotFound, "comment", hold)
         self.likes = _Likes(self._store, "forum_likes", NotFound, "like", hold)
         self.forum_reports = _ForumReports(self._store, "forum_reports", NotFound, "report", hold)
+        self.reviews = _Reviews(self._store, "reviews", ReviewNotFound, "review", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -1076,6 +1110,7 @@ class InMemoryUnitOfWork:
             self.comments,
             self.likes,
             self.forum_reports,
+            self.reviews,
         )
 
     def __enter__(self) -> Self:
@@ -1142,6 +1177,11 @@ class InMemoryUnitOfWork:
                 self.forum_reports,
                 "the resident has reported it",
                 lambda r: (r.kind, r.content_id, r.reporter_id),
+            )
+            self._check_unique(
+                self.reviews,
+                "the order line or booking is reviewed",
+                lambda r: (r.order_id, r.sku_id) if r.order_id else r.booking_id,
             )
             self.pickup_points.write_days()
             self.delivery_slots.write_booked()

@@ -32,9 +32,11 @@ from shequ.domain.ids import (
     CommunityId,
     OfferingId,
     ProviderId,
+    ReviewId,
     StaffId,
     new_id,
 )
+from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.services import (
     BookingStatus,
     ServiceBooking,
@@ -381,11 +383,13 @@ class RescheduleBookingHandler:
 
 @attrs.frozen
 class ReviewBooking:
-    """The resident's rating (1 to 5) and words, once, after the service was completed."""
+    """The resident's rating (1 to 5), words and photos, once, after the service was
+    completed."""
 
     booking_id: BookingId
     rating: int
     text: str = ""
+    photos: tuple[str, ...] = ()
 
 
 class ReviewBookingHandler:
@@ -393,6 +397,9 @@ class ReviewBookingHandler:
         self._uow, self._clock, self._policy = uow, clock, policy
 
     def __call__(self, cmd: ReviewBooking, *, actor: Actor) -> ServiceBooking:
+        """Also a :class:`~shequ.domain.reviews.Review` of the merchant, with the photos,
+        listed with its reviews and answered by it."""
+
         def attempt() -> ServiceBooking:
             with self._uow as uow:
                 booking = uow.bookings.get_for_update(cmd.booking_id)
@@ -403,8 +410,22 @@ class ReviewBookingHandler:
                         status=booking.status.value,
                         action="review",
                     )
-                booking.reviewed(cmd.rating, cmd.text, now=self._clock.now())
+                now = self._clock.now()
+                booking.reviewed(cmd.rating, cmd.text, now=now)
+                review = Review.write(
+                    id=ReviewId(new_id()),
+                    subject=ReviewSubject.SERVICE,
+                    author_id=booking.resident_id,
+                    community_id=booking.community_id,
+                    rating=cmd.rating,
+                    text=cmd.text,
+                    photo_urls=cmd.photos,
+                    now=now,
+                    provider_id=booking.provider_id,
+                    booking_id=booking.id,
+                )
                 uow.providers.get_for_update(booking.provider_id).rated(cmd.rating)
+                uow.reviews.add(review)
                 uow.commit()
             return booking
 

@@ -102,6 +102,7 @@ from shequ.domain.payments import (
     PaymentRefundStatus,
     PaymentStatus,
 )
+from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.routing import GeoPoint
 from shequ.domain.services import (
     BookingChange,
@@ -494,6 +495,8 @@ products = sa.Table(
     sa.Column("storage", _enum(StorageMethod, "storage_method"), nullable=True),
     sa.Column("shelf_life_days", sa.Integer, nullable=True),
     sa.Column("harvested_at", UTCDateTime(), nullable=True),
+    sa.Column("rating_total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rating_count", sa.Integer, nullable=False, server_default="0"),
     *_timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_products_created_at_id", "created_at", "id"),
@@ -1273,6 +1276,34 @@ forum_reports = sa.Table(
     sa.Index("ix_forum_reports_content", "kind", "content_id", "status"),
 )
 
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    _id(primary_key=True),
+    sa.Column("subject", _enum(ReviewSubject, "review_subject"), nullable=False),
+    _id("author_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    _id("community_id", sa.ForeignKey("communities.id"), nullable=False),
+    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("text", sa.String(2000), nullable=False),
+    sa.Column("photos", TextTuple(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    _id("product_id", sa.ForeignKey("products.id"), nullable=True),
+    _id("sku_id", sa.ForeignKey("skus.id"), nullable=True),
+    _id("order_id", sa.ForeignKey("orders.id"), nullable=True),
+    _id("seller_id", sa.ForeignKey("sellers.id"), nullable=True),
+    _id("provider_id", sa.ForeignKey("service_providers.id"), nullable=True),
+    _id("booking_id", sa.ForeignKey("service_bookings.id"), nullable=True),
+    sa.Column("answer", sa.String(1000), nullable=False),
+    sa.Column("answered_at", UTCDateTime(), nullable=True),
+    _id("answered_by", nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("rating >= 1 AND rating <= 5", name="rating_one_to_five"),
+    sa.UniqueConstraint("order_id", "sku_id", name="uq_reviews_order_line"),
+    sa.UniqueConstraint("booking_id", name="uq_reviews_booking"),
+    sa.Index("ix_reviews_product_id_created_at", "product_id", "created_at"),
+    sa.Index("ix_reviews_provider_id_created_at", "provider_id", "created_at"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -1395,6 +1426,7 @@ def start_mappers() -> None:
             Comment,
             PostLike,
             ForumReport,
+            Review,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1524,6 +1556,7 @@ def _map_community() -> None:
         (Comment, forum_comments),
         (PostLike, forum_likes),
         (ForumReport, forum_reports),
+        (Review, reviews),
     ):
         mapper_registry.map_imperatively(
             record, table, version_id_col=table.c.version, version_id_generator=False

@@ -49,6 +49,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     products,
     refresh_sessions,
     refunds,
+    reviews,
     sellers,
     service_bookings,
     service_offerings,
@@ -103,6 +104,7 @@ from shequ.domain.errors import (
     ProductNotFound,
     ProviderNotFound,
     RefundNotFound,
+    ReviewNotFound,
     SellerNotFound,
     SkuNotFound,
     StaffNotFound,
@@ -126,6 +128,7 @@ from shequ.domain.ids import (
     AccountId,
     ActivityId,
     BoardId,
+    BookingId,
     CampaignId,
     CommunityId,
     CouponId,
@@ -135,6 +138,7 @@ from shequ.domain.ids import (
     PostId,
     ProductId,
     ProviderId,
+    ReviewId,
     SkuId,
     StaffId,
 )
@@ -152,6 +156,7 @@ from shequ.domain.ordering import (
     RefundStatus,
 )
 from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus, PaymentStatus
+from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.services import (
     BookingStatus,
     ServiceBooking,
@@ -1390,6 +1395,37 @@ class _ForumReports(_Repository[ForumReport]):
         return self._many(stmt.order_by(x.created_at, x.id))
 
 
+class _Reviews(_Repository[Review]):
+    model, not_found, label = Review, ReviewNotFound, "review"
+
+    def find_for_line(self, order_id: OrderId, sku_id: SkuId) -> Review | None:
+        x = reviews.c
+        found = self._many(sa.select(Review).where(x.order_id == order_id, x.sku_id == sku_id))
+        return found[0] if found else None
+
+    def find_for_booking(self, booking_id: BookingId) -> Review | None:
+        found = self._many(sa.select(Review).where(reviews.c.booking_id == booking_id))
+        return found[0] if found else None
+
+    def of_subject(
+        self,
+        subject: ReviewSubject,
+        subject_id: str,
+        *,
+        after: tuple[dt.datetime, ReviewId] | None,
+        limit: int,
+    ) -> list[Review]:
+        x = reviews.c
+        key = x.product_id if subject is ReviewSubject.PRODUCT else x.provider_id
+        stmt = sa.select(Review).where(x.subject == subject, key == subject_id)
+        if after is not None:
+            at, review_id = after
+            stmt = stmt.where(
+                sa.or_(x.created_at < at, sa.and_(x.created_at == at, x.id < review_id))
+            )
+        return self._many(stmt.order_by(x.created_at.desc(), x.id.desc()).limit(limit))
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1683,6 +1719,7 @@ class SqlUnitOfWork:
     comments: _Comments
     likes: _Likes
     forum_reports: _ForumReports
+    reviews: _Reviews
     outbox: _Outbox
     audit: _Audit
 
@@ -1732,6 +1769,7 @@ class SqlUnitOfWork:
             _Comments(session),
         )
         self.likes, self.forum_reports = _Likes(session), _ForumReports(session)
+        self.reviews = _Reviews(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1786,6 +1824,7 @@ class SqlUnitOfWork:
             self.comments,
             self.likes,
             self.forum_reports,
+            self.reviews,
         )
 
     def _touched(self) -> Iterator[Any]:
