@@ -54,6 +54,8 @@ from shequ.application.fulfilment.pickup import (
     ArriveAtPickupPointHandler,
     CreatePickupPoint,
     CreatePickupPointHandler,
+    VerifyPickupCode,
+    VerifyPickupCodeHandler,
 )
 from shequ.application.fulfilment.riders import (
     AcceptDelivery,
@@ -84,6 +86,8 @@ from shequ.application.services.bookings import (
     BookServiceHandler,
     MoveBooking,
     MoveBookingHandler,
+    ReviewBooking,
+    ReviewBookingHandler,
 )
 from shequ.application.services.directory import (
     AddOffering,
@@ -118,6 +122,7 @@ from shequ.domain.ordering import (
     OrderAction,
     RefundReason,
 )
+from shequ.domain.reviews import ReviewSubject
 from shequ.domain.routing import GeoPoint
 from shequ.domain.services import BookingStatus, PriceKind, ProviderKind, Venue
 from shequ.domain.values import CHINA_STANDARD_TIME
@@ -456,6 +461,15 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
         BOOKING_SIDES,
     ),
     ("POST", "/v1/bookings/{served}/review", lambda w: {"rating": 5}, {"resident", "admin"}),
+    (
+        "POST",
+        "/v1/orders/{collected}/reviews",
+        lambda w: {"sku_id": w["goods"], "rating": 4, "text": "新鲜"},
+        {"resident", "admin"},  # the buyer's own (admins may do anything)
+    ),
+    ("GET", "/v1/products/{product}/reviews", None, EVERYONE),
+    ("GET", "/v1/merchants/{provider}/reviews", None, EVERYONE),
+    ("POST", "/v1/reviews/{service_review}/answer", lambda w: {"text": "谢谢"}, MANAGERS),
     ("POST", "/v1/services/remind", None, {"admin"}),
     ("POST", "/v1/announcements", announcement_in, COMMUNITY_STAFF),
     ("GET", "/v1/communities/{home}/announcements", None, EVERYONE),
@@ -715,15 +729,20 @@ class World:
                 AdvanceOrder(order.id, OrderAction.PACK), actor=CONSOLE
             )
 
-        on_the_way, waiting = packed(), packed()
-        [ticket] = app.get(ArriveAtPickupPointHandler)(
-            ArriveAtPickupPoint(point.id, (waiting.id,)), actor=CONSOLE
+        on_the_way, waiting, collected = packed(), packed(), packed()
+        tickets = app.get(ArriveAtPickupPointHandler)(
+            ArriveAtPickupPoint(point.id, (waiting.id, collected.id)), actor=CONSOLE
+        )
+        codes = {t.id: t.code for t in tickets}
+        app.get(VerifyPickupCodeHandler)(
+            VerifyPickupCode(point.id, codes[collected.id]), actor=CONSOLE
         )
         return {
             "point": point.id,
             "on_the_way": on_the_way.id,
             "waiting": waiting.id,
-            "code": ticket.code,
+            "collected": collected.id,
+            "code": codes[waiting.id],
         }
 
     @staticmethod
@@ -881,11 +900,22 @@ class World:
                 actor=me,
             ).id
 
-        served = booked(9)
-        move = app.get(MoveBookingHandler)
-        for status in (BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED):
-            move(MoveBooking(BookingId(served), status), actor=CONSOLE)
+        def done(hour: int) -> str:
+            booking = booked(hour)
+            for status in (
+                BookingStatus.CONFIRMED,
+                BookingStatus.IN_PROGRESS,
+                BookingStatus.COMPLETED,
+            ):
+                app.get(MoveBookingHandler)(MoveBooking(BookingId(booking), status), actor=CONSOLE)
+            return booking
+
+        served = done(9)
+        app.get(ReviewBookingHandler)(ReviewBooking(BookingId(done(14)), 5, "好"), actor=me)
+        with app.get(UnitOfWork) as uow:
+            page = uow.reviews.of_subject(ReviewSubject.SERVICE, provider.id, after=None, limit=1)
         return {
+            "service_review": page[0].id,
             "provider": provider.id,
             "staff": staff.id,
             "offering": haircut.id,

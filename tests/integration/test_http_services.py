@@ -145,8 +145,10 @@ def test_a_resident_finds_books_and_reviews_a_service(w: World) -> None:
             "invalid-input",
         )
     script = "<script>alert('x')</script>阿姨很细心"
+    photo = "/v1/uploads/photos/9a1b.png"
     reviewed = w.resident.post(
-        f"/v1/bookings/{booking['id']}/review", json={"rating": 5, "text": script}
+        f"/v1/bookings/{booking['id']}/review",
+        json={"rating": 5, "text": script, "photos": [photo]},
     )
     assert reviewed.json()["review"] == script  # stored as written, JSON-escaped on the wire
     assert reviewed.headers["content-type"] == "application/json"  # data, never a page
@@ -157,6 +159,31 @@ def test_a_resident_finds_books_and_reviews_a_service(w: World) -> None:
     )
     merchant = w.resident.get(f"/v1/merchants/{w.merchant_id}").json()["merchant"]
     assert (merchant["rating"], merchant["rating_count"]) == ("5.0", 1)
+    reviews = w.resident.get(f"/v1/merchants/{w.merchant_id}/reviews").json()
+    assert (reviews["rating"], reviews["rating_count"], reviews["next_cursor"]) == ("5.0", 1, None)
+    [review] = reviews["reviews"]
+    assert (review["text"], review["photos"], review["booking_id"]) == (
+        script,
+        [photo],
+        booking["id"],
+    )
+    is_problem(
+        w.resident.post(f"/v1/reviews/{review['id']}/answer", json={"text": "谢谢"}),
+        403,
+        "forbidden",
+    )
+    answered = w.staff_client.post(f"/v1/reviews/{review['id']}/answer", json={"text": "谢谢您"})
+    assert answered.json()["answer"] == "谢谢您", answered.text
+    is_problem(
+        w.staff_client.post(f"/v1/reviews/{review['id']}/answer", json={"text": "再谢"}),
+        409,
+        "illegal-transition",
+    )
+    is_problem(
+        w.resident.post("/v1/orders/nope/reviews", json={"sku_id": "x", "rating": 5}),
+        404,
+        "order-not-found",
+    )
     mine = w.resident.get("/v1/me/bookings").json()
     assert [b["status"] for b in mine] == ["reviewed"]
     day = w.staff_client.get(f"/v1/merchants/{w.merchant_id}/bookings", params={"date": TOMORROW})

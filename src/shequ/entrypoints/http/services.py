@@ -188,6 +188,9 @@ class RescheduleIn(_In):
 class ReviewIn(_In):
     rating: StrictInt
     text: StrictStr = Field(default="", max_length=2000)
+    photos: list[StrictStr] = Field(
+        default_factory=list, max_length=9, description="addresses from POST /v1/uploads/photos"
+    )
 
 
 # ---------------------------------------------------------------- views
@@ -652,7 +655,10 @@ def review_booking(
     review: Annotated[ReviewBookingHandler, Depends(resolve(ReviewBookingHandler))],
 ) -> BookingOut:
     """The resident's rating (1 to 5) and words, once the service is completed; once."""
-    done = review(ReviewBooking(BookingId(booking_id), body.rating, body.text), actor=actor)
+    done = review(
+        ReviewBooking(BookingId(booking_id), body.rating, body.text, tuple(body.photos)),
+        actor=actor,
+    )
     return BookingOut.of(done)
 
 
