@@ -1,7 +1,7 @@
 """Demo community life: a pinned notice of the property office, an activity this
 Saturday that the demo resident signed up for, the resident's complaint about their
-delivered order, answered by the office, and a forum board with the resident's post,
-which a neighbour answered and liked."""
+delivered order, answered by the office, the resident's review of their completed
+order, and a forum board with the resident's post, which a neighbour answered and liked."""
 
 from __future__ import annotations
 
@@ -36,12 +36,14 @@ from shequ.application.community.life import (
 )
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, OrderQuery, UnitOfWork
+from shequ.application.reviews import ReviewProduct, ReviewProductHandler
 from shequ.domain.community import Activity, Announcement
 from shequ.domain.complaints import Complaint, ComplaintCategory
 from shequ.domain.errors import AccountNotFound
 from shequ.domain.forum import Post
 from shequ.domain.identity import Account
 from shequ.domain.ordering import OrderStatus
+from shequ.domain.reviews import Review
 from shequ.domain.values import CHINA_STANDARD_TIME
 
 __all__ = ["DemoCommunityLife", "SeedDemoCommunityLifeHandler"]
@@ -55,6 +57,7 @@ class DemoCommunityLife:
     activity: Activity
     complaint: Complaint | None  # about the resident's delivered order, when there is one
     post: Post
+    review: Review | None  # of the resident's completed order, when there is one
 
 
 class SeedDemoCommunityLifeHandler:
@@ -72,11 +75,13 @@ class SeedDemoCommunityLifeHandler:
         write: WritePostHandler,
         comment: CommentOnPostHandler,
         like: LikePostHandler,
+        review: ReviewProductHandler,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
         self._publish, self._create, self._join = publish, create, join
         self._complain, self._reply = complain, reply
         self._open_board, self._write, self._comment, self._like = open_board, write, comment, like
+        self._review = review
 
     def __call__(self, demo: DemoCatalog, *, actor: Actor) -> DemoCommunityLife:
         self._policy.require(actor, Permission.CONSOLE)
@@ -117,6 +122,9 @@ class SeedDemoCommunityLifeHandler:
             delivered = uow.orders.search(
                 OrderQuery(resident_id=account.id, status=OrderStatus.DELIVERED, limit=1)
             )
+            completed = uow.orders.search(
+                OrderQuery(resident_id=account.id, status=OrderStatus.COMPLETED, limit=1)
+            )
         complaint = None
         if delivered:
             filed = self._complain(
@@ -133,7 +141,19 @@ class SeedDemoCommunityLifeHandler:
                 ReplyToComplaint(filed.id, "非常抱歉！已登记换货，明天随单送到，卷纸一并补发。"),
                 actor=actor,
             )
-        return DemoCommunityLife(notice, activity, complaint, self._forum(demo, account, actor))
+        review = None
+        if completed:
+            review = self._review(
+                ReviewProduct(
+                    completed[0].id,
+                    completed[0].lines[0].sku_id,
+                    5,
+                    "很新鲜，自提点取货也方便，下次还买。",
+                ),
+                actor=resident,
+            )
+        post = self._forum(demo, account, actor)
+        return DemoCommunityLife(notice, activity, complaint, post, review)
 
     def _forum(self, demo: DemoCatalog, account: Account, actor: Actor) -> Post:
         board = self._open_board(

@@ -226,6 +226,7 @@ def _register() -> None:
         payments,
         pickup,
         refunds,
+        reviews,
         services,
         system,
     )
@@ -247,6 +248,7 @@ def _register() -> None:
         payments.payments,
         pickup.pickup,
         refunds.refunds,
+        reviews.reviews,
         services.services,
         system.db,
     )

@@ -116,6 +116,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                         "activity_id": life.activity.id,
                         "complaint_id": None if life.complaint is None else life.complaint.id,
                         "post_id": life.post.id,
+                        "review_id": None if life.review is None else life.review.id,
                     },
                     "services": None
                     if services is None
@@ -162,6 +163,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         )
         p = life.post
         click.echo(f"  forum post {p.title} ({p.id}): {p.comments} comment(s), {p.likes} like(s)")
+        if (r := life.review) is not None:
+            click.echo(f"  review {r.id} of product {r.product_id}: {'★' * r.rating} {r.text}")
         if (c := life.complaint) is not None:
             click.echo(f"  complaint {c.title} ({c.id}): {c.status.value}, answered by the office")
     if made.created:
