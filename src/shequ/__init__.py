@@ -419,6 +419,15 @@ from shequ.application.ports import (
     ProviderRefund,
     SkuOffer,
 )
+from shequ.application.reviews import (
+    AnswerReview,
+    AnswerReviewHandler,
+    ListReviews,
+    ListReviewsHandler,
+    ReviewPage,
+    ReviewProduct,
+    ReviewProductHandler,
+)
 from shequ.application.routing import (
     RoutePlanner,
 )
@@ -558,6 +567,7 @@ from shequ.domain.ids import (
     ProviderId,
     RefundId,
     ReportId,
+    ReviewId,
     StaffId,
 )
 from shequ.domain.ordering import (
@@ -594,6 +604,14 @@ from shequ.domain.payments import (
     PaymentState,
     PaymentStatus,
     RefundState,
+)
+from shequ.domain.reviews import (
+    Review,
+    ReviewAnswered,
+    ReviewSubject,
+    ReviewWritten,
+    average_tenths,
+    checked_rating,
 )
 from shequ.domain.routing import (
     GeoPoint,
@@ -661,6 +679,8 @@ __all__ = [
     "Announcement",
     "AnnouncementId",
     "AnnouncementPublished",
+    "AnswerReview",
+    "AnswerReviewHandler",
     "ApplyCourierCallback",
     "ApplyCourierCallbackHandler",
     "ArchiveBoard",
@@ -908,6 +928,8 @@ __all__ = [
     "ListPostsHandler",
     "ListRefunds",
     "ListRefundsHandler",
+    "ListReviews",
+    "ListReviewsHandler",
     "ListSellersHandler",
     "Listing",
     "Match",
@@ -1055,9 +1077,17 @@ __all__ = [
     "RequestSignInCodeHandler",
     "RescheduleBooking",
     "RescheduleBookingHandler",
+    "Review",
+    "ReviewAnswered",
     "ReviewBooking",
     "ReviewBookingHandler",
+    "ReviewId",
     "ReviewItem",
+    "ReviewPage",
+    "ReviewProduct",
+    "ReviewProductHandler",
+    "ReviewSubject",
+    "ReviewWritten",
     "RewardKind",
     "RiderAssigned",
     "RiderDelivery",
@@ -1157,9 +1187,11 @@ __all__ = [
     "WritePost",
     "WritePostHandler",
     "__version__",
+    "average_tenths",
     "best_choice",
     "bootstrap",
     "check_plan",
+    "checked_rating",
     "commission_on",
     "fits",
     "free_starts",
