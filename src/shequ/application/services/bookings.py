@@ -453,10 +453,10 @@ class ListBookingsHandler:
         if type(query.days) is not int or not 1 <= query.days <= 31:
             raise InvalidInput("list 1 to 31 days", field="days")
         with self._uow as uow:
-            if query.resident_id is not None:
-                self._policy.require(actor, Permission.OWN_ORDER, owner=query.resident_id)
-                return uow.bookings.of_resident(query.resident_id)
-            assert query.provider_id is not None  # noqa: S101 (checked above)
+            if query.provider_id is None:
+                resident_id = query.resident_id or AccountId("")
+                self._policy.require(actor, Permission.OWN_ORDER, owner=resident_id)
+                return uow.bookings.of_resident(resident_id)
             self._policy.require(
                 actor, Permission.MANAGE_SERVICES, provider=uow.providers.get(query.provider_id)
             )
