@@ -275,6 +275,15 @@ from shequ.application.services.directory import (
     RegisterProviderHandler,
     SearchProvidersHandler,
 )
+from shequ.application.services.promotions import (
+    ExpireVouchersHandler,
+    ListPromotionsHandler,
+    MyVouchersHandler,
+    PublishPromotionHandler,
+    RedeemVoucherHandler,
+    RefundVouchersHandler,
+    WithdrawPromotionHandler,
+)
 from shequ.domain.complaints import ComplaintCategory
 from shequ.domain.errors import PaymentUnavailable, StorageUnavailable
 from shequ.domain.ids import CommunityId
@@ -336,6 +345,13 @@ HANDLERS: tuple[type, ...] = (
     ReviewProductHandler,
     AnswerReviewHandler,
     ListReviewsHandler,
+    PublishPromotionHandler,
+    WithdrawPromotionHandler,
+    ListPromotionsHandler,
+    RedeemVoucherHandler,
+    MyVouchersHandler,
+    RefundVouchersHandler,
+    ExpireVouchersHandler,
     SeedDemoServicesHandler,
     RegisterProviderHandler,
     EditProviderHandler,

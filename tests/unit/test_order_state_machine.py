@@ -95,7 +95,9 @@ NOT_STEPS = (
     OrderAction.EXPIRE,
     OrderAction.REFUND_ALL,
     OrderAction.RETURN,
+    OrderAction.REDEEM,
 )
+HANDING_OVER = frozenset(FORWARD) - {OrderAction.PAY}  # nothing of a voucher order
 
 
 def test_the_table_reaches_every_status_and_ends_in_the_final_ones() -> None:
@@ -191,11 +193,11 @@ class OrderMachine(RuleBasedStateMachine):
             )
             for priced in breakdown.lines
         ]
-        delivery = (
-            Delivery(Fulfilment.PICKUP, pickup_point_id="pp1")
-            if fulfilment is Fulfilment.PICKUP
-            else Delivery(Fulfilment.DELIVERY, address_id="a1", express=express)
-        )
+        delivery = {
+            Fulfilment.PICKUP: Delivery(Fulfilment.PICKUP, pickup_point_id="pp1"),
+            Fulfilment.DELIVERY: Delivery(Fulfilment.DELIVERY, address_id="a1", express=express),
+            Fulfilment.VOUCHER: Delivery(Fulfilment.VOUCHER),
+        }[fulfilment]
         self.order = Order.place(
             id=OrderId("o1"),
             resident_id=AccountId("r1"),
@@ -224,7 +226,13 @@ class OrderMachine(RuleBasedStateMachine):
     def stepped(self, action: OrderAction) -> None:
         self.expected = TRANSITIONS[(self.expected, action)]
 
+    @property
+    def vouchers(self) -> bool:
+        return self.placed.delivery.kind is Fulfilment.VOUCHER
+
     def legal(self, action: OrderAction) -> bool:
+        if self.vouchers and action in HANDING_OVER:
+            return False
         return (self.expected, action) in TRANSITIONS and FULFILMENT_OF_ACTION.get(action) in (
             None,
             self.placed.delivery.kind,
@@ -272,8 +280,50 @@ class OrderMachine(RuleBasedStateMachine):
                     self.approve_refund(len(self.refunds) - 1)
             case OrderAction.RETURN:
                 self.return_uncollected()
+            case OrderAction.REDEEM:
+                self.vouchers_settled()
             case _:
                 self.advance(action)
+
+    def vouchers_settled(self) -> None:
+        """Every voucher used or refunded: completed when some were used, else cancelled."""
+        order = self.placed
+        redeemed = 0 if all(line.units_left == 0 for line in order.lines) else 1
+        action = OrderAction.REDEEM if redeemed else OrderAction.REFUND_ALL
+        if self.vouchers and self.legal(action):
+            order.vouchers_settled(redeemed=redeemed, now=self.now)
+            self.stepped(action)
+        else:
+            self.refused(
+                IllegalTransition, lambda: order.vouchers_settled(redeemed=redeemed, now=self.now)
+            )
+
+    @rule(pick=st.integers(0, 2), units=st.integers(1, 4))
+    def refund_unused_vouchers(self, pick: int, units: int) -> None:
+        """Vouchers given back unused: their share, approved at once, back on sale."""
+        order = self.placed
+        line = order.lines[pick % len(order.lines)]
+        wanted = {line.sku_id: units}
+        refund_id = self.new_refund_id()
+
+        def call() -> Refund:
+            return order.refund_vouchers(refund_id, wanted, now=self.now, note="")
+
+        if not self.vouchers or self.expected is not OrderStatus.PAID:
+            self.refused(IllegalTransition, call)
+            return
+        if units > line.units_left:
+            self.refused(RefundExceedsPaid, call)
+            return
+        owed, refunded = share(line, units), order.refunded
+        refund = call()
+        assert (refund.status, refund.amount, refund.restocked) == (
+            RefundStatus.APPROVED,
+            owed,
+            True,
+        )
+        assert order.refunded == refunded + owed and order.status is self.expected
+        self.refunds.append(refund)
 
     def return_uncollected(self) -> None:
         """Nobody came for it: everything left goes back and is refunded."""
@@ -335,7 +385,11 @@ class OrderMachine(RuleBasedStateMachine):
         def call() -> Refund | None:
             return order.cancel(refund_id, now=self.now, reason=reason)
 
-        if not self.legal(OrderAction.CANCEL) or self.pending:
+        if (
+            not self.legal(OrderAction.CANCEL)
+            or self.pending
+            or (self.vouchers and self.expected is OrderStatus.PAID)  # refund its vouchers
+        ):
             self.refused(IllegalTransition, call)
             return
         if len(reason.strip()) > 500:
@@ -434,6 +488,9 @@ class OrderMachine(RuleBasedStateMachine):
             return None
         if reason is RefundReason.CANCELLED:
             self.refused(InvalidInput, call)
+            return None
+        if self.vouchers:  # its unused vouchers are refunded instead
+            self.refused(IllegalTransition, call)
             return None
         if not fits or (ask is not None and ask > most):
             self.refused(RefundExceedsPaid, call)

@@ -42,12 +42,14 @@ from shequ.domain.ids import (
     PickupPointId,
     PostId,
     ProductId,
+    PromotionId,
     ProviderId,
     RefundId,
     ReviewId,
     SellerId,
     SkuId,
     StaffId,
+    VoucherId,
 )
 from shequ.domain.media import PhotoFacts
 from shequ.domain.money import Money
@@ -61,6 +63,7 @@ from shequ.domain.ordering import (
     RefundStatus,
 )
 from shequ.domain.payments import Channel, Payment, PaymentState, PaymentStatus, RefundState
+from shequ.domain.promotions import Promotion, Voucher
 from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.routing import GeoPoint
 from shequ.domain.services import (
@@ -124,6 +127,7 @@ __all__ = [
     "PickupTicketRepository",
     "PostRepository",
     "ProductRepository",
+    "PromotionRepository",
     "ProviderPayment",
     "ProviderQuery",
     "ProviderRefund",
@@ -144,6 +148,7 @@ __all__ = [
     "ThrottleRepository",
     "TokenIssuer",
     "UnitOfWork",
+    "VoucherRepository",
 ]
 
 
@@ -1190,6 +1195,50 @@ class ForumReportRepository(Protocol):
         ...
 
 
+class PromotionRepository(Protocol):
+    def add(self, promotion: Promotion) -> None: ...
+
+    def get(self, promotion_id: PromotionId) -> Promotion:
+        """Raises :class:`PromotionNotFound`."""
+        ...
+
+    def get_for_update(self, promotion_id: PromotionId) -> Promotion: ...
+
+    def for_skus(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, Promotion]:
+        """The promotions sold as these SKUs (the others are not vouchers)."""
+        ...
+
+    def in_community(self, community_id: CommunityId, now: dt.datetime) -> list[Promotion]:
+        """The promotions on sale in the community now, ending soonest first."""
+        ...
+
+    def of_provider(self, provider_id: ProviderId) -> list[Promotion]:
+        """Newest first."""
+        ...
+
+
+class VoucherRepository(Protocol):
+    def add(self, voucher: Voucher) -> None: ...
+
+    def get(self, voucher_id: VoucherId) -> Voucher: ...
+
+    def get_for_update(self, voucher_id: VoucherId) -> Voucher: ...
+
+    def of_order(self, order_id: OrderId) -> list[Voucher]: ...
+
+    def of_resident(self, resident_id: AccountId) -> list[Voucher]:
+        """Newest first."""
+        ...
+
+    def find_code(self, provider_id: ProviderId, code: str) -> Voucher | None:
+        """The merchant's voucher of that code, whatever its status."""
+        ...
+
+    def to_expire(self, now: dt.datetime, limit: int) -> list[Voucher]:
+        """Valid vouchers whose use period has ended, the oldest first."""
+        ...
+
+
 class ReviewRepository(Protocol):
     def add(self, review: Review) -> None: ...
 
@@ -1396,6 +1445,12 @@ class UnitOfWork(Protocol):
 
     @property
     def reviews(self) -> ReviewRepository: ...
+
+    @property
+    def promotions(self) -> PromotionRepository: ...
+
+    @property
+    def vouchers(self) -> VoucherRepository: ...
 
     @property
     def orders(self) -> OrderRepository: ...

@@ -81,6 +81,7 @@ __all__ = [
     "PickupPointUnavailable",
     "PostNotFound",
     "ProductNotFound",
+    "PromotionNotFound",
     "ProviderNotFound",
     "RateLimited",
     "RefundExceedsPaid",
@@ -96,6 +97,7 @@ __all__ = [
     "StaffNotFound",
     "StorageUnavailable",
     "Unauthenticated",
+    "VoucherCodeInvalid",
 ]
 
 
@@ -221,6 +223,12 @@ class PickupCodeInvalid(DomainError):
     """A pickup code that is wrong, used already, or of another point."""
 
     code = "pickup-code-invalid"
+
+
+class VoucherCodeInvalid(DomainError):
+    """A voucher code that is wrong, or not of this merchant."""
+
+    code = "voucher-code-invalid"
 
 
 class GroupBuyClosed(DomainError):
@@ -398,6 +406,10 @@ class CommentNotFound(NotFound):
 
 class ReviewNotFound(NotFound):
     code = "review-not-found"
+
+
+class PromotionNotFound(NotFound):
+    code = "promotion-not-found"
 
 
 class CampaignNotFound(NotFound):

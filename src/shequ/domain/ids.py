@@ -29,6 +29,7 @@ __all__ = [
     "PickupPointId",
     "PostId",
     "ProductId",
+    "PromotionId",
     "ProviderId",
     "RefundId",
     "ReportId",
@@ -36,6 +37,7 @@ __all__ = [
     "SellerId",
     "SkuId",
     "StaffId",
+    "VoucherId",
     "check_id",
     "new_id",
 ]
@@ -69,6 +71,8 @@ PostId = NewType("PostId", str)
 CommentId = NewType("CommentId", str)
 ReportId = NewType("ReportId", str)
 ReviewId = NewType("ReviewId", str)
+PromotionId = NewType("PromotionId", str)
+VoucherId = NewType("VoucherId", str)
 
 
 def new_id() -> str:

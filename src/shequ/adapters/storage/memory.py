@@ -63,6 +63,7 @@ from shequ.domain.errors import (
     PickupPointNotFound,
     PostNotFound,
     ProductNotFound,
+    PromotionNotFound,
     ProviderNotFound,
     RefundNotFound,
     ReviewNotFound,
@@ -113,6 +114,7 @@ from shequ.domain.ordering import (
     Refund,
 )
 from shequ.domain.payments import EntryKind, Payment, PaymentStatus
+from shequ.domain.promotions import Promotion, Voucher, VoucherStatus
 from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.services import (
     BookingStatus,
@@ -877,6 +879,46 @@ class _Reviews(_Repository[Review]):
         return found[:limit]
 
 
+class _Promotions(_Repository[Promotion]):
+    def for_skus(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, Promotion]:
+        wanted = set(sku_ids)
+        return {p.sku_id: p for p in self._all(lambda p: p.sku_id in wanted)}
+
+    def in_community(self, community_id: CommunityId, now: dt.datetime) -> list[Promotion]:
+        found = self._all(lambda p: community_id in p.community_ids and p.on_sale(now))
+        return sorted(found, key=lambda p: (p.sale_ends_at, p.id))
+
+    def of_provider(self, provider_id: ProviderId) -> list[Promotion]:
+        found = self._all(lambda p: p.provider_id == provider_id)
+        found.sort(key=lambda p: p.id)
+        found.sort(key=lambda p: p.created_at, reverse=True)
+        return found
+
+
+class _Vouchers(_Repository[Voucher]):
+    def of_order(self, order_id: OrderId) -> list[Voucher]:
+        found = self._all(lambda v: v.order_id == order_id)
+        added = [v for v in self.added.values() if v.order_id == order_id]
+        return sorted({v.id: v for v in [*found, *added]}.values(), key=lambda v: v.id)
+
+    def of_resident(self, resident_id: AccountId) -> list[Voucher]:
+        found = self._all(lambda v: v.resident_id == resident_id)
+        found.sort(key=lambda v: v.id)
+        found.sort(key=lambda v: v.issued_at, reverse=True)
+        return found
+
+    def find_code(self, provider_id: ProviderId, code: str) -> Voucher | None:
+        candidates = [
+            *self._all(lambda v: (v.provider_id, v.code) == (provider_id, code)),
+            *(v for v in self.added.values() if (v.provider_id, v.code) == (provider_id, code)),
+        ]
+        return candidates[0] if candidates else None
+
+    def to_expire(self, now: dt.datetime, limit: int) -> list[Voucher]:
+        found = self._all(lambda v: v.status is VoucherStatus.VALID and v.expires_at <= now)
+        return sorted(found, key=lambda v: (v.expires_at, v.id))[:limit]
+
+
 class _Products(_Repository[Product]):
     def search(self, query: ProductQuery) -> list[ProductHit]:
         f, sort, after = query.filter, query.sort, query.after
@@ -996,6 +1038,8 @@ class InMemoryUnitOfWork:
     likes: _Likes
     forum_reports: _ForumReports
     reviews: _Reviews
+    promotions: _Promotions
+    vouchers: _Vouchers
     outbox: _Outbox
     audit: _Audit
 
@@ -1061,6 +1105,10 @@ class InMemoryUnitOfWork:
         self.likes = _Likes(self._store, "forum_likes", NotFound, "like", hold)
         self.forum_reports = _ForumReports(self._store, "forum_reports", NotFound, "report", hold)
         self.reviews = _Reviews(self._store, "reviews", ReviewNotFound, "review", hold)
+        self.promotions = _Promotions(
+            self._store, "promotions", PromotionNotFound, "promotion", hold
+        )
+        self.vouchers = _Vouchers(self._store, "vouchers", NotFound, "voucher", hold)
 
     def _hold(self) -> None:
         """Keep the store to this unit of work until it ends, as a row lock would."""
@@ -1111,6 +1159,8 @@ class InMemoryUnitOfWork:
             self.likes,
             self.forum_reports,
             self.reviews,
+            self.promotions,
+            self.vouchers,
         )
 
     def __enter__(self) -> Self:
@@ -1182,6 +1232,9 @@ class InMemoryUnitOfWork:
                 self.reviews,
                 "the order line or booking is reviewed",
                 lambda r: (r.order_id, r.sku_id) if r.order_id else r.booking_id,
+            )
+            self._check_unique(
+                self.vouchers, "the voucher code is in use", lambda v: (v.provider_id, v.code)
             )
             self.pickup_points.write_days()
             self.delivery_slots.write_booked()

@@ -24,6 +24,7 @@ from shequ.application.ordering.rules import (
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, SkuOffer, UnitOfWork
 from shequ.application.retry import retry_on_conflict
+from shequ.application.services.promotions import check_voucher_order
 from shequ.domain.errors import (
     Duplicate,
     IdempotencyKeyReused,
@@ -150,6 +151,9 @@ class PlaceOrderHandler:
                 offers = uow.skus.offers(units)
             for sku_id in units:
                 available_offer(offers, sku_id, cmd.community_id)
+            check_voucher_order(
+                uow, cmd.resident_id, cmd.community_id, cmd.delivery.kind, units, now
+            )
             if cmd.delivery.kind is Fulfilment.DELIVERY:
                 self._check_address(uow, cmd)
             grants, breakdown = self._price(uow, cmd, units, offers)

@@ -26,6 +26,7 @@ from shequ.application.ports import (
     UnitOfWork,
 )
 from shequ.application.retry import retry_on_conflict
+from shequ.application.services.promotions import issue_vouchers
 from shequ.domain.audit import AuditRecord
 from shequ.domain.errors import PaymentMismatch, PaymentNotFound, PaymentNotificationInvalid
 from shequ.domain.ids import new_id
@@ -178,6 +179,7 @@ class ConfirmPaymentHandler:
             return PaymentConfirmation(payment, PaymentOutcome.APPLIED, order), None
         if order.status is OrderStatus.PENDING_PAYMENT:
             order.pay(payment.charged, payment.id, now=now)
+            issue_vouchers(uow, order, now)  # a voucher order's, in the same transaction
             return PaymentConfirmation(payment, PaymentOutcome.PAID, order), None
         why = (
             "the order was paid by another payment"

@@ -99,6 +99,7 @@ class OrderAction(enum.StrEnum):
     EXPIRE = "expire"
     REFUND_ALL = "refund_all"  # every unit refunded before the goods left
     RETURN = "return"  # never collected at its pickup point: returned and refunded
+    REDEEM = "redeem"  # every voucher of a voucher order redeemed or refunded, some redeemed
 
 
 S, A = OrderStatus, OrderAction
@@ -117,6 +118,7 @@ TRANSITIONS: Final[Mapping[tuple[OrderStatus, OrderAction], OrderStatus]] = {
     (S.READY_FOR_PICKUP, A.RETURN): S.CANCELLED,
     (S.DELIVERED, A.COMPLETE): S.COMPLETED,
     (S.PICKED_UP, A.COMPLETE): S.COMPLETED,
+    (S.PAID, A.REDEEM): S.COMPLETED,
 }
 """The whole lifecycle: ``(status, action) → next status``. Nothing else moves an order."""
 
@@ -126,6 +128,7 @@ FULFILMENT_OF_ACTION: Final[Mapping[OrderAction, Fulfilment]] = {
     A.READY: Fulfilment.PICKUP,
     A.PICK_UP: Fulfilment.PICKUP,
     A.RETURN: Fulfilment.PICKUP,
+    A.REDEEM: Fulfilment.VOUCHER,
 }
 """Steps that belong to one way of fulfilment only."""
 
@@ -156,6 +159,7 @@ class RefundReason(enum.StrEnum):
     CANCELLED = "cancelled"  # the order was cancelled after payment
     GROUP_PRICE = "group_price"  # a group settled at a lower tier: the difference back
     NOT_COLLECTED = "not_collected"  # left at the pickup point: returned by policy
+    VOUCHER_UNUSED = "voucher_unused"  # vouchers refunded unused (随时退, 过期退)
 
 
 class RefundStatus(enum.StrEnum):
@@ -268,7 +272,14 @@ class Delivery:
         ):
             if value is not None:
                 check_id(value, name)
-        if self.kind is Fulfilment.PICKUP:
+        if self.kind is Fulfilment.VOUCHER:
+            if self.pickup_point_id or self.address_id or self.express or self.slot_id:
+                raise InvalidInput(
+                    "vouchers are redeemed at the merchant: no pickup point, address, slot "
+                    "or express",
+                    field="fulfilment",
+                )
+        elif self.kind is Fulfilment.PICKUP:
             if not self.pickup_point_id or self.address_id or self.express or self.slot_id:
                 raise InvalidInput(
                     "a pickup names its pickup point, and no address, slot or express",
@@ -423,6 +434,8 @@ class Order:
         wanted = FULFILMENT_OF_ACTION.get(action)
         if self.awaiting_group and action in _FULFILLING:
             return False
+        if self.delivery.kind is Fulfilment.VOUCHER and action in _FULFILLING:
+            return False  # nothing to pack or hand over: its vouchers settle it
         return (self.status, action) in TRANSITIONS and wanted in (None, self.delivery.kind)
 
     def _check_allowed(self, action: OrderAction) -> None:
@@ -465,6 +478,7 @@ class Order:
             OrderAction.EXPIRE,
             OrderAction.REFUND_ALL,
             OrderAction.RETURN,
+            OrderAction.REDEEM,
         ):
             raise InvalidInput(f"{action.value} is not a fulfilment step", field="action")
         self._step(action, now, note)
@@ -504,6 +518,12 @@ class Order:
                 action=OrderAction.CANCEL.value,
             )
         self._check_allowed(OrderAction.CANCEL)
+        if self.delivery.kind is Fulfilment.VOUCHER and self.status is OrderStatus.PAID:
+            raise IllegalTransition(
+                f"order {self.id} is of vouchers: refund its unused vouchers instead",
+                status=self.status.value,
+                action=OrderAction.CANCEL.value,
+            )
         reason = _note(reason)
         refund = None
         if self.status is OrderStatus.PAID:
@@ -614,6 +634,40 @@ class Order:
         )
         return refund
 
+    def refund_vouchers(
+        self, refund_id: RefundId, units: Mapping[SkuId, int], *, now: dt.datetime, note: str
+    ) -> Refund:
+        """Vouchers of this order refunded unused (on the resident's word, or when they
+        expired): their share of the payment, approved at once; their units go back on
+        sale (``refund.restocked``)."""
+        if self.delivery.kind is not Fulfilment.VOUCHER or self.status is not OrderStatus.PAID:
+            raise IllegalTransition(
+                f"order {self.id} has no vouchers to refund",
+                status=self.status.value,
+                action="refund",
+            )
+        refund = self._request(refund_id, units, RefundReason.VOUCHER_UNUSED, now=now)
+        refund.approve(now=now, note=_note(note), restock=True, decided_by=None)
+        self._settle(refund)
+        return refund
+
+    def vouchers_settled(self, *, redeemed: int, now: dt.datetime) -> None:
+        """Every voucher is redeemed or refunded: completed when some were redeemed,
+        cancelled when none was."""
+        if redeemed:
+            self._step(OrderAction.REDEEM, now, f"{redeemed} voucher(s) redeemed")
+            return
+        self._step(OrderAction.REFUND_ALL, now, "every voucher refunded unused")
+        self.events.append(
+            OrderCancelled(
+                occurred_at=now,
+                order_id=self.id,
+                reason="vouchers refunded",
+                refund_id=None,
+                refund_amount=self.refunded,
+            )
+        )
+
     @property
     def units(self) -> dict[SkuId, int]:
         return {line.sku_id: line.quantity for line in self.lines}
@@ -649,6 +703,12 @@ class Order:
             )
         if reason is RefundReason.CANCELLED:
             raise InvalidInput("cancel the order instead", field="reason")
+        if self.delivery.kind is Fulfilment.VOUCHER:
+            raise IllegalTransition(
+                f"order {self.id} is of vouchers: refund its unused vouchers instead",
+                status=self.status.value,
+                action="refund",
+            )
         if self.awaiting_group:
             raise IllegalTransition(
                 f"order {self.id} holds a seat in group {self.group_id}: leave the group instead",

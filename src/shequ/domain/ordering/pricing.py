@@ -273,6 +273,7 @@ class PricedCoupon:
 class Fulfilment(enum.StrEnum):
     PICKUP = "pickup"  # 自提
     DELIVERY = "delivery"  # 配送 to the door
+    VOUCHER = "voucher"  # 到店核销: vouchers redeemed at a local merchant, nothing to hand over
 
 
 @attrs.frozen
@@ -290,7 +291,7 @@ class DeliveryFees:
                 raise InvalidAmount(f"{name} is not negative", field=name)
 
     def base(self, fulfilment: Fulfilment, subtotal: Money) -> Money:
-        if fulfilment is Fulfilment.PICKUP:
+        if fulfilment is not Fulfilment.DELIVERY:
             return Money(0)
         if self.free_from is not None and subtotal >= self.free_from:
             return Money(0)

@@ -102,6 +102,7 @@ from shequ.domain.payments import (
     PaymentRefundStatus,
     PaymentStatus,
 )
+from shequ.domain.promotions import Promotion, PromotionKind, Voucher, VoucherStatus
 from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.routing import GeoPoint
 from shequ.domain.services import (
@@ -1304,6 +1305,52 @@ reviews = sa.Table(
     sa.Index("ix_reviews_provider_id_created_at", "provider_id", "created_at"),
 )
 
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    _id(primary_key=True),
+    _id("provider_id", sa.ForeignKey("service_providers.id"), nullable=False, index=True),
+    sa.Column("community_ids", TextTuple(), nullable=False),
+    sa.Column("kind", _enum(PromotionKind, "promotion_kind"), nullable=False),
+    sa.Column("title", sa.String(60), nullable=False),
+    sa.Column("description", sa.String(2000), nullable=False),
+    sa.Column("terms", sa.String(2000), nullable=False),
+    sa.Column("price_fen", sa.BigInteger, nullable=False),
+    sa.Column("value_fen", sa.BigInteger, nullable=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("per_resident", sa.Integer, nullable=False),
+    sa.Column("sale_starts_at", UTCDateTime(), nullable=False),
+    sa.Column("sale_ends_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("use_until", UTCDateTime(), nullable=False),
+    _id("sku_id", sa.ForeignKey("skus.id"), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("photos", TextTuple(), nullable=False),
+    sa.Column("withdrawn", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("price_fen > 0", name="price_positive"),
+    sa.CheckConstraint("value_fen IS NULL OR value_fen > price_fen", name="value_above_price"),
+)
+
+vouchers = sa.Table(
+    "vouchers",
+    metadata,
+    _id(primary_key=True),
+    _id("promotion_id", sa.ForeignKey("promotions.id"), nullable=False),
+    _id("provider_id", sa.ForeignKey("service_providers.id"), nullable=False),
+    _id("order_id", sa.ForeignKey("orders.id"), nullable=False, index=True),
+    _id("sku_id", sa.ForeignKey("skus.id"), nullable=False),
+    _id("resident_id", sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("code", sa.String(16), nullable=False),
+    sa.Column("issued_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("status", _enum(VoucherStatus, "voucher_status"), nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=True),
+    _id("redeemed_by", nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("provider_id", "code", name="uq_vouchers_provider_code"),
+    sa.Index("ix_vouchers_status_expires_at", "status", "expires_at"),
+)
+
 _started = False
 _lock = threading.Lock()
 
@@ -1403,6 +1450,7 @@ def start_mappers() -> None:
         _map_fulfilment()
         _map_services()
         _map_community()
+        _map_promotions()
         aggregates = (
             Product,
             Sku,
@@ -1427,6 +1475,8 @@ def start_mappers() -> None:
             PostLike,
             ForumReport,
             Review,
+            Promotion,
+            Voucher,
         )
         for aggregate in aggregates:
             event.listen(aggregate, "load", _restore_events)
@@ -1545,6 +1595,19 @@ def _map_fulfilment() -> None:
     )
 
 
+def _map_promotions() -> None:
+    mapper_registry.map_imperatively(
+        Promotion,
+        promotions,
+        version_id_col=promotions.c.version,
+        version_id_generator=False,
+        properties={
+            "price": _money(promotions.c.price_fen),
+            "value": composite(Money, promotions.c.value_fen, return_none_on=_none_if_all_null),
+        },
+    )
+
+
 def _map_community() -> None:
     for record, table in (
         (Announcement, announcements),
@@ -1557,6 +1620,7 @@ def _map_community() -> None:
         (PostLike, forum_likes),
         (ForumReport, forum_reports),
         (Review, reviews),
+        (Voucher, vouchers),
     ):
         mapper_registry.map_imperatively(
             record, table, version_id_col=table.c.version, version_id_generator=False

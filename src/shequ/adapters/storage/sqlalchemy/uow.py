@@ -47,6 +47,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     pickup_points,
     pickup_tickets,
     products,
+    promotions,
     refresh_sessions,
     refunds,
     reviews,
@@ -58,6 +59,7 @@ from shequ.adapters.storage.sqlalchemy.orm import (
     shipments,
     sku_listings,
     skus,
+    vouchers,
 )
 from shequ.application.catalog.search import ProductHit, ProductQuery, ProductSort
 from shequ.application.ports import (
@@ -102,6 +104,7 @@ from shequ.domain.errors import (
     PickupPointNotFound,
     PostNotFound,
     ProductNotFound,
+    PromotionNotFound,
     ProviderNotFound,
     RefundNotFound,
     ReviewNotFound,
@@ -156,6 +159,7 @@ from shequ.domain.ordering import (
     RefundStatus,
 )
 from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus, PaymentStatus
+from shequ.domain.promotions import Promotion, Voucher, VoucherStatus
 from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.services import (
     BookingStatus,
@@ -1426,6 +1430,57 @@ class _Reviews(_Repository[Review]):
         return self._many(stmt.order_by(x.created_at.desc(), x.id.desc()).limit(limit))
 
 
+class _Promotions(_Repository[Promotion]):
+    model, not_found, label = Promotion, PromotionNotFound, "promotion"
+
+    def for_skus(self, sku_ids: Iterable[SkuId]) -> dict[SkuId, Promotion]:
+        wanted = list(sku_ids)
+        if not wanted:
+            return {}
+        found = self._many(sa.select(Promotion).where(promotions.c.sku_id.in_(wanted)))
+        return {p.sku_id: p for p in found}
+
+    def in_community(self, community_id: CommunityId, now: dt.datetime) -> list[Promotion]:
+        x = promotions.c
+        member = '%"' + _like_escaped(community_id) + '"%'
+        stmt = sa.select(Promotion).where(
+            sa.cast(x.community_ids, sa.Text).like(member, escape="\\"),
+            x.withdrawn.is_(False),
+            x.sale_starts_at <= now,
+            x.sale_ends_at > now,
+        )
+        found = self._many(stmt.order_by(x.sale_ends_at, x.id))
+        return [p for p in found if community_id in p.community_ids]
+
+    def of_provider(self, provider_id: ProviderId) -> list[Promotion]:
+        x = promotions.c
+        stmt = sa.select(Promotion).where(x.provider_id == provider_id)
+        return self._many(stmt.order_by(x.created_at.desc(), x.id))
+
+
+class _Vouchers(_Repository[Voucher]):
+    model, not_found, label = Voucher, NotFound, "voucher"
+
+    def of_order(self, order_id: OrderId) -> list[Voucher]:
+        x = vouchers.c
+        return self._many(sa.select(Voucher).where(x.order_id == order_id).order_by(x.id))
+
+    def of_resident(self, resident_id: AccountId) -> list[Voucher]:
+        x = vouchers.c
+        stmt = sa.select(Voucher).where(x.resident_id == resident_id)
+        return self._many(stmt.order_by(x.issued_at.desc(), x.id))
+
+    def find_code(self, provider_id: ProviderId, code: str) -> Voucher | None:
+        x = vouchers.c
+        found = self._many(sa.select(Voucher).where(x.provider_id == provider_id, x.code == code))
+        return found[0] if found else None
+
+    def to_expire(self, now: dt.datetime, limit: int) -> list[Voucher]:
+        x = vouchers.c
+        stmt = sa.select(Voucher).where(x.status == VoucherStatus.VALID, x.expires_at <= now)
+        return self._many(stmt.order_by(x.expires_at, x.id).limit(limit))
+
+
 class _Products(_Repository[Product]):
     model, not_found, label = Product, ProductNotFound, "product"
 
@@ -1720,6 +1775,8 @@ class SqlUnitOfWork:
     likes: _Likes
     forum_reports: _ForumReports
     reviews: _Reviews
+    promotions: _Promotions
+    vouchers: _Vouchers
     outbox: _Outbox
     audit: _Audit
 
@@ -1770,6 +1827,7 @@ class SqlUnitOfWork:
         )
         self.likes, self.forum_reports = _Likes(session), _ForumReports(session)
         self.reviews = _Reviews(session)
+        self.promotions, self.vouchers = _Promotions(session), _Vouchers(session)
         self.outbox = _Outbox(session)
         self.audit = _Audit(session)
         self._flushed_events = []
@@ -1825,6 +1883,8 @@ class SqlUnitOfWork:
             self.likes,
             self.forum_reports,
             self.reviews,
+            self.promotions,
+            self.vouchers,
         )
 
     def _touched(self) -> Iterator[Any]:
