@@ -97,6 +97,7 @@ from shequ.application.services.directory import (
     RegisterProvider,
     RegisterProviderHandler,
 )
+from shequ.application.services.promotions import PublishPromotion, PublishPromotionHandler
 from shequ.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus
 from shequ.domain.forum import Post
 from shequ.domain.fulfilment import PointKind
@@ -122,6 +123,7 @@ from shequ.domain.ordering import (
     OrderAction,
     RefundReason,
 )
+from shequ.domain.promotions import PromotionKind
 from shequ.domain.reviews import ReviewSubject
 from shequ.domain.routing import GeoPoint
 from shequ.domain.services import BookingStatus, PriceKind, ProviderKind, Venue
@@ -214,6 +216,27 @@ def complaint_in(w: dict[str, str]) -> dict[str, Any]:
         "title": "App 卡顿",
         "body": "下单页很慢",
         "community_id": w["home"],
+    }
+
+
+def promotion_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "kind": "discount",
+        "title": "50元代金券",
+        "terms": "全场通用",
+        "price_fen": 3900,
+        "value_fen": 5000,
+        "quantity": 20,
+        "sale_ends_at": "2026-12-02T00:00:00+08:00",
+        "use_until": "2026-12-31T00:00:00+08:00",
+    }
+
+
+def voucher_order_in(w: dict[str, str]) -> dict[str, Any]:
+    return {
+        "community_id": w["home"],
+        "items": [{"sku_id": w["voucher_sku"], "quantity": 1}],
+        "fulfilment": {"kind": "voucher"},
     }
 
 
@@ -357,6 +380,7 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
         },
         BUYERS,
     ),
+    ("POST", "/v1/orders", voucher_order_in, BUYERS),
     ("GET", "/v1/orders", None, BUYERS),  # a resident's own; all orders for admins
     ("GET", "/v1/orders?community_id={home}", None, ORDER_STAFF),
     ("GET", "/v1/orders/{unpaid}", None, ORDER_READERS),
@@ -470,6 +494,19 @@ MATRIX: list[tuple[str, str, Body, set[str]]] = [
     ("GET", "/v1/products/{product}/reviews", None, EVERYONE),
     ("GET", "/v1/merchants/{provider}/reviews", None, EVERYONE),
     ("POST", "/v1/reviews/{service_review}/answer", lambda w: {"text": "谢谢"}, MANAGERS),
+    ("POST", "/v1/merchants/{provider}/promotions", promotion_in, MANAGERS),
+    ("GET", "/v1/merchants/{provider}/promotions", None, EVERYONE),
+    ("GET", "/v1/communities/{home}/promotions", None, EVERYONE),
+    ("GET", "/v1/me/vouchers", None, EVERYONE),
+    (
+        "POST",
+        "/v1/merchants/{provider}/vouchers/redeem",
+        lambda w: {"code": w["voucher_code"]},
+        MANAGERS,
+    ),
+    ("POST", "/v1/orders/{voucher_order}/vouchers/refund", lambda w: {"count": 1}, BUYERS),
+    ("POST", "/v1/vouchers/expire", None, {"admin"}),
+    ("POST", "/v1/promotions/{promotion}/withdraw", None, MANAGERS),
     ("POST", "/v1/services/remind", None, {"admin"}),
     ("POST", "/v1/announcements", announcement_in, COMMUNITY_STAFF),
     ("GET", "/v1/communities/{home}/announcements", None, EVERYONE),
@@ -915,6 +952,7 @@ class World:
         with app.get(UnitOfWork) as uow:
             page = uow.reviews.of_subject(ReviewSubject.SERVICE, provider.id, after=None, limit=1)
         return {
+            **World._promotion(app, resident, home, provider.id),
             "service_review": page[0].id,
             "provider": provider.id,
             "staff": staff.id,
@@ -923,6 +961,50 @@ class World:
             "booking_to_cancel": booked(11),
             "booking_to_move": booked(12),
             "served": served,
+        }
+
+    @staticmethod
+    def _promotion(
+        app: injector.Injector, resident: Account, home: CommunityId, provider_id: ProviderId
+    ) -> dict[str, str]:
+        """A set meal on sale, and the resident's paid order of two of its vouchers."""
+        now = app.get(Clock).now()
+        promotion = app.get(PublishPromotionHandler)(
+            PublishPromotion(
+                provider_id,
+                PromotionKind.SET_MEAL,
+                "洗剪吹套餐",
+                "周末可用",
+                Money(3900),
+                quantity=20,
+                sale_ends_at=now + dt.timedelta(days=7),
+                use_until=now + dt.timedelta(days=30),
+                per_resident=5,
+            ),
+            actor=CONSOLE,
+        )
+        order = app.get(PlaceOrderHandler)(
+            PlaceOrder(
+                resident_id=resident.id,
+                community_id=home,
+                delivery=Delivery(Fulfilment.VOUCHER),
+                idempotency_key=uuid.uuid4().hex,
+                items=(OrderItem(promotion.sku_id, 2),),
+            ),
+            actor=Actor.of(resident),
+        )
+        gateway = app.get(PaymentGateway)
+        assert isinstance(gateway, SandboxPaymentGateway)
+        intent = app.get(StartPaymentHandler)(StartPayment(order.id), actor=CONSOLE)
+        body, headers = gateway.pay(intent.payment_id)
+        app.get(ConfirmPaymentHandler)(ConfirmPayment("sandbox", body, headers))
+        with app.get(UnitOfWork) as uow:
+            vouchers = uow.vouchers.of_order(order.id)
+        return {
+            "promotion": promotion.id,
+            "voucher_sku": promotion.sku_id,
+            "voucher_order": order.id,
+            "voucher_code": vouchers[-1].code,  # refunds take the first valid one
         }
 
     @staticmethod

@@ -83,6 +83,8 @@ def at(value: dt.datetime | None) -> str:
 
 
 def fulfilment_text(delivery: Delivery) -> str:
+    if delivery.kind is Fulfilment.VOUCHER:
+        return "vouchers, redeemed at the merchant"
     if delivery.kind is Fulfilment.PICKUP:
         return f"pickup at {delivery.pickup_point_id}"
     when = (

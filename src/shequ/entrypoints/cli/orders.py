@@ -110,8 +110,8 @@ def _query(filters: dict[str, Any], *, cursor: str | None = None, limit: int = 5
 
 
 def _fulfilment(order: Order) -> str:
-    if order.delivery.kind is Fulfilment.PICKUP:
-        return "pickup"
+    if order.delivery.kind is not Fulfilment.DELIVERY:
+        return order.delivery.kind.value
     if order.delivery.slot_id:
         return f"delivery in slot {order.delivery.slot_id}"
     return "delivery, express" if order.delivery.express else "delivery"

@@ -23,6 +23,7 @@ from shequ.entrypoints.http.ordering import router as ordering_router
 from shequ.entrypoints.http.payments import router as payments_router
 from shequ.entrypoints.http.pickup import router as pickup_router
 from shequ.entrypoints.http.problems import install_problem_handlers, problem, status_for
+from shequ.entrypoints.http.promotions import router as promotions_router
 from shequ.entrypoints.http.reviews import router as reviews_router
 from shequ.entrypoints.http.riders import router as riders_router
 from shequ.entrypoints.http.services import router as services_router
@@ -53,6 +54,7 @@ def create_app(container: Injector) -> FastAPI:
     app.include_router(complaints_router)
     app.include_router(forum_router)
     app.include_router(reviews_router)
+    app.include_router(promotions_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(health: Annotated[HealthCheck, Depends(resolve(HealthCheck))]) -> JSONResponse:

@@ -94,7 +94,8 @@ class ItemIn(_In):
 class FulfilmentIn(_In):
     """A pickup names its pickup point; a home delivery names one of the resident's
     addresses, and either a delivery slot of the community (``slot_id``), ``express``,
-    or neither (as soon as possible)."""
+    or neither (as soon as possible); a merchant's promotion (``voucher``) names nothing:
+    its vouchers are redeemed at the merchant."""
 
     kind: Fulfilment
     pickup_point_id: StrictStr | None = None
