@@ -54,11 +54,13 @@ def test_demo_then_list_shows_the_demo_products(
 ) -> None:
     assert demo["created"] is True and demo["products"] == 30
     listing = as_json(run(app, "catalog", "list", "--json"))
-    assert len(listing["items"]) == 30 and listing["next_cursor"] is None
-    assert "五常大米" in {item["name"] for item in listing["items"]}
+    # the thirty, and the cleaning voucher a local merchant sells (本地生活)
+    assert len(listing["items"]) == 31 and listing["next_cursor"] is None
+    names = {item["name"] for item in listing["items"]}
+    assert {"五常大米", "日常保洁 150 元代金券"} <= names
     again = as_json(run(app, "demo", "--json"))
     assert again["created"] is False
-    assert len(as_json(run(app, "catalog", "list", "--json"))["items"]) == 30
+    assert len(as_json(run(app, "catalog", "list", "--json"))["items"]) == 31
 
 
 def test_listing_filters_sorts_and_pages(app: injector.Injector, demo: dict[str, Any]) -> None:
@@ -348,7 +350,7 @@ def test_the_installed_command_runs_the_demo(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert len(json.loads(listed.stdout)["items"]) == 30
+    assert len(json.loads(listed.stdout)["items"]) == 31  # the thirty and a voucher
     bad = subprocess.run(
         [exe, "catalog", "show", "nope"],
         env=env,

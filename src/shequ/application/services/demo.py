@@ -26,10 +26,12 @@ from shequ.application.services.directory import (
     RegisterProvider,
     RegisterProviderHandler,
 )
+from shequ.application.services.promotions import PublishPromotion, PublishPromotionHandler
 from shequ.domain.errors import AccountNotFound
 from shequ.domain.hours import WEEKDAYS, Hours, OpeningHours
 from shequ.domain.ids import OfferingId, ProviderId, StaffId
 from shequ.domain.money import Money
+from shequ.domain.promotions import Promotion, PromotionKind
 from shequ.domain.services import (
     BookingStatus,
     PriceKind,
@@ -51,12 +53,13 @@ _DAY = OpeningHours.build(
 class DemoServices:
     merchants: tuple[ServiceProvider, ...]
     booking: ServiceBooking
+    promotion: Promotion
 
 
 class SeedDemoServicesHandler:
     """Run once after the demo orders: 好阿姨家政 (cleaning at home, two of its staff) and
-    邻里维修 (repairs quoted on site), and the demo resident's cleaning tomorrow at 09:00,
-    confirmed."""
+    邻里维修 (repairs quoted on site), the demo resident's cleaning tomorrow at 09:00,
+    confirmed, and a cleaning voucher of 好阿姨家政 on sale for two weeks."""
 
     def __init__(
         self,
@@ -69,10 +72,12 @@ class SeedDemoServicesHandler:
         add_offering: AddOfferingHandler,
         book: BookServiceHandler,
         move: MoveBookingHandler,
+        promote: PublishPromotionHandler,
     ) -> None:
         self._uow, self._clock, self._policy = uow, clock, policy
         self._register, self._edit, self._add_staff = register, edit, add_staff
         self._add_offering, self._book, self._move = add_offering, book, move
+        self._promote = promote
 
     def __call__(self, demo: DemoCatalog, *, actor: Actor) -> DemoServices:
         self._policy.require(actor, Permission.CONSOLE)
@@ -162,4 +167,20 @@ class SeedDemoServicesHandler:
             actor=resident,
         )
         booking = self._move(MoveBooking(booking.id, BookingStatus.CONFIRMED), actor=actor)
-        return DemoServices((cleaners, fixers), booking)
+        now = self._clock.now()
+        promotion = self._promote(
+            PublishPromotion(
+                provider_id=cleaners.id,
+                kind=PromotionKind.DISCOUNT,
+                title="日常保洁 150 元代金券",
+                terms="预约日常保洁时抵扣，工作日与周末通用，每次限用一张。",
+                price=Money(12900),
+                value=Money(15000),
+                quantity=100,
+                per_resident=2,
+                sale_ends_at=now + dt.timedelta(days=14),
+                use_until=now + dt.timedelta(days=90),
+            ),
+            actor=actor,
+        )
+        return DemoServices((cleaners, fixers), booking, promotion)

@@ -122,6 +122,7 @@ def demo(ctx: click.Context, as_json: bool) -> None:
                     if services is None
                     else {
                         "merchants": [{"id": m.id, "name": m.name} for m in services.merchants],
+                        "promotion_id": services.promotion.id,
                         "booking": {
                             "id": services.booking.id,
                             "status": services.booking.status.value,
@@ -152,6 +153,11 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         when = b.starts_at.astimezone(CHINA_STANDARD_TIME)
         click.echo(
             f"    {b.id}  {b.status.value} {when:%Y-%m-%d %H:%M} with {b.staff_id}, {b.price}"
+        )
+        offer = services.promotion
+        click.echo(
+            f"  promotion {offer.title} ({offer.id}): {offer.price}, worth {offer.value}, "
+            f"{offer.quantity} for sale"
         )
     if life is not None:
         a = life.activity
