@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, StrictStr
 
 from shequ.application.identity.accounts import GetAccountHandler
 from shequ.application.identity.addresses import (
@@ -37,7 +37,7 @@ from shequ.application.identity.sign_in import (
 from shequ.domain.errors import Unauthenticated
 from shequ.domain.identity import Address
 from shequ.domain.ids import CommunityId
-from shequ.entrypoints.http.deps import CurrentActor, client_of, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Input, client_of, resolve
 from shequ.entrypoints.schemas import MembershipOut
 
 __all__ = ["router"]
@@ -45,11 +45,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["auth"])
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CodeIn(_In):
+class CodeIn(Input):
     phone: StrictStr
 
 
@@ -57,7 +53,7 @@ class CodeOut(BaseModel):
     expires_at: dt.datetime
 
 
-class SignInIn(_In):
+class SignInIn(Input):
     """A password or a one-time code."""
 
     phone: StrictStr
@@ -65,7 +61,7 @@ class SignInIn(_In):
     code: StrictStr | None = None
 
 
-class SignUpIn(_In):
+class SignUpIn(Input):
     phone: StrictStr
     code: StrictStr
     community_id: StrictStr
@@ -74,7 +70,7 @@ class SignUpIn(_In):
     password: StrictStr | None = None
 
 
-class RefreshIn(_In):
+class RefreshIn(Input):
     refresh_token: StrictStr
 
 
@@ -196,7 +192,7 @@ def me(
     )
 
 
-class ConsentIn(_In):
+class ConsentIn(Input):
     policy_version: StrictStr
 
 
@@ -229,7 +225,7 @@ def erase_my_account(
     return Response(status_code=204)
 
 
-class AddressIn(_In):
+class AddressIn(Input):
     recipient: StrictStr
     phone: StrictStr
     detail: StrictStr

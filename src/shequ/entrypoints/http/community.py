@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from shequ.application.community.life import (
     ActivityView,
@@ -29,11 +29,9 @@ from shequ.application.community.life import (
     WithdrawAnnouncement,
     WithdrawAnnouncementHandler,
 )
-from shequ.application.policy import Actor
 from shequ.domain.community import Activity, ActivitySignUp, Announcement
-from shequ.domain.errors import Unauthenticated
-from shequ.domain.ids import AccountId, ActivityId, AnnouncementId, CommunityId
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.domain.ids import ActivityId, AnnouncementId, CommunityId
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve, signed_in
 
 __all__ = [
     "ActivityIn",
@@ -48,21 +46,7 @@ __all__ = [
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
-class AnnouncementIn(_In):
+class AnnouncementIn(Input):
     community_ids: list[StrictStr] = Field(min_length=1, max_length=50)
     title: StrictStr
     body: StrictStr
@@ -71,7 +55,7 @@ class AnnouncementIn(_In):
     expires_at: dt.datetime | None = None
 
 
-class AnnouncementOut(_Out):
+class AnnouncementOut(Output):
     id: str
     community_ids: list[str]
     title: str
@@ -95,7 +79,7 @@ class AnnouncementOut(_Out):
         )
 
 
-class ActivityIn(_In):
+class ActivityIn(Input):
     community_id: StrictStr
     title: StrictStr
     place: StrictStr
@@ -106,7 +90,7 @@ class ActivityIn(_In):
     signups_close_at: dt.datetime | None = Field(default=None, description="default: its start")
 
 
-class ActivityOut(_Out):
+class ActivityOut(Output):
     id: str
     community_id: str
     title: str
@@ -138,7 +122,7 @@ class ActivityOut(_Out):
         )
 
 
-class SignUpOut(_Out):
+class SignUpOut(Output):
     """A sign-up: ``seq`` is its place in the order sign-ups came."""
 
     resident_id: str
@@ -158,7 +142,7 @@ class SignUpOut(_Out):
         )
 
 
-class ActivityViewOut(_Out):
+class ActivityViewOut(Output):
     activity: ActivityOut
     mine: SignUpOut | None
     sign_ups: list[SignUpOut]
@@ -172,11 +156,11 @@ class ActivityViewOut(_Out):
         )
 
 
-class JoinIn(_In):
+class JoinIn(Input):
     people: StrictInt = 1
 
 
-class CancelIn(_In):
+class CancelIn(Input):
     reason: StrictStr = Field(max_length=300)
 
 
@@ -279,7 +263,7 @@ def join(
     """Sign yourself up (residents of its community): ``confirmed`` while places are
     left, ``waitlisted`` after, in the order sign-ups come."""
     people = body.people if body else 1
-    made = join(JoinActivity(ActivityId(activity_id), _me(actor), people), actor=actor)
+    made = join(JoinActivity(ActivityId(activity_id), signed_in(actor), people), actor=actor)
     return SignUpOut.of(made)
 
 
@@ -290,7 +274,7 @@ def leave(
     leave: Annotated[LeaveActivityHandler, Depends(resolve(LeaveActivityHandler))],
 ) -> list[SignUpOut]:
     """Give your place back; the answer lists those it moved up from the waitlist."""
-    moved = leave(LeaveActivity(ActivityId(activity_id), _me(actor)), actor=actor)
+    moved = leave(LeaveActivity(ActivityId(activity_id), signed_in(actor)), actor=actor)
     return [SignUpOut.of(s) for s in moved]
 
 

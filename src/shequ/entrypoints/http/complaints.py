@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from shequ.application.community.complaints import (
     FileComplaint,
@@ -22,32 +22,16 @@ from shequ.application.community.complaints import (
     ReplyToComplaint,
     ReplyToComplaintHandler,
 )
-from shequ.application.policy import Actor
 from shequ.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus
-from shequ.domain.errors import Unauthenticated
-from shequ.domain.ids import AccountId, BookingId, CommunityId, ComplaintId, OrderId
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.domain.ids import BookingId, CommunityId, ComplaintId, OrderId
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve, signed_in
 
 __all__ = ["ComplaintIn", "ComplaintOut", "ReplyOut", "router"]
 
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
-class ComplaintIn(_In):
+class ComplaintIn(Input):
     """About ``order_id`` or ``booking_id`` (yours), or, about neither, in ``community_id``."""
 
     category: ComplaintCategory
@@ -58,14 +42,14 @@ class ComplaintIn(_In):
     booking_id: StrictStr | None = None
 
 
-class ReplyOut(_Out):
+class ReplyOut(Output):
     at: dt.datetime
     author_id: str | None
     staff: bool
     text: str
 
 
-class ComplaintOut(_Out):
+class ComplaintOut(Output):
     id: str
     resident_id: str
     community_id: str
@@ -106,11 +90,11 @@ class ComplaintOut(_Out):
         )
 
 
-class ReplyIn(_In):
+class ReplyIn(Input):
     text: StrictStr
 
 
-class MoveIn(_In):
+class MoveIn(Input):
     """The staff: ``in_progress``, ``resolved`` (``note`` says how), ``closed``; the
     resident: ``closed``, or ``reopened`` (``note`` says why)."""
 
@@ -118,7 +102,7 @@ class MoveIn(_In):
     note: StrictStr = Field(default="", max_length=2000)
 
 
-class RatingIn(_In):
+class RatingIn(Input):
     satisfaction: StrictInt = Field(description="1 (not at all) to 5 (very satisfied)")
 
 
@@ -131,7 +115,7 @@ def file_complaint(
     """File a complaint or a suggestion (a resident, in their own name)."""
     made = file(
         FileComplaint(
-            _me(actor),
+            signed_in(actor),
             body.category,
             body.title,
             body.body,
@@ -152,7 +136,9 @@ def my_complaints(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ComplaintOut]:
     """Your tickets, oldest first."""
-    found = search(ListComplaints(resident_id=_me(actor), status=status, limit=limit), actor=actor)
+    found = search(
+        ListComplaints(resident_id=signed_in(actor), status=status, limit=limit), actor=actor
+    )
     return [ComplaintOut.of(c) for c in found]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from shequ.application.fulfilment.delivery import (
     MAX_CALLBACK_BYTES,
@@ -25,7 +25,7 @@ from shequ.domain.errors import CourierCallbackInvalid
 from shequ.domain.fulfilment.delivery import Shipment
 from shequ.domain.ids import OrderId
 from shequ.domain.money import Money
-from shequ.entrypoints.http.deps import CurrentActor, body_within, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Output, body_within, resolve
 from shequ.entrypoints.http.ordering_models import amount
 
 __all__ = ["CallbackOut", "ShipmentOut", "TrackingEventOut", "router"]
@@ -33,18 +33,14 @@ __all__ = ["CallbackOut", "ShipmentOut", "TrackingEventOut", "router"]
 router = APIRouter(prefix="/v1")
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class TrackingEventOut(_Out):
+class TrackingEventOut(Output):
     at: dt.datetime
     status: str
     note: str
     source: str
 
 
-class ShipmentOut(_Out):
+class ShipmentOut(Output):
     """The delivery of one order; ``timeline`` lists every step so far, oldest first."""
 
     order_id: str
@@ -94,7 +90,7 @@ class ShipmentOut(_Out):
         )
 
 
-class CallbackOut(_Out):
+class CallbackOut(Output):
     ok: bool = True
 
 

@@ -1,4 +1,5 @@
-"""A fresh handler per request, resolved from the application's container."""
+"""What every route module shares: a fresh handler per request, resolved from the
+application's container; the signed-in actor; the base models of bodies and answers."""
 
 from __future__ import annotations
 
@@ -8,12 +9,43 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from injector import Injector
+from pydantic import BaseModel, ConfigDict
 
 from shequ.application.identity.sign_in import Authenticate, AuthenticateHandler
 from shequ.application.policy import Actor
 from shequ.domain.errors import InvalidInput, Unauthenticated
+from shequ.domain.ids import AccountId
 
-__all__ = ["CurrentActor", "body_within", "client_of", "current_actor", "resolve"]
+__all__ = [
+    "CurrentActor",
+    "Input",
+    "Output",
+    "body_within",
+    "client_of",
+    "current_actor",
+    "resolve",
+    "signed_in",
+]
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused (422), and it does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Output(BaseModel):
+    """An answer's body."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+def signed_in(actor: Actor) -> AccountId:
+    """The account acting, for routes about one's own things (``/me``, joining, posting)."""
+    if actor.account_id is None:
+        raise Unauthenticated("sign in first")
+    return actor.account_id
+
 
 H = TypeVar("H")
 

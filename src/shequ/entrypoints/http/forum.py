@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr
 
 from shequ.application.community.forum import (
     ArchiveBoard,
@@ -38,7 +38,6 @@ from shequ.application.community.forum import (
     WritePostHandler,
 )
 from shequ.application.policy import Actor
-from shequ.domain.errors import Unauthenticated
 from shequ.domain.forum import (
     Board,
     Comment,
@@ -50,8 +49,8 @@ from shequ.domain.forum import (
     ReportReason,
     ReportStatus,
 )
-from shequ.domain.ids import AccountId, BoardId, CommunityId, PostId
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.domain.ids import BoardId, CommunityId, PostId
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve, signed_in
 
 __all__ = [
     "BoardOut",
@@ -67,26 +66,12 @@ __all__ = [
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
-class BoardIn(_In):
+class BoardIn(Input):
     name: StrictStr
     description: StrictStr = ""
 
 
-class BoardOut(_Out):
+class BoardOut(Output):
     id: str
     community_id: str
     name: str
@@ -104,7 +89,7 @@ class BoardOut(_Out):
         )
 
 
-class ModerationOut(_Out):
+class ModerationOut(Output):
     at: dt.datetime
     status: ContentStatus
     reason: str
@@ -115,7 +100,7 @@ class ModerationOut(_Out):
         return cls(at=m.at, status=m.status, reason=m.reason, moderator_id=m.moderator_id)
 
 
-class PostOut(_Out):
+class PostOut(Output):
     """A post; ``held_for`` and ``history`` say why it is not published, for its author
     and the moderators."""
 
@@ -156,7 +141,7 @@ class PostOut(_Out):
         )
 
 
-class CommentOut(_Out):
+class CommentOut(Output):
     id: str
     post_id: str
     author_id: str
@@ -180,7 +165,7 @@ class CommentOut(_Out):
         )
 
 
-class BoardPageOut(_Out):
+class BoardPageOut(Output):
     board: BoardOut
     posts: list[PostOut]
     next_cursor: str | None
@@ -194,7 +179,7 @@ class BoardPageOut(_Out):
         )
 
 
-class PostViewOut(_Out):
+class PostViewOut(Output):
     post: PostOut
     comments: list[CommentOut]
 
@@ -206,7 +191,7 @@ class PostViewOut(_Out):
         )
 
 
-class ReportOut(_Out):
+class ReportOut(Output):
     id: str
     kind: ContentKind
     content_id: str
@@ -232,29 +217,29 @@ class ReportOut(_Out):
         )
 
 
-class ReviewItemOut(_Out):
+class ReviewItemOut(Output):
     kind: ContentKind
     post: PostOut | None
     comment: CommentOut | None
     reports: list[ReportOut]
 
 
-class PostIn(_In):
+class PostIn(Input):
     title: StrictStr
     body: StrictStr
     photos: list[StrictStr] = Field(default_factory=list, max_length=9)
 
 
-class CommentIn(_In):
+class CommentIn(Input):
     body: StrictStr
 
 
-class ReportIn(_In):
+class ReportIn(Input):
     reason: ReportReason
     note: StrictStr = ""
 
 
-class ModerateIn(_In):
+class ModerateIn(Input):
     hide: StrictBool = Field(description="true hides it, false restores it")
     reason: StrictStr
 
@@ -324,7 +309,7 @@ def write_post(
     """Post on the board (residents of its community): ``published``, or ``held`` for a
     moderator when it has a sensitive word."""
     made = write(
-        WritePost(BoardId(board_id), _me(actor), body.title, body.body, tuple(body.photos)),
+        WritePost(BoardId(board_id), signed_in(actor), body.title, body.body, tuple(body.photos)),
         actor=actor,
     )
     return PostOut.of(made)
@@ -357,7 +342,7 @@ def comment_on_post(
     body: CommentIn,
     comment: Annotated[CommentOnPostHandler, Depends(resolve(CommentOnPostHandler))],
 ) -> CommentOut:
-    made = comment(CommentOnPost(PostId(post_id), _me(actor), body.body), actor=actor)
+    made = comment(CommentOnPost(PostId(post_id), signed_in(actor), body.body), actor=actor)
     return CommentOut.of(made)
 
 
@@ -378,7 +363,7 @@ def like(
     like: Annotated[LikePostHandler, Depends(resolve(LikePostHandler))],
 ) -> PostOut:
     """Like a post; liking it again changes nothing."""
-    return PostOut.of(like(LikePost(PostId(post_id), _me(actor), True), actor=actor), True)
+    return PostOut.of(like(LikePost(PostId(post_id), signed_in(actor), True), actor=actor), True)
 
 
 @router.delete("/posts/{post_id}/like", tags=["forum"])
@@ -387,13 +372,15 @@ def unlike(
     post_id: str,
     like: Annotated[LikePostHandler, Depends(resolve(LikePostHandler))],
 ) -> PostOut:
-    return PostOut.of(like(LikePost(PostId(post_id), _me(actor), False), actor=actor), False)
+    return PostOut.of(like(LikePost(PostId(post_id), signed_in(actor), False), actor=actor), False)
 
 
 def _report(
     kind: ContentKind, content_id: str, body: ReportIn, actor: Actor, report: ReportContentHandler
 ) -> ReportOut:
-    made = report(ReportContent(kind, content_id, _me(actor), body.reason, body.note), actor=actor)
+    made = report(
+        ReportContent(kind, content_id, signed_in(actor), body.reason, body.note), actor=actor
+    )
     return ReportOut.of(made)
 
 

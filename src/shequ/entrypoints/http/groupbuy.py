@@ -41,10 +41,9 @@ from shequ.application.groupbuy.queries import (
 )
 from shequ.application.groupbuy.settle import SettleGroups, SettleGroupsHandler
 from shequ.application.policy import Actor, Permission, Policy
-from shequ.domain.errors import Unauthenticated
 from shequ.domain.groupbuy import GroupStatus
 from shequ.domain.ids import AccountId, CampaignId, CommunityId, GroupBuyId, SkuId
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, resolve, signed_in
 from shequ.entrypoints.http.groupbuy_models import (
     CampaignIn,
     CampaignOut,
@@ -74,12 +73,6 @@ Policies = Annotated[Policy, Depends(resolve(Policy))]
 GetGroups = Annotated[GetGroupHandler, Depends(resolve(GetGroupHandler))]
 
 
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
 def _group_out(view: GroupView, actor: Actor, policy: Policy) -> GroupOut:
     """Members' accounts are for the group's operators and admins; everyone sees the
     quantities and when each joined."""
@@ -94,7 +87,7 @@ def _shows_ids(view: GroupView, actor: Actor, policy: Policy) -> bool:
 def _seat_out(seat: Seat, actor: Actor, policy: Policy, get: GetGroupHandler) -> SeatOut:
     """The seat with its group's progress as it is now (a seat carries no campaign)."""
     view = get(GetGroup(group_id=seat.group.id), actor=actor)
-    return SeatOut.of(seat, view, show_ids=_shows_ids(view, actor, policy), viewer=_me(actor))
+    return SeatOut.of(seat, view, show_ids=_shows_ids(view, actor, policy), viewer=signed_in(actor))
 
 
 # ---------------------------------------------------------------- campaigns
@@ -189,7 +182,7 @@ def start_group(
     seat = start(
         StartGroup(
             campaign_id=CampaignId(campaign_id),
-            resident_id=_me(actor),
+            resident_id=signed_in(actor),
             community_id=CommunityId(body.community_id),
             pickup_point_id=body.pickup_point_id,
             quantity=body.quantity,
@@ -231,7 +224,7 @@ def _join(
 ) -> SeatOut:
     seat = join(
         JoinGroup(
-            resident_id=_me(actor),
+            resident_id=signed_in(actor),
             quantity=body.quantity,
             idempotency_key=key,
             group_id=None if group_id is None else GroupBuyId(group_id),
@@ -281,7 +274,7 @@ def leave_group(
 ) -> LeftGroupOut:
     """Leave a group before it succeeds: the seat's order is cancelled and, when paid,
     refunded in full. Operators of the group's community may take a member out."""
-    resident_id = AccountId(body.resident_id) if body and body.resident_id else _me(actor)
+    resident_id = AccountId(body.resident_id) if body and body.resident_id else signed_in(actor)
     group = leave(LeaveGroup(GroupBuyId(group_id), resident_id), actor=actor)
     return LeftGroupOut.of(group, resident_id)
 
@@ -304,7 +297,7 @@ def my_groups(
     mine: Annotated[MyGroupsHandler, Depends(resolve(MyGroupsHandler))],
 ) -> list[GroupOut]:
     """The groups the signed-in account is in, has left, or leads, newest first."""
-    return [_group_out(v, actor, policy) for v in mine(MyGroups(_me(actor)), actor=actor)]
+    return [_group_out(v, actor, policy) for v in mine(MyGroups(signed_in(actor)), actor=actor)]
 
 
 # ---------------------------------------------------------------- earnings
@@ -316,7 +309,7 @@ EarningsHandler = Annotated[GetLeaderEarningsHandler, Depends(resolve(GetLeaderE
 @router.get("/me/earnings", tags=["earnings"])
 def my_earnings(actor: CurrentActor, earnings: EarningsHandler) -> EarningsOut:
     """The signed-in leader's commission ledger, newest first, and its total."""
-    return EarningsOut.of(earnings(GetLeaderEarnings(_me(actor)), actor=actor))
+    return EarningsOut.of(earnings(GetLeaderEarnings(signed_in(actor)), actor=actor))
 
 
 @router.get("/leaders/{account_id}/earnings", tags=["earnings"])

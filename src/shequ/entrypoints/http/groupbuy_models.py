@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from shequ.application.groupbuy.groups import Seat
 from shequ.application.groupbuy.plan import PurchasePlan
@@ -27,6 +27,7 @@ from shequ.domain.groupbuy import (
 from shequ.domain.ids import AccountId
 from shequ.domain.money import Money
 from shequ.domain.payments import Channel
+from shequ.entrypoints.http.deps import Input, Output
 from shequ.entrypoints.http.ordering_models import amount
 from shequ.entrypoints.http.payments import PaymentIntentOut
 
@@ -48,18 +49,10 @@ __all__ = [
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
 # ---------------------------------------------------------------- request bodies
 
 
-class TierIn(_In):
+class TierIn(Input):
     """From ``min_heads`` people on, each pays ``price_fen`` a unit."""
 
     min_heads: StrictInt
@@ -69,7 +62,7 @@ class TierIn(_In):
         return PriceTier(self.min_heads, Money(self.price_fen))
 
 
-class RewardIn(_In):
+class RewardIn(Input):
     """``leader_price``: the leader pays ``leader_price_fen`` a unit; ``commission``: the
     leader earns ``commission_bp`` basis points (500 = 5 %) of the group's net revenue."""
 
@@ -82,7 +75,7 @@ class RewardIn(_In):
         return LeaderReward(self.kind, leader_price=price, commission_bp=self.commission_bp)
 
 
-class CampaignIn(_In):
+class CampaignIn(Input):
     name: StrictStr
     sku_id: StrictStr
     tiers: list[TierIn] = Field(
@@ -102,29 +95,29 @@ class CampaignIn(_In):
     many_groups_per_leader: StrictBool = False
 
 
-class StartGroupIn(_In):
+class StartGroupIn(Input):
     community_id: StrictStr
     pickup_point_id: StrictStr
     quantity: StrictInt = 1
     channel: Channel = Channel.SANDBOX
 
 
-class JoinIn(_In):
+class JoinIn(Input):
     quantity: StrictInt = 1
     channel: Channel = Channel.SANDBOX
 
 
-class LeaveIn(_In):
+class LeaveIn(Input):
     resident_id: StrictStr | None = Field(
         default=None, description="Operators: the member to take out. Absent: yourself."
     )
 
 
-class GroupCancelIn(_In):
+class GroupCancelIn(Input):
     reason: StrictStr
 
 
-class SettleIn(_In):
+class SettleIn(Input):
     batch: StrictInt = 100
 
 
@@ -136,7 +129,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-class TierOut(_Out):
+class TierOut(Output):
     min_heads: int
     price_fen: int
     price: str
@@ -146,14 +139,14 @@ class TierOut(_Out):
         return cls(min_heads=tier.min_heads, **amount("price", tier.price))
 
 
-class RewardOut(_Out):
+class RewardOut(Output):
     kind: str
     leader_price_fen: int | None
     leader_price: str | None
     commission_bp: int
 
 
-class CampaignOut(_Out):
+class CampaignOut(Output):
     id: str
     name: str
     sku_id: str
@@ -206,7 +199,7 @@ class CampaignOut(_Out):
         )
 
 
-class MemberOut(_Out):
+class MemberOut(Output):
     resident_id: str | None = Field(
         description="Shown to operators of the group's community and admins only."
     )
@@ -217,7 +210,7 @@ class MemberOut(_Out):
     joined_at: dt.datetime
 
 
-class GroupOut(_Out):
+class GroupOut(Output):
     """A group's progress as of the request."""
 
     id: str
@@ -283,7 +276,7 @@ class GroupOut(_Out):
         )
 
 
-class SeatOrderOut(_Out):
+class SeatOrderOut(Output):
     id: str
     status: str
     total_fen: int
@@ -291,7 +284,7 @@ class SeatOrderOut(_Out):
     expires_at: dt.datetime = Field(description="Unpaid by then, the seat is given up.")
 
 
-class SeatOut(_Out):
+class SeatOut(Output):
     """A seat taken: the group, the order that holds the seat, and the payment to pay it
     with (``null`` when the provider could not be asked, or the order is paid already:
     pay it with ``POST /v1/orders/{order_id}/payment``)."""
@@ -312,7 +305,7 @@ class SeatOut(_Out):
         )
 
 
-class LeftGroupOut(_Out):
+class LeftGroupOut(Output):
     """The group after a member left, and the seat given up: its order is cancelled, and
     refunded in full when it was paid (see ``GET /v1/orders/{order_id}``)."""
 
@@ -347,7 +340,7 @@ class LeftGroupOut(_Out):
         )
 
 
-class SettlementLineOut(_Out):
+class SettlementLineOut(Output):
     resident_id: str
     order_id: str
     quantity: int
@@ -359,7 +352,7 @@ class SettlementLineOut(_Out):
     refund: str
 
 
-class SettlementOut(_Out):
+class SettlementOut(Output):
     group_id: str
     status: str
     unit_price_fen: int | None
@@ -392,7 +385,7 @@ class SettlementOut(_Out):
         )
 
 
-class SettledOut(_Out):
+class SettledOut(Output):
     """What one settlement run did."""
 
     settled: int = Field(description="Succeeded groups finalised at their tier.")
@@ -414,7 +407,7 @@ class SettledOut(_Out):
         )
 
 
-class PurchaseLineOut(_Out):
+class PurchaseLineOut(Output):
     seller_id: str
     sku_id: str
     name: str
@@ -424,7 +417,7 @@ class PurchaseLineOut(_Out):
     orders: int
 
 
-class DistributionLineOut(_Out):
+class DistributionLineOut(Output):
     pickup_point_id: str
     sku_id: str
     name: str
@@ -432,7 +425,7 @@ class DistributionLineOut(_Out):
     order_ids: list[str]
 
 
-class PurchasePlanOut(_Out):
+class PurchasePlanOut(Output):
     """分拣单: the settled groups whose goods reach the pickup points on ``pickup_date``."""
 
     pickup_date: dt.date
@@ -474,7 +467,7 @@ class PurchasePlanOut(_Out):
         )
 
 
-class CommissionOut(_Out):
+class CommissionOut(Output):
     group_id: str
     campaign_id: str
     amount_fen: int
@@ -484,7 +477,7 @@ class CommissionOut(_Out):
     earned_at: dt.datetime
 
 
-class EarningsOut(_Out):
+class EarningsOut(Output):
     leader_id: str
     entries: list[CommissionOut]
     total_fen: int

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shequ.domain.catalog import FreshFacts, Media, MediaKind, StockReason, StorageMethod
 from shequ.domain.errors import InvalidInput
+from shequ.entrypoints.http.deps import Input
 
 __all__ = [
     "CommunityIn",
@@ -27,10 +28,6 @@ __all__ = [
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def refuse_nulls(body: BaseModel, names: Iterable[str] | None = None) -> None:
     """A patch's fields that are present (of ``names``, when given) may not be null."""
     for name in sorted(body.model_fields_set):
@@ -38,7 +35,7 @@ def refuse_nulls(body: BaseModel, names: Iterable[str] | None = None) -> None:
             raise InvalidInput(f"{name} cannot be null", field=name)
 
 
-class CommunityIn(_In):
+class CommunityIn(Input):
     """``latitude`` and ``longitude`` (both, or neither): its gate, where home deliveries
     are driven to."""
 
@@ -49,7 +46,7 @@ class CommunityIn(_In):
     longitude: StrictFloat | StrictInt | None = None
 
 
-class CommunityPatch(_In):
+class CommunityPatch(Input):
     """The fields present change; nulls are refused."""
 
     name: StrictStr | None = None
@@ -59,13 +56,13 @@ class CommunityPatch(_In):
     longitude: StrictFloat | StrictInt | None = None
 
 
-class SellerIn(_In):
+class SellerIn(Input):
     name: StrictStr
     kind: Literal["platform", "merchant"] = "merchant"
     community_id: StrictStr | None = None
 
 
-class MediaIn(_In):
+class MediaIn(Input):
     uri: StrictStr
     kind: MediaKind = MediaKind.IMAGE
     alt_text: StrictStr = ""
@@ -74,7 +71,7 @@ class MediaIn(_In):
         return Media(uri=self.uri, kind=self.kind, alt_text=self.alt_text)
 
 
-class FreshIn(_In):
+class FreshIn(Input):
     storage: StorageMethod = StorageMethod.AMBIENT
     shelf_life_days: StrictInt | None = None
     harvested_at: dt.datetime | None = Field(default=None, description="With a time zone.")
@@ -87,7 +84,7 @@ class FreshIn(_In):
         )
 
 
-class ProductIn(_In):
+class ProductIn(Input):
     seller_id: StrictStr
     name: StrictStr
     category: StrictStr = Field(description='A path of up to three levels, such as "生鲜/水果".')
@@ -98,7 +95,7 @@ class ProductIn(_In):
     fresh: FreshIn | None = None
 
 
-class ProductPatch(_In):
+class ProductPatch(Input):
     """Only the fields present change; ``"fresh": null`` removes the fresh-goods facts."""
 
     name: StrictStr | None = None
@@ -110,7 +107,7 @@ class ProductPatch(_In):
     fresh: FreshIn | None = None
 
 
-class SkuIn(_In):
+class SkuIn(Input):
     spec: StrictStr = Field(description='What one unit is, such as "5kg/袋".')
     price_fen: StrictInt
     list_price_fen: StrictInt | None = None
@@ -119,18 +116,18 @@ class SkuIn(_In):
     community_ids: list[StrictStr] = Field(default_factory=list)
 
 
-class PriceIn(_In):
+class PriceIn(Input):
     """Leave ``list_price_fen`` out to keep the list price; ``null`` removes it."""
 
     price_fen: StrictInt
     list_price_fen: StrictInt | None = None
 
 
-class OnSaleIn(_In):
+class OnSaleIn(Input):
     on_sale: StrictBool
 
 
-class StockIn(_In):
+class StockIn(Input):
     """Either ``delta`` (with a reason) or ``counted`` (a stocktake)."""
 
     delta: StrictInt | None = None

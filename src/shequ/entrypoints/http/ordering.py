@@ -47,7 +47,7 @@ from shequ.application.ordering.refunds import (
     RequestRefundHandler,
 )
 from shequ.application.policy import Actor
-from shequ.domain.errors import InvalidInput, Unauthenticated
+from shequ.domain.errors import InvalidInput
 from shequ.domain.identity import Role
 from shequ.domain.ids import (
     AccountId,
@@ -61,7 +61,7 @@ from shequ.domain.ids import (
 )
 from shequ.domain.money import Money
 from shequ.domain.ordering import Fulfilment, OrderAction, OrderStatus, RefundStatus
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, resolve, signed_in
 from shequ.entrypoints.http.ordering_models import (
     AdvanceIn,
     CancelIn,
@@ -89,12 +89,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1")
 
 
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
 # ---------------------------------------------------------------- cart
 
 
@@ -109,7 +103,9 @@ def view_cart(
     """The signed-in resident's cart in a community, priced now with the best of their
     coupons for the given way of fulfilment."""
     return CartViewOut.of(
-        view(ViewCart(_me(actor), CommunityId(community_id), fulfilment, express), actor=actor)
+        view(
+            ViewCart(signed_in(actor), CommunityId(community_id), fulfilment, express), actor=actor
+        )
     )
 
 
@@ -123,7 +119,7 @@ def add_to_cart(
     return CartOut.of(
         add(
             AddToCart(
-                resident_id=_me(actor),
+                resident_id=signed_in(actor),
                 community_id=CommunityId(body.community_id),
                 sku_id=SkuId(body.sku_id),
                 quantity=body.quantity,
@@ -144,7 +140,10 @@ def change_cart(
     return CartOut.of(
         change(
             ChangeCart(
-                _me(actor), CommunityId(body.community_id), SkuId(sku_id), quantity=body.quantity
+                signed_in(actor),
+                CommunityId(body.community_id),
+                SkuId(sku_id),
+                quantity=body.quantity,
             ),
             actor=actor,
         )
@@ -160,7 +159,7 @@ def remove_from_cart(
 ) -> CartOut:
     return CartOut.of(
         change(
-            ChangeCart(_me(actor), CommunityId(community_id), SkuId(sku_id), remove=True),
+            ChangeCart(signed_in(actor), CommunityId(community_id), SkuId(sku_id), remove=True),
             actor=actor,
         )
     )
@@ -175,7 +174,7 @@ def my_coupons(
     mine: Annotated[MyCouponsHandler, Depends(resolve(MyCouponsHandler))],
 ) -> list[HeldCouponOut]:
     """The signed-in account's copies of coupons: unused and valid first."""
-    return [HeldCouponOut.of(h) for h in mine(MyCoupons(_me(actor)), actor=actor)]
+    return [HeldCouponOut.of(h) for h in mine(MyCoupons(signed_in(actor)), actor=actor)]
 
 
 @router.post("/coupons/claim", status_code=201, tags=["coupons"])
@@ -185,7 +184,7 @@ def claim_coupon(
     claim: Annotated[ClaimCouponHandler, Depends(resolve(ClaimCouponHandler))],
 ) -> GrantOut:
     """Claim a copy of a coupon by its code (领券)."""
-    return GrantOut.of(claim(ClaimCoupon(_me(actor), body.code), actor=actor))
+    return GrantOut.of(claim(ClaimCoupon(signed_in(actor), body.code), actor=actor))
 
 
 @router.post("/coupons", status_code=201, tags=["coupons"])
@@ -258,7 +257,7 @@ def place_order(
     return OrderOut.of(
         place(
             PlaceOrder(
-                resident_id=_me(actor),
+                resident_id=signed_in(actor),
                 community_id=CommunityId(body.community_id),
                 delivery=body.fulfilment.to_domain(),
                 idempotency_key=idempotency_key,
@@ -293,7 +292,7 @@ def list_orders(
     return OrderPageOut.of(
         list_orders(
             ListOrders(
-                resident_id=_me(actor) if own else None,
+                resident_id=signed_in(actor) if own else None,
                 community_id=CommunityId(community_id) if community_id else None,
                 status=status,
                 since=since,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from shequ.application.ordering.cart import CartView
 from shequ.application.ordering.coupons import HeldCoupon
@@ -33,6 +33,7 @@ from shequ.domain.ordering import (
     RefundReason,
     ScopeKind,
 )
+from shequ.entrypoints.http.deps import Input, Output
 
 __all__ = [
     "AdvanceIn",
@@ -57,14 +58,6 @@ __all__ = [
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
 def amount(name: str, money: Money | None) -> dict[str, Any]:
     """An amount as the API shows every amount: ``<name>_fen`` and ``<name>`` for people."""
     if money is None:
@@ -75,23 +68,23 @@ def amount(name: str, money: Money | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- request bodies
 
 
-class CartItemIn(_In):
+class CartItemIn(Input):
     community_id: StrictStr
     sku_id: StrictStr
     quantity: StrictInt = 1
 
 
-class CartQuantityIn(_In):
+class CartQuantityIn(Input):
     community_id: StrictStr
     quantity: StrictInt
 
 
-class ItemIn(_In):
+class ItemIn(Input):
     sku_id: StrictStr
     quantity: StrictInt
 
 
-class FulfilmentIn(_In):
+class FulfilmentIn(Input):
     """A pickup names its pickup point; a home delivery names one of the resident's
     addresses, and either a delivery slot of the community (``slot_id``), ``express``,
     or neither (as soon as possible); a merchant's promotion (``voucher``) names nothing:
@@ -113,7 +106,7 @@ class FulfilmentIn(_In):
         )
 
 
-class CheckoutIn(_In):
+class CheckoutIn(Input):
     """Order ``items``, or the orderable lines of the cart with ``from_cart``.
     ``coupon_ids`` are copies (grant ids) the resident holds: ``null`` lets the engine
     choose the best allowed combination, ``[]`` uses none."""
@@ -130,7 +123,7 @@ class CheckoutIn(_In):
     )
 
 
-class ScopeIn(_In):
+class ScopeIn(Input):
     kind: ScopeKind = ScopeKind.ORDER
     category: StrictStr | None = None
     sku_ids: list[StrictStr] = Field(default_factory=list, max_length=1000)
@@ -145,7 +138,7 @@ class ScopeIn(_In):
         )
 
 
-class CouponIn(_In):
+class CouponIn(Input):
     name: StrictStr
     kind: CouponKind
     amount_fen: StrictInt = 0
@@ -174,24 +167,24 @@ class CouponIn(_In):
         )
 
 
-class IssueIn(_In):
+class IssueIn(Input):
     resident_ids: list[StrictStr]
 
 
-class ClaimIn(_In):
+class ClaimIn(Input):
     code: StrictStr
 
 
-class CancelIn(_In):
+class CancelIn(Input):
     reason: StrictStr = ""
 
 
-class AdvanceIn(_In):
+class AdvanceIn(Input):
     action: Literal["pack", "dispatch", "deliver", "ready", "pick_up", "complete"]
     note: StrictStr = ""
 
 
-class RefundIn(_In):
+class RefundIn(Input):
     """``items`` left out asks for every unit not refunded yet; ``amount_fen`` asks for
     less than the goods cost."""
 
@@ -202,20 +195,20 @@ class RefundIn(_In):
     comment: StrictStr = ""
 
 
-class DecisionIn(_In):
+class DecisionIn(Input):
     note: StrictStr = ""
 
 
 # ---------------------------------------------------------------- views
 
 
-class CartLineOut(_Out):
+class CartLineOut(Output):
     sku_id: str
     quantity: int
     added_at: dt.datetime
 
 
-class CartOut(_Out):
+class CartOut(Output):
     """The cart as stored: what the resident put in. ``GET /v1/cart`` prices it."""
 
     id: str
@@ -238,7 +231,7 @@ class CartOut(_Out):
         )
 
 
-class OfferOut(_Out):
+class OfferOut(Output):
     """The SKU as it is now."""
 
     product_id: str
@@ -265,14 +258,14 @@ class OfferOut(_Out):
         )
 
 
-class CartItemOut(_Out):
+class CartItemOut(Output):
     sku_id: str
     quantity: int
     problem: str | None
     offer: OfferOut | None
 
 
-class LinePriceOut(_Out):
+class LinePriceOut(Output):
     sku_id: str
     quantity: int
     unit_price_fen: int
@@ -285,7 +278,7 @@ class LinePriceOut(_Out):
     payable: str
 
 
-class AppliedCouponOut(_Out):
+class AppliedCouponOut(Output):
     coupon_id: str
     grant_id: str
     kind: str
@@ -293,7 +286,7 @@ class AppliedCouponOut(_Out):
     saving: str
 
 
-class QuoteOut(_Out):
+class QuoteOut(Output):
     lines: list[LinePriceOut]
     subtotal_fen: int
     subtotal: str
@@ -342,7 +335,7 @@ class QuoteOut(_Out):
         )
 
 
-class CartViewOut(_Out):
+class CartViewOut(Output):
     """Every line, flagged with its ``problem`` when it cannot be ordered now, and the
     price of the others (``null`` when none can be ordered)."""
 
@@ -367,14 +360,14 @@ class CartViewOut(_Out):
         )
 
 
-class ScopeOut(_Out):
+class ScopeOut(Output):
     kind: str
     category: str | None
     sku_ids: list[str]
     seller_id: str | None
 
 
-class CouponOut(_Out):
+class CouponOut(Output):
     """A coupon's offer, as its holders see it."""
 
     id: str
@@ -451,7 +444,7 @@ class ManagedCouponOut(CouponOut):
         )
 
 
-class GrantOut(_Out):
+class GrantOut(Output):
     """One copy of a coupon, held by one resident; ``used_by`` is the order that used it."""
 
     id: str
@@ -473,7 +466,7 @@ class GrantOut(_Out):
         )
 
 
-class HeldCouponOut(_Out):
+class HeldCouponOut(Output):
     grant: GrantOut
     coupon: CouponOut
 
@@ -482,7 +475,7 @@ class HeldCouponOut(_Out):
         return cls(grant=GrantOut.of(held.grant), coupon=CouponOut.of(held.coupon))
 
 
-class DeliveryOut(_Out):
+class DeliveryOut(Output):
     kind: str
     pickup_point_id: str | None
     address_id: str | None
@@ -490,7 +483,7 @@ class DeliveryOut(_Out):
     slot_id: str | None
 
 
-class OrderLineOut(_Out):
+class OrderLineOut(Output):
     """A SKU as it was sold, and what of it was refunded or is asked back."""
 
     sku_id: str
@@ -515,13 +508,13 @@ class OrderLineOut(_Out):
     pending: str
 
 
-class StatusChangeOut(_Out):
+class StatusChangeOut(Output):
     at: dt.datetime
     status: str
     note: str
 
 
-class OrderOut(_Out):
+class OrderOut(Output):
     id: str
     resident_id: str
     community_id: str
@@ -603,7 +596,7 @@ class OrderOut(_Out):
         )
 
 
-class OrderPageOut(_Out):
+class OrderPageOut(Output):
     items: list[OrderOut]
     next_cursor: str | None
 
@@ -612,14 +605,14 @@ class OrderPageOut(_Out):
         return cls(items=[OrderOut.of(o) for o in page.items], next_cursor=page.next_cursor)
 
 
-class RefundItemOut(_Out):
+class RefundItemOut(Output):
     sku_id: str
     quantity: int
     amount_fen: int
     amount: str
 
 
-class RefundOut(_Out):
+class RefundOut(Output):
     id: str
     order_id: str
     resident_id: str
@@ -671,7 +664,7 @@ class RefundOut(_Out):
         )
 
 
-class CancellationOut(_Out):
+class CancellationOut(Output):
     """The cancelled order and, when it was paid, its full refund."""
 
     order: OrderOut

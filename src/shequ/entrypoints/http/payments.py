@@ -29,7 +29,7 @@ from shequ.application.ports import PaymentIntent, PaymentQuery
 from shequ.domain.errors import PaymentNotificationInvalid, PaymentProviderNotFound, ShequError
 from shequ.domain.ids import OrderId, PaymentId
 from shequ.domain.payments import Channel, Payment, PaymentStatus
-from shequ.entrypoints.http.deps import CurrentActor, body_within, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Output, body_within, resolve
 from shequ.entrypoints.http.ordering_models import amount
 from shequ.entrypoints.http.problems import status_for
 
@@ -38,10 +38,6 @@ __all__ = ["PaymentIntentOut", "PaymentOut", "PaymentStartIn", "router"]
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 class PaymentStartIn(BaseModel):
@@ -53,7 +49,7 @@ class PaymentStartIn(BaseModel):
     )
 
 
-class PaymentIntentOut(_Out):
+class PaymentIntentOut(Output):
     """Hand ``params`` to the payer's app; the provider then notifies the payment."""
 
     payment_id: str
@@ -74,7 +70,7 @@ class PaymentIntentOut(_Out):
         )
 
 
-class PaymentEntryOut(_Out):
+class PaymentEntryOut(Output):
     kind: str
     key: str
     amount_fen: int
@@ -84,7 +80,7 @@ class PaymentEntryOut(_Out):
     note: str
 
 
-class PaymentRefundOut(_Out):
+class PaymentRefundOut(Output):
     id: str
     amount_fen: int
     amount: str
@@ -97,7 +93,7 @@ class PaymentRefundOut(_Out):
     requested_at: dt.datetime
 
 
-class PaymentOut(_Out):
+class PaymentOut(Output):
     id: str
     order_id: str
     provider: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shequ.application.fulfilment.pickup import Overdue, PickupPointView
 from shequ.domain.errors import InvalidInput
@@ -22,6 +22,7 @@ from shequ.domain.fulfilment.pickup import (
     PointStatus,
 )
 from shequ.domain.routing import GeoPoint
+from shequ.entrypoints.http.deps import Input, Output
 
 __all__ = [
     "ArrivalIn",
@@ -38,14 +39,6 @@ __all__ = [
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
 # ---------------------------------------------------------------- request bodies
 
 
@@ -53,7 +46,7 @@ def _ranges(texts: list[str]) -> list[Hours]:
     return [Hours.parse(t) for t in texts]
 
 
-class HoursIn(_In):
+class HoursIn(Input):
     """Each weekday's opening hours, such as ``["08:00-12:00", "14:00-20:00"]``; a day
     left out or ``[]`` is closed. ``exceptions`` give dates hours of their own (``[]``:
     closed that day, as on a holiday)."""
@@ -83,7 +76,7 @@ def location(latitude: float | None, longitude: float | None) -> GeoPoint | None
     return GeoPoint(latitude, longitude)
 
 
-class PickupPointIn(_In):
+class PickupPointIn(Input):
     community_id: StrictStr
     id: StrictStr | None = Field(
         default=None, description="1 to 32 letters, digits, _ or -; made up when absent."
@@ -100,7 +93,7 @@ class PickupPointIn(_In):
     )
 
 
-class PickupPointPatch(_In):
+class PickupPointPatch(Input):
     """Only the fields present change; ``active`` pauses (``false``) or resumes it."""
 
     name: StrictStr | None = None
@@ -113,22 +106,22 @@ class PickupPointPatch(_In):
     active: StrictBool | None = None
 
 
-class ArrivalIn(_In):
+class ArrivalIn(Input):
     order_ids: list[StrictStr] = Field(min_length=1, max_length=1000)
 
 
-class VerifyIn(_In):
+class VerifyIn(Input):
     code: StrictStr = Field(description="The 6 digits the resident shows.")
 
 
-class OverdueIn(_In):
+class OverdueIn(Input):
     limit: StrictInt = Field(default=500, ge=1, le=10_000)
 
 
 # ---------------------------------------------------------------- views
 
 
-class HoursOut(_Out):
+class HoursOut(Output):
     mon: list[str]
     tue: list[str]
     wed: list[str]
@@ -151,7 +144,7 @@ class HoursOut(_Out):
         )
 
 
-class PickupPointOut(_Out):
+class PickupPointOut(Output):
     id: str
     community_id: str
     name: str
@@ -202,7 +195,7 @@ class PickupPointListedOut(PickupPointOut):
         )
 
 
-class TicketOut(_Out):
+class TicketOut(Output):
     """An order waiting at its point. The code is not here: it went to the resident."""
 
     order_id: str
@@ -222,7 +215,7 @@ class TicketOut(_Out):
         )
 
 
-class PickupCodeOut(_Out):
+class PickupCodeOut(Output):
     """The code the resident shows at the point (核销码), and what became of it."""
 
     order_id: str
@@ -244,7 +237,7 @@ class PickupCodeOut(_Out):
         )
 
 
-class OverdueOut(_Out):
+class OverdueOut(Output):
     reminded: int = Field(description="Residents reminded to come (once a day each).")
     returned: int = Field(description="Orders given up: returned and refunded.")
 

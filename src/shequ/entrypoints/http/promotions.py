@@ -7,9 +7,8 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
-from shequ.application.policy import Actor
 from shequ.application.services.promotions import (
     ExpireVouchers,
     ExpireVouchersHandler,
@@ -26,32 +25,17 @@ from shequ.application.services.promotions import (
     WithdrawPromotion,
     WithdrawPromotionHandler,
 )
-from shequ.domain.errors import Unauthenticated
-from shequ.domain.ids import AccountId, CommunityId, OrderId, PromotionId, ProviderId
+from shequ.domain.ids import CommunityId, OrderId, PromotionId, ProviderId
 from shequ.domain.money import Money
 from shequ.domain.promotions import Promotion, PromotionKind, Voucher, VoucherStatus
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve, signed_in
 
 __all__ = ["PromotionIn", "PromotionOut", "VoucherOut", "router"]
 
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
-class PromotionIn(_In):
+class PromotionIn(Input):
     kind: PromotionKind
     title: StrictStr
     terms: StrictStr = Field(description="使用规则: when and how it may be used")
@@ -69,7 +53,7 @@ class PromotionIn(_In):
     photos: list[StrictStr] = Field(default_factory=list, max_length=9)
 
 
-class PromotionOut(_Out):
+class PromotionOut(Output):
     id: str
     provider_id: str
     community_ids: list[str]
@@ -111,7 +95,7 @@ class PromotionOut(_Out):
         )
 
 
-class VoucherOut(_Out):
+class VoucherOut(Output):
     """A voucher; ``code`` is shown to its resident only, to show at the merchant."""
 
     id: str
@@ -139,15 +123,15 @@ class VoucherOut(_Out):
         )
 
 
-class RedeemIn(_In):
+class RedeemIn(Input):
     code: StrictStr
 
 
-class RefundIn(_In):
+class RefundIn(Input):
     count: StrictInt | None = Field(default=None, description="default: every unused one")
 
 
-class ExpiredOut(_Out):
+class ExpiredOut(Output):
     expired: int
 
 
@@ -219,7 +203,7 @@ def my_vouchers(
     vouchers: Annotated[MyVouchersHandler, Depends(resolve(MyVouchersHandler))],
 ) -> list[VoucherOut]:
     """Your vouchers with their codes, newest first."""
-    found = vouchers(MyVouchers(_me(actor)), actor=actor)
+    found = vouchers(MyVouchers(signed_in(actor)), actor=actor)
     return [VoucherOut.of(v, with_code=True) for v in found]
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from shequ.application.reviews import (
     AnswerReview,
@@ -20,22 +20,14 @@ from shequ.application.reviews import (
 )
 from shequ.domain.ids import OrderId, ProductId, ProviderId, ReviewId, SkuId
 from shequ.domain.reviews import Review, ReviewSubject
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve
 
 __all__ = ["ReviewOut", "ReviewPageOut", "router"]
 
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ProductReviewIn(_In):
+class ProductReviewIn(Input):
     sku_id: StrictStr
     rating: StrictInt = Field(description="1 to 5")
     text: StrictStr = ""
@@ -44,11 +36,11 @@ class ProductReviewIn(_In):
     )
 
 
-class AnswerIn(_In):
+class AnswerIn(Input):
     text: StrictStr
 
 
-class ReviewOut(_Out):
+class ReviewOut(Output):
     id: str
     subject: ReviewSubject
     author_id: str
@@ -84,7 +76,7 @@ class ReviewOut(_Out):
         )
 
 
-class ReviewPageOut(_Out):
+class ReviewPageOut(Output):
     """``rating`` is the average of every review to a tenth, as text (``"4.6"``; ``null``
     before the first); ``rating_tenths`` the same as a whole number."""
 

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from shequ.application.fulfilment.queries import (
     GetHandoverCode,
@@ -40,7 +40,7 @@ from shequ.application.fulfilment.slots import (
 from shequ.domain.fulfilment.delivery import DeliveryStatus
 from shequ.domain.ids import AccountId, CommunityId, DeliverySlotId, OrderId
 from shequ.entrypoints.http.delivery import ShipmentOut
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve
 
 __all__ = [
     "AddressOut",
@@ -58,18 +58,10 @@ __all__ = [
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
 # ---------------------------------------------------------------- slots
 
 
-class SlotsIn(_In):
+class SlotsIn(Input):
     """Slots of ``minutes`` each from ``first`` to ``last`` (China time) on ``days`` days
     from ``date``, each holding ``capacity`` orders."""
 
@@ -81,7 +73,7 @@ class SlotsIn(_In):
     days: StrictInt = 1
 
 
-class SlotPatch(_In):
+class SlotPatch(Input):
     """A new ``capacity`` (never below what the slot holds); ``open``: ``false`` closes
     the slot to new orders, ``true`` opens it again."""
 
@@ -89,7 +81,7 @@ class SlotPatch(_In):
     open: StrictBool | None = None
 
 
-class SlotOut(_Out):
+class SlotOut(Output):
     id: str
     community_id: str
     starts_at: dt.datetime
@@ -175,17 +167,17 @@ def edit_slot(
 # ---------------------------------------------------------------- riders
 
 
-class AssignIn(_In):
+class AssignIn(Input):
     """The rider to give the delivery to; ``null`` puts it back in the team's queue."""
 
     rider_id: StrictStr | None
 
 
-class DeclineIn(_In):
+class DeclineIn(Input):
     reason: StrictStr = Field(max_length=300)
 
 
-class ReportIn(_In):
+class ReportIn(Input):
     """``status``: picked_up, out_for_delivery, delivered, failed or returned. A failure
     says why in ``note``; a delivery needs the ``code`` the resident gives at the door."""
 
@@ -194,13 +186,13 @@ class ReportIn(_In):
     code: StrictStr = Field(default="", max_length=12)
 
 
-class AddressOut(_Out):
+class AddressOut(Output):
     recipient: str
     phone: str
     detail: str
 
 
-class RiderDeliveryOut(_Out):
+class RiderDeliveryOut(Output):
     """A delivery as its rider sees it; ``address`` once it is theirs."""
 
     shipment: ShipmentOut
@@ -217,7 +209,7 @@ class RiderDeliveryOut(_Out):
         )
 
 
-class HandoverCodeOut(_Out):
+class HandoverCodeOut(Output):
     order_id: str
     code: str
     status: str

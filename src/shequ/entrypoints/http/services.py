@@ -7,9 +7,8 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from shequ.application.policy import Actor
 from shequ.application.services.bookings import (
     BookService,
     BookServiceHandler,
@@ -48,9 +47,7 @@ from shequ.application.services.directory import (
     SearchProviders,
     SearchProvidersHandler,
 )
-from shequ.domain.errors import Unauthenticated
 from shequ.domain.ids import (
-    AccountId,
     BookingId,
     CommunityId,
     OfferingId,
@@ -68,7 +65,7 @@ from shequ.domain.services import (
     StaffMember,
     Venue,
 )
-from shequ.entrypoints.http.deps import CurrentActor, resolve
+from shequ.entrypoints.http.deps import CurrentActor, Input, Output, resolve, signed_in
 from shequ.entrypoints.http.models import refuse_nulls
 from shequ.entrypoints.http.ordering_models import amount
 from shequ.entrypoints.http.pickup_models import HoursIn, HoursOut
@@ -91,24 +88,10 @@ __all__ = [
 router = APIRouter(prefix="/v1")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-def _me(actor: Actor) -> AccountId:
-    if actor.account_id is None:
-        raise Unauthenticated("sign in first")
-    return actor.account_id
-
-
 # ---------------------------------------------------------------- bodies
 
 
-class MerchantIn(_In):
+class MerchantIn(Input):
     name: StrictStr
     kind: ProviderKind
     community_ids: list[StrictStr] = Field(min_length=1, max_length=20)
@@ -120,7 +103,7 @@ class MerchantIn(_In):
     id: StrictStr | None = None
 
 
-class MerchantPatch(_In):
+class MerchantPatch(Input):
     """The fields present change (nulls are refused); ``verified`` is the operators'."""
 
     description: StrictStr | None = None
@@ -130,20 +113,20 @@ class MerchantPatch(_In):
     verified: StrictBool | None = None
 
 
-class StaffIn(_In):
+class StaffIn(Input):
     name: StrictStr
     schedule: HoursIn
     id: StrictStr | None = None
 
 
-class StaffPatch(_In):
+class StaffPatch(Input):
     """A new weekly ``schedule`` (days off as ``exceptions`` with no hours), or ``active``."""
 
     schedule: HoursIn | None = None
     active: StrictBool | None = None
 
 
-class OfferingIn(_In):
+class OfferingIn(Input):
     name: StrictStr
     description: StrictStr = ""
     duration_minutes: StrictInt
@@ -157,12 +140,12 @@ class OfferingIn(_In):
     id: StrictStr | None = None
 
 
-class OfferingPatch(_In):
+class OfferingPatch(Input):
     staff_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=50)
     active: StrictBool | None = None
 
 
-class BookingIn(_In):
+class BookingIn(Input):
     community_id: StrictStr
     offering_id: StrictStr
     starts_at: dt.datetime = Field(description="with its offset; one of the free times")
@@ -171,21 +154,21 @@ class BookingIn(_In):
     note: StrictStr = Field(default="", max_length=500)
 
 
-class BookingStep(_In):
+class BookingStep(Input):
     status: BookingStatus = Field(description="confirmed, in_progress, completed or no_show")
     note: StrictStr = Field(default="", max_length=200)
 
 
-class CancelIn(_In):
+class CancelIn(Input):
     reason: StrictStr = Field(default="", max_length=300)
 
 
-class RescheduleIn(_In):
+class RescheduleIn(Input):
     starts_at: dt.datetime
     staff_id: StrictStr | None = None
 
 
-class ReviewIn(_In):
+class ReviewIn(Input):
     rating: StrictInt
     text: StrictStr = Field(default="", max_length=2000)
     photos: list[StrictStr] = Field(
@@ -196,7 +179,7 @@ class ReviewIn(_In):
 # ---------------------------------------------------------------- views
 
 
-class MerchantOut(_Out):
+class MerchantOut(Output):
     """A local merchant. ``rating`` is the average of its reviews to a tenth (``null``
     unrated); ``rating_tenths`` the same as a whole number."""
 
@@ -234,7 +217,7 @@ class MerchantOut(_Out):
         )
 
 
-class StaffOut(_Out):
+class StaffOut(Output):
     id: str
     merchant_id: str
     name: str
@@ -252,7 +235,7 @@ class StaffOut(_Out):
         )
 
 
-class OfferingOut(_Out):
+class OfferingOut(Output):
     id: str
     merchant_id: str
     name: str
@@ -288,7 +271,7 @@ class OfferingOut(_Out):
         )
 
 
-class MerchantView(_Out):
+class MerchantView(Output):
     merchant: MerchantOut
     staff: list[StaffOut]
     offerings: list[OfferingOut]
@@ -302,7 +285,7 @@ class MerchantView(_Out):
         )
 
 
-class FreeTimeOut(_Out):
+class FreeTimeOut(Output):
     staff_id: str
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -312,13 +295,13 @@ class FreeTimeOut(_Out):
         return cls(staff_id=f.staff_id, starts_at=f.starts_at, ends_at=f.ends_at)
 
 
-class BookingChangeOut(_Out):
+class BookingChangeOut(Output):
     at: dt.datetime
     status: str
     note: str
 
 
-class BookingOut(_Out):
+class BookingOut(Output):
     id: str
     resident_id: str
     community_id: str
@@ -562,7 +545,7 @@ def book(
     meanwhile is 409 ``slot-taken``."""
     booking = book(
         BookService(
-            resident_id=_me(actor),
+            resident_id=signed_in(actor),
             community_id=CommunityId(body.community_id),
             offering_id=OfferingId(body.offering_id),
             starts_at=body.starts_at,
@@ -582,7 +565,7 @@ def my_bookings(
     list_bookings: Annotated[ListBookingsHandler, Depends(resolve(ListBookingsHandler))],
 ) -> list[BookingOut]:
     """Your bookings, the latest start first."""
-    return [BookingOut.of(b) for b in list_bookings(ListBookings(_me(actor)), actor=actor)]
+    return [BookingOut.of(b) for b in list_bookings(ListBookings(signed_in(actor)), actor=actor)]
 
 
 @router.get("/merchants/{merchant_id}/bookings", tags=["services"])
