@@ -10,11 +10,7 @@ import pytest
 from shequ.adapters.clock import FixedClock
 from shequ.domain.identity import Membership, Role
 from tests.integration.test_http import is_problem
-from tests.integration.test_http_services import World as ServicesWorld
-
-
-class World(ServicesWorld):
-    pass
+from tests.integration.test_http_services import World
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import datetime as dt
 import enum
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import attrs
 
@@ -206,17 +206,17 @@ class _Content:
     open_reports: int
     history: list[Moderation]
     version: int
-
-    @property
-    def kind(self) -> ContentKind:
-        raise NotImplementedError
+    kind: ClassVar[ContentKind]
+    if TYPE_CHECKING:  # each kind's own, typed there
+        id: str
+        events: list[DomainEvent]
 
     @property
     def content_id(self) -> str:
-        raise NotImplementedError
+        return self.id
 
     def _record(self, event: DomainEvent) -> None:
-        self.events.append(event)  # type: ignore[attr-defined]
+        self.events.append(event)
 
     def _step(
         self,
@@ -354,13 +354,7 @@ class Post(_Content):
     last_activity_at: dt.datetime = attrs.field(kw_only=True)  # its last published comment
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
-    @property
-    def kind(self) -> ContentKind:
-        return ContentKind.POST
-
-    @property
-    def content_id(self) -> str:
-        return self.id
+    kind: ClassVar[ContentKind] = ContentKind.POST
 
     @classmethod
     def write(
@@ -477,13 +471,7 @@ class Comment(_Content):
     body: str = attrs.field(kw_only=True)
     events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
 
-    @property
-    def kind(self) -> ContentKind:
-        return ContentKind.COMMENT
-
-    @property
-    def content_id(self) -> str:
-        return self.id
+    kind: ClassVar[ContentKind] = ContentKind.COMMENT
 
 
 @attrs.define(slots=False, eq=False)
