@@ -46,6 +46,7 @@ from shequ.domain.values import CHINA_STANDARD_TIME, clean_text, utc_time
 
 __all__ = [
     "BOOKING_TRANSITIONS",
+    "LONGEST_BUSY",
     "MAX_RATING",
     "BookingChange",
     "BookingStatus",
@@ -64,6 +65,12 @@ __all__ = [
     "fits",
     "free_starts",
 ]
+
+MAX_DURATION_MINUTES: Final = 12 * 60
+MAX_BUFFER_MINUTES: Final = 240
+LONGEST_BUSY: Final = dt.timedelta(minutes=MAX_DURATION_MINUTES + MAX_BUFFER_MINUTES)
+"""The longest a booking keeps its member of staff busy: one that is busy at a moment
+started at most this long before it."""
 
 
 class ProviderKind(enum.StrEnum):
@@ -348,9 +355,9 @@ class ServiceOffering:
         auto_confirm: bool = False,
     ) -> ServiceOffering:
         check_id(id, "offering")
-        if type(duration_minutes) is not int or not 15 <= duration_minutes <= 12 * 60:
+        if type(duration_minutes) is not int or not 15 <= duration_minutes <= MAX_DURATION_MINUTES:
             raise InvalidInput("a service takes 15 minutes to 12 hours", field="duration_minutes")
-        if type(buffer_minutes) is not int or not 0 <= buffer_minutes <= 240:
+        if type(buffer_minutes) is not int or not 0 <= buffer_minutes <= MAX_BUFFER_MINUTES:
             raise InvalidInput("a buffer is 0 to 240 minutes", field="buffer_minutes")
         if not isinstance(price, Money) or price.fen < 0:
             raise InvalidInput("a price is an amount, zero or more", field="price")

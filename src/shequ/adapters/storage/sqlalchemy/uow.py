@@ -162,6 +162,7 @@ from shequ.domain.payments import EntryKind, Payment, PaymentRefundStatus, Payme
 from shequ.domain.promotions import Promotion, Voucher, VoucherStatus
 from shequ.domain.reviews import Review, ReviewSubject
 from shequ.domain.services import (
+    LONGEST_BUSY,
     BookingStatus,
     ServiceBooking,
     ServiceOffering,
@@ -1171,6 +1172,7 @@ class _Bookings(_Repository[ServiceBooking]):
                 x.staff_id == staff_id,
                 x.status.in_(_HOLDING_STAFF),
                 x.starts_at < end,
+                x.starts_at >= start - LONGEST_BUSY,  # bounds the index's range from below
                 x.busy_until > start,
             )
             .order_by(x.starts_at, x.id)
