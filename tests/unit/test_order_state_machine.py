@@ -37,6 +37,7 @@ from shequ.domain.ids import (
 from shequ.domain.money import Money
 from shequ.domain.ordering.orders import (
     FULFILMENT_OF_ACTION,
+    GIVEN_REASONS,
     GOODS_NOT_LEFT,
     TRANSITIONS,
     Delivery,
@@ -486,8 +487,8 @@ class OrderMachine(RuleBasedStateMachine):
         if self.expected not in REFUNDABLE:
             self.refused(IllegalTransition, call)
             return None
-        if reason is RefundReason.CANCELLED:
-            self.refused(InvalidInput, call)
+        if reason is RefundReason.CANCELLED or reason in GIVEN_REASONS:
+            self.refused(InvalidInput, call)  # cancel instead; the platform gives these
             return None
         if self.vouchers:  # its unused vouchers are refunded instead
             self.refused(IllegalTransition, call)

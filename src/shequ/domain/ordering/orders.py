@@ -47,6 +47,7 @@ from shequ.domain.values import clean_text
 
 __all__ = [
     "FULFILMENT_OF_ACTION",
+    "GIVEN_REASONS",
     "GOODS_NOT_LEFT",
     "TRANSITIONS",
     "Delivery",
@@ -160,6 +161,13 @@ class RefundReason(enum.StrEnum):
     GROUP_PRICE = "group_price"  # a group settled at a lower tier: the difference back
     NOT_COLLECTED = "not_collected"  # left at the pickup point: returned by policy
     VOUCHER_UNUSED = "voucher_unused"  # vouchers refunded unused (随时退, 过期退)
+
+
+GIVEN_REASONS: Final = frozenset(
+    {RefundReason.GROUP_PRICE, RefundReason.NOT_COLLECTED, RefundReason.VOUCHER_UNUSED}
+)
+"""Refunds the platform makes itself (price protection, a parcel nobody collected, unused
+vouchers); a resident's request names another reason."""
 
 
 class RefundStatus(enum.StrEnum):
@@ -703,6 +711,10 @@ class Order:
             )
         if reason is RefundReason.CANCELLED:
             raise InvalidInput("cancel the order instead", field="reason")
+        if reason in GIVEN_REASONS:
+            raise InvalidInput(
+                f"{reason.value} refunds are made by the platform, not asked for", field="reason"
+            )
         if self.delivery.kind is Fulfilment.VOUCHER:
             raise IllegalTransition(
                 f"order {self.id} is of vouchers: refund its unused vouchers instead",
