@@ -212,3 +212,90 @@ def test_only_packed_home_delivery_orders_are_dispatched(w: World) -> None:
     assert dispatched.json()["status"] == "assigned"
     again = w.operator.post(f"/v1/orders/{packed}/delivery/dispatch")
     is_problem(again, 409, "illegal-transition")
+
+
+def refund_all(w: World, order_id: str) -> None:
+    asked = w.resident.post(f"/v1/orders/{order_id}/refunds", json={"reason": "not_wanted"})
+    assert asked.status_code == 201, asked.text
+    approved = w.operator.post(f"/v1/refunds/{asked.json()['id']}/approve", json={"note": "同意"})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+
+
+def test_an_order_refunded_before_its_courier_has_the_goods_is_not_delivered(
+    w: World,
+) -> None:
+    order_id = w.packed()
+    ref = w.operator.post(f"/v1/orders/{order_id}/delivery/dispatch").json()["courier_ref"]
+    refund_all(w, order_id)
+    assert w.status(order_id) == "cancelled"
+    tracked = w.track(order_id)
+    assert tracked["status"] == "cancelled"
+    assert [e["status"] for e in tracked["timeline"]] == ["created", "assigned", "cancelled"]
+    rider = sandbox(w.app)
+    told = rider.track(ref)[-1]
+    assert told.status is S.FAILED and told.note.startswith("cancelled")  # it was told
+    # its report of that is answered and changes nothing
+    echoed = w.callback(
+        *rider.callback(
+            {
+                "courier_ref": ref,
+                "order_id": order_id,
+                "status": "failed",
+                "at": tracked["timeline"][-1]["at"],
+                "note": told.note,
+                "proof": "",
+            }
+        )
+    )
+    assert (echoed.status_code, echoed.json()) == (200, {"ok": True}), echoed.text
+    assert w.track(order_id) == tracked
+    # a late report of the goods picked up changes nothing
+    picked = w.callback(
+        *rider.callback(
+            {
+                "courier_ref": ref,
+                "order_id": order_id,
+                "status": "picked_up",
+                "at": tracked["timeline"][-1]["at"],
+                "note": "",
+                "proof": "",
+            }
+        )
+    )
+    is_problem(picked, 409, "illegal-transition")
+    assert (w.status(order_id), w.track(order_id)) == ("cancelled", tracked)
+    again = w.operator.post(f"/v1/orders/{order_id}/delivery/dispatch")
+    is_problem(again, 409, "illegal-transition")
+
+
+def test_an_order_refunded_while_no_courier_would_take_it_is_never_offered_again(
+    w: World,
+) -> None:
+    rider = sandbox(w.app)
+    rider.available = False
+    order_id = w.packed()
+    waiting = w.operator.post(f"/v1/orders/{order_id}/delivery/dispatch").json()
+    assert waiting["status"] == "created" and waiting["pending_reason"]
+    refund_all(w, order_id)
+    rider.available = True
+    admin = w.client(Membership(Role.ADMIN))
+    retried = admin.post("/v1/deliveries/dispatch-waiting")
+    assert (retried.status_code, retried.json()) == (200, [])
+    tracked = w.track(order_id)
+    assert (tracked["status"], tracked["courier"], w.status(order_id)) == (
+        "cancelled",
+        None,
+        "cancelled",
+    )
+
+
+def test_a_refund_the_courier_cannot_be_told_of_still_cancels_the_delivery(w: World) -> None:
+    order_id = w.packed()
+    ref = w.operator.post(f"/v1/orders/{order_id}/delivery/dispatch").json()["courier_ref"]
+    rider = sandbox(w.app)
+    rider.available = False  # the courier's line is down when the refund is approved
+    refund_all(w, order_id)
+    rider.available = True
+    assert (w.status(order_id), w.track(order_id)["status"]) == ("cancelled", "cancelled")
+    assert rider.track(ref)[-1].status is S.ASSIGNED  # left for a person to call

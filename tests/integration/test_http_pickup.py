@@ -511,3 +511,16 @@ def test_an_order_nobody_collects_is_reminded_then_returned_and_refunded(w: Worl
     assert w.stock() == stock + 1
     assert [n.kind for _, n in w.notices.notices] == ["code", "reminder", "returned"]
     is_problem(w.admin.post("/v1/pickup/overdue", json={"limit": 0}), 422, "request-invalid")
+
+
+def test_an_order_refunded_in_full_before_it_arrives_gives_its_place_back(w: World) -> None:
+    w.point("pp-small", daily_capacity=1)
+    order = w.packed("pp-small")
+    assert w.booked("pp-small") == 1
+    is_problem(w.checkout("pp-small"), 409, "pickup-point-full")
+    asked = w.resident.post(f"/v1/orders/{order['id']}/refunds", json={"reason": "not_wanted"})
+    assert asked.status_code == 201, asked.text
+    approved = w.operator.post(f"/v1/refunds/{asked.json()['id']}/approve", json={})
+    assert approved.status_code == 200, approved.text
+    assert (w.status(order), w.booked("pp-small")) == ("cancelled", 0)
+    assert w.checkout("pp-small").status_code == 201  # the place is free again

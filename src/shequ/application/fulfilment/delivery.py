@@ -94,6 +94,17 @@ class Couriers:
                 return courier
         raise NotFound(f"no courier named {name!r} is configured", courier=name)
 
+    def call_off(self, name: str, courier_ref: str) -> bool:
+        """Tell the courier that took a delivery it is off. ``False``, with a warning in
+        the log, when it cannot be told: the shipment is cancelled in our records either
+        way, and its ``DeliveryStatusChanged`` event is in the outbox."""
+        try:
+            self.get(name).cancel(courier_ref)
+        except (NotFound, CourierUnavailable, CourierRefused) as e:
+            log.warning("courier %s could not be told delivery %s is off: %s", name, courier_ref, e)
+            return False
+        return True
+
 
 @attrs.frozen
 class DispatchDelivery:
@@ -295,6 +306,21 @@ class ApplyCourierCallbackHandler:
             return shipment
 
         return retry_on_conflict(attempt)
+
+
+def stop_delivery(uow: UnitOfWork, order: Order, now: dt.datetime) -> tuple[str, str] | None:
+    """An order refunded in full before its goods left is not delivered: its shipment, if
+    one was recorded, is cancelled, so no scheduler offers it again and no rider keeps it.
+    Returns the courier and its reference when a courier took it and must be told, after
+    the commit (:meth:`Couriers.call_off`)."""
+    if order.delivery.kind is not Fulfilment.DELIVERY or uow.shipments.find(order.id) is None:
+        return None
+    shipment = uow.shipments.get_for_update(order.id)
+    if not shipment.cancel(now=now, note="the order was refunded before its goods left"):
+        return None
+    if shipment.courier is None or shipment.courier_ref is None:
+        return None
+    return shipment.courier, shipment.courier_ref
 
 
 def riders_of(uow: UnitOfWork, community_id: CommunityId) -> list[AccountId]:

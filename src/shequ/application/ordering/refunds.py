@@ -6,6 +6,9 @@ from collections.abc import Mapping
 
 import attrs
 
+from shequ.application.fulfilment.delivery import Couriers, stop_delivery
+from shequ.application.fulfilment.pickup import release_pickup
+from shequ.application.fulfilment.slots import release_slot
 from shequ.application.payments.refunds import RefundPayer
 from shequ.application.policy import Actor, Permission, Policy
 from shequ.application.ports import Clock, RefundQuery, UnitOfWork
@@ -13,7 +16,7 @@ from shequ.application.retry import retry_on_conflict
 from shequ.domain.errors import InvalidInput
 from shequ.domain.ids import CommunityId, OrderId, RefundId, SkuId, new_id
 from shequ.domain.money import Money
-from shequ.domain.ordering import Refund, RefundReason, RefundStatus
+from shequ.domain.ordering import OrderStatus, Refund, RefundReason, RefundStatus
 
 __all__ = [
     "DecideRefund",
@@ -76,13 +79,28 @@ class DecideRefund:
 
 class DecideRefundHandler:
     """An operator approves (stock goes back if the goods never left; the money goes back
-    through the provider) or rejects (with a note) a refund request."""
+    through the provider) or rejects (with a note) a refund request. An approval that
+    leaves nothing to deliver or collect also gives back the order's place at its pickup
+    point or in its delivery slot, and cancels its delivery (the courier that took it is
+    told after the commit)."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, policy: Policy, payer: RefundPayer) -> None:
-        self._uow, self._clock, self._policy, self._payer = uow, clock, policy, payer
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        policy: Policy,
+        payer: RefundPayer,
+        couriers: Couriers,
+    ) -> None:
+        self._uow, self._clock, self._policy = uow, clock, policy
+        self._payer, self._couriers = payer, couriers
 
     def __call__(self, cmd: DecideRefund, *, actor: Actor) -> Refund:
+        call_off: tuple[str, str] | None = None
+
         def attempt() -> Refund:
+            nonlocal call_off
+            call_off = None
             now = self._clock.now()
             with self._uow as uow:
                 order_id = uow.refunds.get(cmd.refund_id).order_id
@@ -92,7 +110,12 @@ class DecideRefundHandler:
                     actor, Permission.MANAGE_ORDERS, community_id=order.community_id
                 )
                 if cmd.approve:
+                    was = order.status
                     order.approve_refund(refund, now=now, note=cmd.note, by=actor.account_id)
+                    if order.status is OrderStatus.CANCELLED and was is not order.status:
+                        release_pickup(uow, order)  # the points' days and slots before SKUs
+                        release_slot(uow, order)
+                        call_off = stop_delivery(uow, order, now)
                     if refund.restocked:
                         uow.skus.return_stock({i.sku_id: i.quantity for i in refund.items})
                 else:
@@ -101,6 +124,8 @@ class DecideRefundHandler:
             return refund
 
         refund = retry_on_conflict(attempt)
+        if call_off is not None:
+            self._couriers.call_off(*call_off)
         if refund.status is RefundStatus.APPROVED:
             refund = self._payer.pay_out(refund.id)
         return refund

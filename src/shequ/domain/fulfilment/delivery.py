@@ -66,6 +66,7 @@ class DeliveryStatus(enum.StrEnum):
     DELIVERED = "delivered"  # with proof
     FAILED = "failed"  # with a reason
     RETURNED = "returned"  # the goods are back
+    CANCELLED = "cancelled"  # the order was refunded before a courier had the goods
 
 
 S = DeliveryStatus
@@ -77,8 +78,10 @@ FORWARD: Final = {
     S.FAILED: frozenset({S.RETURNED}),
     S.DELIVERED: frozenset(),
     S.RETURNED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
-"""Where each status may go next (a courier may report a later step and skip one)."""
+"""Where each status may go next on a courier's or a rider's report (a courier may
+report a later step and skip one). Only shequ cancels: :meth:`Shipment.cancel`."""
 del S
 
 
@@ -410,6 +413,22 @@ class Shipment:
             )
         )
 
+    def cancel(self, *, now: dt.datetime, note: str) -> bool:
+        """The order will not be delivered after all (refunded before its goods left): a
+        shipment no courier has, or one whose courier has not picked the goods up yet, is
+        cancelled. ``False`` when it is cancelled already; raises once the goods left."""
+        if self.status is DeliveryStatus.CANCELLED:
+            return False
+        if self.status not in (DeliveryStatus.CREATED, DeliveryStatus.ASSIGNED):
+            raise IllegalTransition(
+                f"delivery of order {self.id} is {self.status.value}: the goods have left",
+                status=self.status.value,
+                action="cancel",
+            )
+        self.pending_reason = ""
+        self._move(DeliveryStatus.CANCELLED, now, clean_text(note, "note", max_len=300), "shequ")
+        return True
+
     def advance(
         self,
         status: DeliveryStatus,
@@ -423,6 +442,8 @@ class Shipment:
         already (reports are repeated); a step backwards raises."""
         if status is self.status:
             return False
+        if self.status is DeliveryStatus.CANCELLED and status is DeliveryStatus.FAILED:
+            return False  # the courier reporting that we called it off
         if status not in FORWARD[self.status]:
             raise IllegalTransition(
                 f"delivery of order {self.id} is {self.status.value}; it cannot go to "
